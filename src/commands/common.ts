@@ -1,0 +1,44 @@
+// Options shared by the commands, and the one place that turns errors into a message and an exit code.
+import { existsSync } from 'node:fs';
+import type { Argv } from 'yargs';
+import { loadInventory, parseExtraVars } from '../inventory/index.js';
+import type { Inventory, Vars } from '../types.js';
+
+export const LAB_INVENTORY = '/var/lib/smbdirect-provision/lab/inventory/hosts.yml';
+
+export class UsageError extends Error {}
+
+export function withInventory<T>(y: Argv<T>) {
+  return y
+    .option('inventory', { alias: 'i', type: 'string', describe: `inventory file or directory (default: the lab's, ${LAB_INVENTORY})` })
+    .option('extra-vars', { alias: 'e', type: 'string', array: true, default: [] as string[], describe: 'key=value, JSON, or @file.yml (highest precedence)' })
+    .option('limit', { alias: 'l', type: 'string', describe: 'host pattern to further limit the hosts (as in Ansible)' });
+}
+
+export function withConnection<T>(y: Argv<T>) {
+  return y
+    .option('forks', { alias: 'f', type: 'number', default: 50, describe: 'hosts worked on in parallel' })
+    .option('timeout', { alias: 'T', type: 'number', default: 10, describe: 'SSH connect timeout in seconds' })
+    .option('accept-new-host-keys', { type: 'boolean', default: false, describe: 'record unknown host keys in known_hosts (a changed key is still refused)' })
+    .option('verbose', { alias: 'v', type: 'count', describe: 'show commands and output (-vv more)' });
+}
+
+export async function inventoryFrom(argv: { inventory?: string; extraVars?: string[] }): Promise<{ inv: Inventory; extraVars: Vars }> {
+  const path = argv.inventory ?? (existsSync(LAB_INVENTORY) ? LAB_INVENTORY : undefined);
+  if (!path) throw new UsageError('no inventory: pass -i FILE, or start the built-in lab with "smbdirect lab up"');
+  const extraVars = await parseExtraVars(argv.extraVars ?? [], process.cwd());
+  return { inv: await loadInventory(path, { extraVars }), extraVars };
+}
+
+/** Runs a command body; an error becomes one line on stderr and exit code 1. */
+export function handled(body: (argv: any) => Promise<number | void>) {
+  return async (argv: unknown) => {
+    try {
+      process.exitCode = (await body(argv)) ?? 0;
+    } catch (e) {
+      process.stderr.write(`ERROR! ${(e as Error).message}\n`);
+      if (process.env.SMBDIRECT_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+      process.exitCode = 1;
+    }
+  };
+}

@@ -1,0 +1,182 @@
+// Turns planned changes into ONE POSIX sh script (one round trip per host) and reads its report.
+// Each task is a transaction: its files are saved first and restored if any of its steps fails,
+// so a host ends with the old or the new file, never a partial one. Content travels base64 in
+// here-documents on stdin: no file content or secret reaches any process's argv.
+import type { Change, DirChange, FileChange } from '../types.js';
+import { cmd, heredoc, quote } from '../quote.js';
+
+export const MARK = '@@smbdirect-apply@@';
+export const BACKUP_ROOT = '/var/backups/smbdirect-provision';
+
+export interface ScriptTask {
+  id: number;
+  changes: Change[];
+}
+export interface ScriptHandler {
+  id: number;
+  name: string;
+  changes: Change[];
+}
+
+const PRELUDE = `umask 022
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH
+SD_TX=$(mktemp -d /tmp/.smbdirect-tx.XXXXXX) || { echo "${MARK} abort cannot create a temp dir"; exit 0; }
+sd_mark() { printf '\\n${MARK} %s\\n' "$*"; }
+sd_save() { if [ -e "$1" ] || [ -L "$1" ]; then cp -a -- "$1" "$SD_TX/$2"; else : > "$SD_TX/$2.absent"; fi; }
+sd_restore() {
+  if [ -e "$SD_TX/$2.absent" ]; then if [ -d "$1" ] && [ ! -L "$1" ]; then rmdir -- "$1" 2>/dev/null; else rm -f -- "$1"; fi
+  elif [ -e "$SD_TX/$2" ] || [ -L "$SD_TX/$2" ]; then cp -a -- "$SD_TX/$2" "$1.smbdirect-restore" && mv -f -- "$1.smbdirect-restore" "$1"; fi
+}
+sd_log() { sd_mark "log $1 $(base64 -w0 < "$SD_TX/log" 2>/dev/null)"; }
+sd_enable() { if [ -d /run/systemd/system ]; then systemctl "$@"; else systemctl --root=/ "$@"; fi; }
+`;
+
+function owner(c: { owner?: string; group?: string }): string | undefined {
+  if (!c.owner && !c.group) return undefined;
+  return `${c.owner ?? ''}${c.group ? `:${c.group}` : ''}`;
+}
+
+function setAttrs(target: string, c: { mode?: string; owner?: string; group?: string }): string[] {
+  const lines: string[] = [];
+  if (c.mode) lines.push(`chmod ${quote(c.mode)} ${target} || return 1`);
+  const o = owner(c);
+  if (o) lines.push(`chown ${quote(o)} ${target} || return 1`);
+  return lines;
+}
+
+function fileLines(c: FileChange, slot: number): string[] {
+  const p = quote(c.path);
+  if (c.attrsOnly) return [`sd_save ${p} ${slot} || return 1`, ...setAttrs(p, c)];
+  const dir = quote(c.path.replace(/\/[^/]*$/, '') || '/');
+  const doc = heredoc(Buffer.from(c.content, 'utf8').toString('base64').replace(/(.{76})/g, '$1\n'));
+  const lines = [
+    `sd_save ${p} ${slot} || return 1`,
+    `[ -d ${dir} ] || mkdir -p -- ${dir} || return 1`,
+    `SD_T=$(mktemp ${dir}/.smbdirect.XXXXXX) || return 1`,
+    `base64 -d > "$SD_T" ${doc.open} || return 1\n${doc.body.trimEnd()}`,
+  ];
+  // Without an explicit mode, a replaced file keeps its mode and owner (as Ansible's copy does).
+  if (!c.mode) lines.push(`if [ -e ${p} ]; then chmod --reference=${p} "$SD_T"; fi`);
+  if (!owner(c)) lines.push(`if [ -e ${p} ]; then chown --reference=${p} "$SD_T"; fi`);
+  lines.push(...setAttrs('"$SD_T"', c));
+  if (c.validate) lines.push(`${c.validate.split('%s').join('"$SD_T"')} || return 1`);
+  lines.push(`mv -f -- "$SD_T" ${p} || return 1`, `SD_T=`);
+  return lines;
+}
+
+function dirLines(c: DirChange, slot: number): string[] {
+  const p = quote(c.path);
+  return [`if [ ! -d ${p} ]; then sd_save ${p} ${slot}; mkdir -p -- ${p} || return 1; fi`, ...setAttrs(p, c)];
+}
+
+function packageLines(c: Extract<Change, { kind: 'packages' }>): string[] {
+  const names = c.names.map(quote).join(' ');
+  if (c.manager === 'dnf') return [`dnf install -y -q ${names} || return 1`];
+  if (c.manager === 'zypper') return [`zypper -n -q install ${names} || return 1`];
+  const rel = c.release ? `-t ${quote(c.release)} ` : '';
+  const install = `DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Dpkg::Options::=--force-confold ${rel}${names}`;
+  // Stale package lists are the usual first-run failure: refresh once and retry.
+  return [`${install} || { apt-get update -q && ${install}; } || return 1`];
+}
+
+function serviceLines(c: Extract<Change, { kind: 'service' }>): string[] {
+  const lines: string[] = [];
+  if (c.enabled !== undefined) lines.push(`sd_enable ${c.enabled ? 'enable' : 'disable'} ${quote(c.name)} || return 1`);
+  const verb = { started: 'start', stopped: 'stop', restarted: 'restart', reloaded: 'reload' } as const;
+  if (c.state) lines.push(`${cmd('systemctl', verb[c.state], c.name)} || return 1`);
+  return lines;
+}
+
+function backupThenRemove(path: string, backup: boolean | undefined, slot: number): string[] {
+  const p = quote(path);
+  const keep = backup
+    ? [`mkdir -p -- ${quote(BACKUP_ROOT + path.replace(/\/[^/]*$/, ''))} && cp -a -- ${p} ${quote(BACKUP_ROOT + path)} || return 1`]
+    : [];
+  return [`sd_save ${p} ${slot} || return 1`, ...keep, `rm -f -- ${p} || return 1`];
+}
+
+/** Shell lines for one change; `slot` numbers its backup in the transaction dir. */
+function changeLines(c: Change, slot: number, notifyVar: (h: string) => string): string[] {
+  const body = ((): string[] => {
+    switch (c.kind) {
+      case 'file': return fileLines(c, slot);
+      case 'dir': return dirLines(c, slot);
+      case 'absent': return backupThenRemove(c.path, c.backup, slot);
+      case 'packages': return packageLines(c);
+      case 'service': return serviceLines(c);
+      case 'command':
+        return c.unless
+          ? [`if ! ( ${c.unless} ) >/dev/null 2>&1; then`, `  ( ${c.cmd} ) || return $?`, '  SD_CH=1', 'fi']
+          : [`( ${c.cmd} ) || return $?`];
+      case 'local-file': return [];
+    }
+  })();
+  // Commands run in a subshell so an `exit` inside one cannot end the whole script.
+  // A guarded command marks "changed" itself; every other change that reaches the script changes something.
+  const changed = c.kind === 'command' && c.unless ? [] : ['SD_CH=1'];
+  const notes = (c.notify ?? []).map((h) => `${notifyVar(h)}=1`);
+  if (c.kind === 'command' && c.unless) return [...body.slice(0, -1), ...notes.map((n) => `  ${n}`), 'fi'];
+  return [...body, ...changed, ...notes];
+}
+
+function restorable(c: Change): string | undefined {
+  return c.kind === 'file' || c.kind === 'dir' || c.kind === 'absent' ? c.path : undefined;
+}
+
+export function buildApplyScript(tasks: ScriptTask[], handlers: ScriptHandler[]): string {
+  const notifyIds = new Map(handlers.map((h) => [h.name, h.id]));
+  const notifyVar = (name: string) => `SD_N${notifyIds.get(name) ?? 'X'}`;
+  let slot = 0;
+  const out = [PRELUDE];
+  const block = (fn: string, label: string, changes: Change[]) => {
+    const saved: Array<[string, number]> = [];
+    const lines = changes.flatMap((c) => {
+      const s = ++slot;
+      const p = restorable(c);
+      if (p) saved.push([p, s]);
+      return changeLines(c, s, notifyVar);
+    });
+    const restore = saved.reverse().map(([p, s]) => `sd_restore ${quote(p)} ${s}`);
+    out.push(
+      `${fn}() {\nSD_CH=0\n${lines.join('\n')}\n}`,
+      `if ${fn} > "$SD_TX/log" 2>&1; then sd_log ${label}; sd_mark "done ${label} $SD_CH"`,
+      `else SD_RC=$?; sd_log ${label}; [ -n "\${SD_T:-}" ] && rm -f -- "$SD_T"`,
+      ...restore.map((r) => `  ${r}`),
+      `  sd_mark "failed ${label} $SD_RC"; rm -rf -- "$SD_TX"; exit 0; fi`,
+    );
+  };
+  for (const t of tasks) block(`sd_task_${t.id}`, `task:${t.id}`, t.changes);
+  for (const h of handlers) {
+    out.push(`if [ "\${SD_N${h.id}:-0}" = 1 ]; then`);
+    block(`sd_handler_${h.id}`, `handler:${h.id}`, h.changes);
+    out.push('fi');
+  }
+  out.push('rm -rf -- "$SD_TX"', `sd_mark end`);
+  return out.join('\n') + '\n';
+}
+
+export interface StepReport {
+  label: string;
+  status: 'done' | 'failed';
+  changed: boolean;
+  rc: number;
+  log: string;
+}
+
+/** Reads the markers; a missing `end` means the session died mid-way. */
+export function parseApplyOutput(stdout: string): { steps: StepReport[]; ended: boolean; abort?: string } {
+  const steps: StepReport[] = [];
+  const logs = new Map<string, string>();
+  let ended = false;
+  let abort: string | undefined;
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith(MARK + ' ')) continue;
+    const [word, label = '', arg = ''] = line.slice(MARK.length + 1).split(' ');
+    if (word === 'log') logs.set(label, Buffer.from(arg, 'base64').toString('utf8'));
+    else if (word === 'done' || word === 'failed')
+      steps.push({ label, status: word, changed: word === 'done' && arg === '1', rc: Number(arg), log: logs.get(label) ?? '' });
+    else if (word === 'end') ended = true;
+    else if (word === 'abort') abort = line.slice(MARK.length + 7);
+  }
+  return { steps, ended, abort };
+}

@@ -1,0 +1,124 @@
+// One play on one host: gather facts (one round trip), plan locally, apply (one round trip).
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { factsScript, parseFacts } from '../facts/index.js';
+import { UnreachableError } from '../connection/errors.js';
+import type { Change, Connection, Facts, Handler, HostSpec, ResultStatus, Task, TaskResult } from '../types.js';
+import { buildApplyScript, parseApplyOutput, type StepReport } from './apply-script.js';
+import { planPlay, type PlannedTask } from './plan.js';
+import { redact } from '../secrets.js';
+
+export const FACTS_TASK = 'Gathering Facts';
+
+export interface PlayOnHost {
+  conn: Connection;
+  host: HostSpec;
+  tasks: Task[];
+  handlers: Map<string, Handler>;
+  check: boolean;
+  timeoutMs?: number;
+}
+
+export interface HostPlayOutcome {
+  facts?: Facts;
+  /** One entry per task (index-aligned), plus the facts result first. */
+  results: TaskResult[];
+  handlerResults: TaskResult[];
+  state: 'ok' | 'failed' | 'unreachable';
+}
+
+const result = (host: string, task: string, status: ResultStatus, msg: string, extra: Partial<TaskResult> = {}): TaskResult =>
+  ({ host, task, status, msg: redact(msg), ...extra });
+
+export async function gatherFacts(conn: Connection, tasks: Task[], host: HostSpec, timeoutMs?: number): Promise<Facts> {
+  const reads = [...new Set(tasks.flatMap((t) => t.reads?.(host.vars, host.name) ?? []))];
+  const probes = Object.assign({}, ...tasks.map((t) => t.probes?.(host.vars, host.name) ?? {})) as Record<string, string>;
+  const out = await conn.run(factsScript({ reads, probes }), { timeoutMs });
+  if (out.code !== 0) throw new Error(`fact gathering exited ${out.code}: ${out.stderr.trim().slice(0, 500)}`);
+  return parseFacts(out.stdout, { reads, probes });
+}
+
+function notified(planned: PlannedTask[], handlers: Map<string, Handler>): string[] {
+  const names = new Set(planned.flatMap((p) => p.changes.flatMap((c) => c.notify ?? [])));
+  for (const n of names) if (!handlers.has(n)) throw new Error(`a task notifies "${n}", but no handler has that name`);
+  return [...handlers.keys()].filter((n) => names.has(n));
+}
+
+async function applyLocal(changes: Change[]): Promise<void> {
+  for (const c of changes) {
+    if (c.kind !== 'local-file') continue;
+    await mkdir(dirname(c.path), { recursive: true });
+    await writeFile(c.path, c.content);
+  }
+}
+
+function plannedResult(host: string, p: PlannedTask, check: boolean, step?: StepReport): TaskResult {
+  const extra = { warnings: p.warnings, diff: p.diffs.join('') || undefined };
+  if (p.status === 'ok') return result(host, p.task.name, 'ok', p.msg, extra);
+  if (p.status === 'skip') return result(host, p.task.name, 'skipped', p.msg, extra);
+  if (p.status === 'fail') return result(host, p.task.name, 'failed', p.msg, extra);
+  if (check) return result(host, p.task.name, 'changed', p.msg, extra);
+  if (!step) return result(host, p.task.name, 'changed', p.msg, extra); // local-only changes
+  if (step.status === 'failed')
+    return result(host, p.task.name, 'failed', `${p.msg ? p.msg + ': ' : ''}exit ${step.rc}: ${step.log.trim().slice(-2000)} (files of this task restored)`, { ...extra, diff: undefined });
+  return result(host, p.task.name, step.changed ? 'changed' : 'ok', step.changed ? p.msg : 'nothing to do', { ...extra, diff: step.changed ? extra.diff : undefined, stdout: redact(step.log) });
+}
+
+export async function runPlayOnHost(o: PlayOnHost): Promise<HostPlayOutcome> {
+  const name = o.host.name;
+  let facts: Facts;
+  try {
+    facts = await gatherFacts(o.conn, o.tasks, o.host, o.timeoutMs);
+  } catch (e) {
+    const status = e instanceof UnreachableError ? 'unreachable' : 'failed';
+    return { results: [result(name, FACTS_TASK, status, (e as Error).message)], handlerResults: [], state: status };
+  }
+  const results = [result(name, FACTS_TASK, 'ok', '')];
+  const planned = planPlay(o.tasks, facts, o.host.vars, name, o.check);
+  const firstFail = planned.findIndex((p) => p.status === 'fail');
+  const live = firstFail === -1 ? planned : planned.slice(0, firstFail + 1);
+  if (o.check) {
+    results.push(...live.map((p) => plannedResult(name, p, true)));
+    return { facts, results, handlerResults: [], state: firstFail === -1 ? 'ok' : 'failed' };
+  }
+  const handlerNames = notified(live.slice(0, firstFail === -1 ? undefined : firstFail), o.handlers);
+  const remote = live.map((p, id) => ({ id, changes: p.status === 'change' ? p.changes.filter((c) => c.kind !== 'local-file') : [] }));
+  const handlerBlocks = handlerNames.map((n, id) => ({ id, name: n, changes: o.handlers.get(n)!.changes(o.host.vars, name) }));
+  const toRun = remote.filter((t, i) => t.changes.length > 0 && live[i]!.status === 'change');
+  let unreachable = false;
+  let steps = new Map<string, StepReport>();
+  let cutShort: string | undefined; // why the script stopped before its end marker
+  if (toRun.length > 0) {
+    try {
+      const out = await o.conn.run(buildApplyScript(toRun, firstFail === -1 ? handlerBlocks : []), { timeoutMs: o.timeoutMs });
+      const parsed = parseApplyOutput(out.stdout);
+      steps = new Map(parsed.steps.map((s) => [s.label, s]));
+      if (!parsed.ended && !parsed.steps.some((s) => s.status === 'failed'))
+        cutShort = parsed.abort ?? `the apply script ended early (exit ${out.code}): ${out.stderr.trim().slice(-500)}`;
+    } catch (e) {
+      cutShort = (e as Error).message;
+      if (e instanceof UnreachableError) unreachable = true;
+    }
+  }
+  for (const p of live) if (p.status === 'change' && !cutShort) await applyLocal(p.changes);
+  let state: HostPlayOutcome['state'] = firstFail === -1 ? 'ok' : 'failed';
+  for (const [i, p] of live.entries()) {
+    const ranRemote = remote[i]!.changes.length > 0 && p.status === 'change';
+    const step = steps.get(`task:${i}`);
+    if (ranRemote && !step) {
+      // Never reached: either an earlier task failed (already reported) or the session died here.
+      if (cutShort) results.push(result(name, p.task.name, unreachable ? 'unreachable' : 'failed', cutShort));
+      state = unreachable ? 'unreachable' : 'failed';
+      break;
+    }
+    const r = plannedResult(name, p, false, ranRemote ? step : undefined);
+    results.push(r);
+    if (r.status === 'failed') { state = 'failed'; break; }
+  }
+  const handlerResults = handlerBlocks
+    .map((h) => ({ h, step: steps.get(`handler:${h.id}`) }))
+    .filter((x) => x.step)
+    .map(({ h, step }) => result(name, h.name, step!.status === 'failed' ? 'failed' : 'changed', step!.status === 'failed' ? `exit ${step!.rc}: ${step!.log.trim().slice(-2000)}` : ''));
+  if (handlerResults.some((r) => r.status === 'failed')) state = 'failed';
+  return { facts, results, handlerResults, state };
+}

@@ -1,0 +1,115 @@
+// What the operator reads: Ansible's shapes (banners, ok/changed/skipping/fatal, PLAY RECAP),
+// or JSON lines for machines. Every line passes through redact() before it leaves.
+import { chalk } from 'zx';
+import type { ResultStatus, TaskResult } from '../types.js';
+import { redact } from '../secrets.js';
+
+export interface HostStats { ok: number; changed: number; unreachable: number; failed: number; skipped: number }
+
+export interface Reporter {
+  play(name: string): void;
+  task(name: string, handler?: boolean): void;
+  result(r: TaskResult): void;
+  warn(host: string, text: string): void;
+  progress(label: string, done: number, total: number, working: string[]): void;
+  recap(stats: Map<string, HostStats>, roundTrips: Map<string, number>): void;
+  message(text: string): void;
+}
+
+export function emptyStats(): HostStats {
+  return { ok: 0, changed: 0, unreachable: 0, failed: 0, skipped: 0 };
+}
+
+export function count(stats: HostStats, status: ResultStatus): void {
+  if (status === 'ok' || status === 'changed') stats.ok++; // Ansible's ok includes changed
+  if (status === 'changed') stats.changed++;
+  if (status === 'skipped') stats.skipped++;
+  if (status === 'failed') stats.failed++;
+  if (status === 'unreachable') stats.unreachable++;
+}
+
+const banner = (text: string) => `\n${text} ${'*'.repeat(Math.max(3, 79 - text.length))}`;
+
+export class TextReporter implements Reporter {
+  private progressShown = false;
+  constructor(private verbosity: number, private showDiff: boolean, private tty = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR) {
+    chalk.level = this.tty ? chalk.level || 1 : 0;
+  }
+
+  private out(line: string): void {
+    this.clearProgress();
+    process.stdout.write(redact(line) + '\n');
+  }
+
+  play(name: string) { this.out(banner(`PLAY [${name}]`)); }
+  task(name: string, handler = false) { this.out(banner(`${handler ? 'RUNNING HANDLER' : 'TASK'} [${name}]`)); }
+  message(text: string) { this.out(text); }
+  warn(host: string, text: string) { this.out(chalk.magenta(`[WARNING]: [${host}] ${text}`)); }
+
+  result(r: TaskResult) {
+    const tail = r.msg ? ` => ${r.msg}` : '';
+    const line = {
+      ok: chalk.green(`ok: [${r.host}]${this.verbosity > 0 ? tail : ''}`),
+      changed: chalk.yellow(`changed: [${r.host}]${tail}`),
+      skipped: chalk.cyan(`skipping: [${r.host}]${tail}`),
+      failed: chalk.red(`fatal: [${r.host}]: FAILED! => ${r.msg}`),
+      unreachable: chalk.red(`fatal: [${r.host}]: UNREACHABLE! => ${r.msg}`),
+    }[r.status];
+    this.out(line);
+    for (const w of r.warnings ?? []) this.warn(r.host, w);
+    if (this.showDiff && r.diff) this.out(r.diff.trimEnd());
+    if (this.verbosity > 0 && r.stdout?.trim()) this.out(r.stdout.trimEnd().replace(/^/gm, '    '));
+  }
+
+  progress(label: string, done: number, total: number, working: string[]) {
+    if (!process.stderr.isTTY) return;
+    const names = working.slice(0, 4).join(' ') + (working.length > 4 ? ' ...' : '');
+    process.stderr.write(`\r\x1b[K${label}: ${done}/${total} hosts done${working.length ? `, working: ${names}` : ''}`);
+    this.progressShown = true;
+  }
+
+  private clearProgress() {
+    if (this.progressShown) process.stderr.write('\r\x1b[K');
+    this.progressShown = false;
+  }
+
+  recap(stats: Map<string, HostStats>, roundTrips: Map<string, number>) {
+    this.out(banner('PLAY RECAP'));
+    const width = Math.max(26, ...[...stats.keys()].map((h) => h.length + 1));
+    for (const [host, s] of stats) {
+      const colour = s.failed || s.unreachable ? chalk.red : s.changed ? chalk.yellow : chalk.green;
+      const cell = (k: string, n: number) => `${k}=${n}`.padEnd(k.length + 6);
+      const trips = this.verbosity > 0 ? `round_trips=${roundTrips.get(host) ?? 0}` : '';
+      this.out(`${colour(host.padEnd(width))}: ${cell('ok', s.ok)}${cell('changed', s.changed)}${cell('unreachable', s.unreachable)}${cell('failed', s.failed)}${cell('skipped', s.skipped)}${trips}`.trimEnd());
+    }
+    this.out('');
+  }
+}
+
+/** --json: one object per line on stdout, the recap last. */
+export class JsonReporter implements Reporter {
+  private emit(o: object) { process.stdout.write(redact(JSON.stringify(o)) + '\n'); }
+  play() {}
+  task() {}
+  progress() {}
+  message() {}
+  warn(host: string, text: string) { this.emit({ type: 'warning', host, msg: text }); }
+  result(r: TaskResult) {
+    const o: Record<string, unknown> = { type: 'task', host: r.host, task: r.task, status: r.status, msg: r.msg };
+    if (r.warnings?.length) o.warnings = r.warnings;
+    if (r.diff) o.diff = r.diff;
+    this.emit(o);
+  }
+  recap(stats: Map<string, HostStats>, roundTrips: Map<string, number>) {
+    this.emit({ type: 'stats', round_trips: Object.fromEntries(roundTrips) });
+    this.emit({ type: 'recap', hosts: Object.fromEntries(stats) });
+  }
+}
+
+/** 0 all fine, 2 a host failed, 4 a host unreachable (4 wins over 2). */
+export function exitCode(stats: Map<string, HostStats>): number {
+  const all = [...stats.values()];
+  if (all.some((s) => s.unreachable)) return 4;
+  if (all.some((s) => s.failed)) return 2;
+  return 0;
+}

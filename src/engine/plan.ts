@@ -1,0 +1,76 @@
+// Plans a play for one host against a virtual copy of its files, so later tasks see what
+// earlier tasks will write, and no-op changes are dropped before anything reaches the host.
+import { createTwoFilesPatch } from 'diff';
+import type { Change, Facts, FileState, Plan, Task, Vars } from '../types.js';
+
+export interface PlannedTask {
+  task: Task;
+  status: 'ok' | 'skip' | 'fail' | 'change';
+  msg: string;
+  changes: Change[];
+  diffs: string[];
+  warnings: string[];
+}
+
+const HIDDEN = '(content hidden: sensitive file)\n';
+
+function fileDiff(path: string, before: string | undefined, after: string | undefined, sensitive?: boolean): string {
+  if (sensitive) {
+    const after_ = after === undefined ? '' : '(content hidden: sensitive file, new version)\n';
+    return createTwoFilesPatch(`${path} (before)`, `${path} (after)`, before === undefined ? '' : HIDDEN, after_);
+  }
+  return createTwoFilesPatch(`${path} (before)`, `${path} (after)`, before ?? '', after ?? '');
+}
+
+function attrsDiffer(cur: FileState, want: { mode?: string; owner?: string; group?: string }): boolean {
+  const mode = (m?: string) => (m ? m.replace(/^0+(?=\d{3})/, '') : m);
+  return (
+    (want.mode !== undefined && mode(want.mode) !== mode(cur.mode)) ||
+    (want.owner !== undefined && want.owner !== cur.owner) ||
+    (want.group !== undefined && want.group !== cur.group)
+  );
+}
+
+/** Keeps only the changes that would change something, updating the virtual files as it goes. */
+function effective(changes: Change[], files: Map<string, FileState>, diffs: string[]): Change[] {
+  const kept: Change[] = [];
+  for (const c of changes) {
+    const cur = files.get('path' in c ? c.path : '') ?? { path: '', exists: false };
+    if (c.kind === 'file') {
+      const same = cur.exists && !cur.isDir && cur.content === c.content;
+      if (same && !attrsDiffer(cur, c)) continue;
+      if (!same) diffs.push(fileDiff(c.path, cur.exists ? cur.content : undefined, c.content, c.sensitive));
+      kept.push(same ? { ...c, attrsOnly: true } : c);
+      files.set(c.path, { ...cur, path: c.path, exists: true, isDir: false, content: c.content, mode: c.mode ?? cur.mode, owner: c.owner ?? cur.owner, group: c.group ?? cur.group });
+    } else if (c.kind === 'dir') {
+      if (cur.exists && cur.isDir && !attrsDiffer(cur, c)) continue;
+      kept.push(c);
+      files.set(c.path, { path: c.path, exists: true, isDir: true, mode: c.mode ?? cur.mode, owner: c.owner ?? cur.owner, group: c.group ?? cur.group });
+    } else if (c.kind === 'absent') {
+      if (!cur.exists) continue;
+      if (!cur.isDir) diffs.push(fileDiff(c.path, cur.content, undefined, true));
+      kept.push(c);
+      files.set(c.path, { path: c.path, exists: false });
+    } else kept.push(c);
+  }
+  return kept;
+}
+
+export function planPlay(tasks: Task[], facts: Facts, vars: Vars, host: string, check: boolean): PlannedTask[] {
+  const files = new Map(Object.entries(facts.files));
+  const view = (): Facts => ({ ...facts, files: Object.fromEntries(files) });
+  return tasks.map((task) => {
+    let plan: Plan;
+    try {
+      plan = task.plan({ host, vars, facts: view(), check });
+    } catch (e) {
+      plan = { status: 'fail', msg: (e as Error).message };
+    }
+    const warnings = plan.warnings ?? [];
+    if (plan.status !== 'change') return { task, status: plan.status, msg: plan.msg, changes: [], diffs: [], warnings };
+    const diffs: string[] = [];
+    const changes = effective(plan.changes, files, diffs);
+    if (changes.length === 0) return { task, status: 'ok', msg: plan.msg ?? 'already as wanted', changes, diffs, warnings };
+    return { task, status: 'change', msg: plan.msg ?? '', changes, diffs, warnings };
+  });
+}

@@ -1,0 +1,138 @@
+// Runs a playbook over an inventory: hosts in parallel (--forks), plays in order, a failed or
+// unreachable host drops out while the others go on, results printed per task like Ansible.
+import pLimit from 'p-limit';
+import { openConnection, UnreachableError } from '../connection/index.js';
+import { selectHosts } from '../inventory/index.js';
+import { selectTasks, type Play, type Playbook } from '../playbook.js';
+import type { Connection, HostSpec, Inventory, TaskResult, Vars } from '../types.js';
+import { FACTS_TASK, runPlayOnHost, type HostPlayOutcome } from './host-play.js';
+import { count, emptyStats, exitCode, type HostStats, type Reporter } from './output.js';
+
+export interface RunOptions {
+  check: boolean;
+  limit?: string;
+  tags: string[];
+  skipTags: string[];
+  forks: number;
+  maxFailPercent?: number;
+  timeoutMs?: number;
+  connectTimeoutMs: number;
+  acceptNewHostKeys: boolean;
+  extraVars: Vars;
+  reporter: Reporter;
+}
+
+export interface RunSummary {
+  code: number;
+  stats: Map<string, HostStats>;
+  /** Per play, per host: what happened (tests and the verify table read this). */
+  outcomes: Array<Map<string, HostPlayOutcome>>;
+  roundTrips: Map<string, number>;
+}
+
+/** Connections live for the whole run: one per host, opened on first use. */
+export class ConnectionPool {
+  private conns = new Map<string, Promise<Connection>>();
+  constructor(private opts: { connectTimeoutMs: number; acceptNewHostKeys: boolean }) {}
+  get(host: HostSpec): Promise<Connection> {
+    let c = this.conns.get(host.name);
+    if (!c) {
+      c = openConnection(host, { timeoutMs: this.opts.connectTimeoutMs, acceptNew: this.opts.acceptNewHostKeys });
+      this.conns.set(host.name, c);
+    }
+    return c;
+  }
+  async roundTrips(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const [h, c] of this.conns) out.set(h, await c.then((x) => x.roundTrips, () => 0));
+    return out;
+  }
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.conns.values()].map((c) => c.then((x) => x.close(), () => undefined)));
+  }
+}
+
+function playHosts(inv: Inventory, play: Play, limit: string | undefined, dead: Set<string>): HostSpec[] {
+  const chosen = new Set(selectHosts(inv, play.hosts));
+  const limited = limit ? new Set(selectHosts(inv, limit)) : chosen;
+  return [...chosen].filter((h) => limited.has(h) && !dead.has(h)).map((h) => inv.hosts.get(h)!);
+}
+
+async function runOne(pool: ConnectionPool, host: HostSpec, play: Play, o: RunOptions): Promise<HostPlayOutcome> {
+  const vars = { ...host.vars, ...play.vars, ...o.extraVars };
+  const spec = { ...host, vars };
+  let conn: Connection;
+  try {
+    conn = await pool.get(host);
+  } catch (e) {
+    const msg = e instanceof UnreachableError ? e.message : `cannot connect: ${(e as Error).message}`;
+    return { results: [{ host: host.name, task: FACTS_TASK, status: 'unreachable', msg }], handlerResults: [], state: 'unreachable' };
+  }
+  const tasks = selectTasks(play, o.tags, o.skipTags);
+  return runPlayOnHost({ conn, host: spec, tasks, handlers: play.handlers, check: o.check, timeoutMs: o.timeoutMs });
+}
+
+function report(play: Play, hosts: HostSpec[], outcomes: Map<string, HostPlayOutcome>, o: RunOptions, stats: Map<string, HostStats>) {
+  const tasks = [FACTS_TASK, ...selectTasks(play, o.tags, o.skipTags).map((t) => t.name)];
+  const record = (r: TaskResult) => {
+    o.reporter.result(r);
+    count(stats.get(r.host)!, r.status);
+  };
+  // Results are index-aligned with the play's tasks (the facts result first), so one pass per task suffices.
+  tasks.forEach((name, i) => {
+    const rs = hosts.map((h) => outcomes.get(h.name)!.results[i]).filter((r): r is TaskResult => r !== undefined);
+    if (rs.length === 0) return;
+    o.reporter.task(name);
+    rs.forEach(record);
+  });
+  const handlerNames = [...new Set(hosts.flatMap((h) => outcomes.get(h.name)!.handlerResults.map((r) => r.task)))];
+  for (const name of handlerNames) {
+    o.reporter.task(name, true);
+    hosts.flatMap((h) => outcomes.get(h.name)!.handlerResults.filter((r) => r.task === name)).forEach(record);
+  }
+}
+
+export async function runPlaybook(pb: Playbook, inv: Inventory, o: RunOptions): Promise<RunSummary> {
+  const pool = new ConnectionPool(o);
+  const stats = new Map<string, HostStats>();
+  const dead = new Set<string>();
+  const limit = pLimit(o.forks);
+  const summary: RunSummary = { code: 0, stats, outcomes: [], roundTrips: new Map() };
+  try {
+    for (const play of pb.plays) {
+      const hosts = playHosts(inv, play, o.limit, dead);
+      o.reporter.play(play.name);
+      if (hosts.length === 0) {
+        o.reporter.message('skipping: no hosts matched');
+        summary.outcomes.push(new Map());
+        continue;
+      }
+      for (const h of hosts) if (!stats.has(h.name)) stats.set(h.name, emptyStats());
+      const working = new Set<string>();
+      let done = 0;
+      const outcomes = new Map<string, HostPlayOutcome>();
+      await Promise.all(hosts.map((h) => limit(async () => {
+        working.add(h.name);
+        o.reporter.progress(play.name, done, hosts.length, [...working]);
+        outcomes.set(h.name, await runOne(pool, h, play, o));
+        working.delete(h.name);
+        o.reporter.progress(play.name, ++done, hosts.length, [...working]);
+      })));
+      report(play, hosts, outcomes, o, stats);
+      summary.outcomes.push(outcomes);
+      const failed = hosts.filter((h) => outcomes.get(h.name)!.state !== 'ok');
+      failed.forEach((h) => dead.add(h.name));
+      if (o.maxFailPercent !== undefined && (failed.length * 100) / hosts.length > o.maxFailPercent) {
+        o.reporter.message(`\nNO MORE HOSTS LEFT: ${failed.length} of ${hosts.length} hosts failed, over --max-fail-percent ${o.maxFailPercent}`);
+        break;
+      }
+      if (failed.length === hosts.length) break;
+    }
+  } finally {
+    summary.roundTrips = await pool.roundTrips();
+    await pool.closeAll();
+  }
+  o.reporter.recap(stats, summary.roundTrips);
+  summary.code = exitCode(stats);
+  return summary;
+}

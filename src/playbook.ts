@@ -1,0 +1,86 @@
+// Playbooks are YAML lists of plays; a play names its hosts and the task modules it runs, in order.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { YAML } from 'zx';
+import { PLAYBOOKS_DIR, TASKS_DIST_DIR } from './paths.js';
+import type { Handler, Task, Vars } from './types.js';
+
+export interface Play {
+  name: string;
+  hosts: string;
+  vars: Vars;
+  tags: string[];
+  tasks: Task[];
+  handlers: Map<string, Handler>;
+}
+
+export interface Playbook {
+  path: string;
+  plays: Play[];
+}
+
+export class PlaybookError extends Error {}
+
+/** A playbook by name (playbooks/NAME.yml) or by path. */
+export function resolvePlaybook(ref: string): string {
+  const byPath = resolve(ref);
+  if (existsSync(byPath) && (ref.includes('/') || /\.ya?ml$/.test(ref))) return byPath;
+  for (const ext of ['.yml', '.yaml']) {
+    const p = resolve(PLAYBOOKS_DIR, ref + ext);
+    if (existsSync(p)) return p;
+  }
+  throw new PlaybookError(`playbook "${ref}" not found: give a path, or one of the names in ${PLAYBOOKS_DIR}`);
+}
+
+const stringList = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
+
+async function loadTaskModule(ref: string, where: string): Promise<{ task: Task; handlers: Handler[] }> {
+  const file = isAbsolute(ref) ? ref : resolve(TASKS_DIST_DIR, `${ref}.js`);
+  if (!existsSync(file)) throw new PlaybookError(`${where}: task "${ref}" not found (looked for ${file}; run "npm run build"?)`);
+  const mod = (await import(pathToFileURL(file).href)) as { default?: Task; handlers?: Handler[] };
+  if (!mod.default || typeof mod.default.plan !== 'function')
+    throw new PlaybookError(`${where}: ${file} has no default export with a plan() function`);
+  return { task: mod.default, handlers: mod.handlers ?? [] };
+}
+
+async function loadPlay(raw: unknown, path: string, i: number): Promise<Play> {
+  const where = `${path}: play ${i + 1}`;
+  if (!raw || typeof raw !== 'object') throw new PlaybookError(`${where} is not a mapping`);
+  const p = raw as Record<string, unknown>;
+  if (typeof p.hosts !== 'string') throw new PlaybookError(`${where}: "hosts" is required (a host pattern such as smb_servers)`);
+  if (!Array.isArray(p.tasks)) throw new PlaybookError(`${where}: "tasks" must be a list of task names`);
+  const tasks: Task[] = [];
+  const handlers = new Map<string, Handler>();
+  for (const entry of p.tasks as unknown[]) {
+    const e = typeof entry === 'string' ? { task: entry } : (entry as Record<string, unknown>);
+    if (typeof e?.task !== 'string') throw new PlaybookError(`${where}: each task is a name or {task: NAME, tags: [...]}`);
+    const loaded = await loadTaskModule(e.task, where);
+    tasks.push({ ...loaded.task, tags: [...(loaded.task.tags ?? []), ...stringList(e.tags)], name: (e.name as string) ?? loaded.task.name });
+    for (const h of loaded.handlers) handlers.set(h.name, h);
+  }
+  return { name: String(p.name ?? p.hosts), hosts: p.hosts, vars: (p.vars as Vars) ?? {}, tags: stringList(p.tags), tasks, handlers };
+}
+
+export async function loadPlaybook(ref: string): Promise<Playbook> {
+  const path = resolvePlaybook(ref);
+  let doc: unknown;
+  try {
+    doc = YAML.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    throw new PlaybookError(`${path}: not valid YAML: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(doc)) throw new PlaybookError(`${path}: a playbook is a YAML list of plays`);
+  return { path, plays: await Promise.all(doc.map((p, i) => loadPlay(p, path, i))) };
+}
+
+/** Ansible's tag rules: --tags keeps tasks with a listed tag (or "always"); --skip-tags drops them. */
+export function selectTasks(play: Play, tags: string[], skip: string[]): Task[] {
+  return play.tasks.filter((t) => {
+    const own = [...(t.tags ?? []), ...play.tags];
+    if (own.some((x) => skip.includes(x))) return false;
+    if (!tags.length || tags.includes('all')) return true;
+    return own.includes('always') || own.some((x) => tags.includes(x));
+  });
+}

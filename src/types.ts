@@ -1,0 +1,184 @@
+// The shared vocabulary of the engine: inventories, connections, facts, tasks and changes.
+// Tasks see only Facts and Vars and return data; the engine alone talks to hosts.
+
+export type Vars = Record<string, unknown>;
+
+/** One host after inventory loading: every variable already merged by precedence. */
+export interface HostSpec {
+  name: string;
+  /** Groups the host belongs to, directly or through children, plus "all". */
+  groups: string[];
+  vars: Vars;
+}
+
+export interface GroupSpec {
+  name: string;
+  hosts: string[];
+  children: string[];
+  vars: Vars;
+}
+
+export interface Inventory {
+  /** Hosts in the order they first appear in the inventory. */
+  hosts: Map<string, HostSpec>;
+  groups: Map<string, GroupSpec>;
+  /** The inventory file or directory this was read from. */
+  source: string;
+}
+
+export interface RunOutput {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A live session with one host. Every call of run() is one round trip. */
+export interface Connection {
+  readonly host: string;
+  /** Runs a POSIX sh script fed on stdin (never in argv), as root when become is set. */
+  run(script: string, opts?: { timeoutMs?: number }): Promise<RunOutput>;
+  close(): Promise<void>;
+  readonly roundTrips: number;
+}
+
+export interface FileState {
+  path: string;
+  exists: boolean;
+  isDir?: boolean;
+  /** UTF-8 content; absent for directories and for files too large to read. */
+  content?: string;
+  /** Octal string such as "0644". */
+  mode?: string;
+  owner?: string;
+  group?: string;
+}
+
+export interface ProbeResult {
+  code: number;
+  stdout: string;
+}
+
+/** Everything a plan may look at. `system` is filled by the fact gatherers (src/facts). */
+export interface Facts {
+  system: Record<string, unknown>;
+  files: Record<string, FileState>;
+  probes: Record<string, ProbeResult>;
+}
+
+interface ChangeBase {
+  /** Handler names to run at the end of the play when this change applies. */
+  notify?: string[];
+}
+
+export interface FileChange extends ChangeBase {
+  kind: 'file';
+  path: string;
+  content: string;
+  mode?: string;
+  owner?: string;
+  group?: string;
+  /** Content is never shown in diffs, logs or JSON. */
+  sensitive?: boolean;
+  /** Shell command run against the temp file before the rename; %s is its path. */
+  validate?: string;
+  /** Set by the engine when only mode/owner differ: the content is not rewritten. */
+  attrsOnly?: boolean;
+}
+
+export interface AbsentChange extends ChangeBase {
+  kind: 'absent';
+  path: string;
+  /** Keep a copy at PATH.smbdirect-bak before removing. */
+  backup?: boolean;
+}
+
+export interface DirChange extends ChangeBase {
+  kind: 'dir';
+  path: string;
+  mode?: string;
+  owner?: string;
+  group?: string;
+}
+
+export interface CommandChange extends ChangeBase {
+  kind: 'command';
+  /** What the user reads in output ("mount /mnt/share"). */
+  desc: string;
+  /** A shell command built only with src/quote.ts. */
+  cmd: string;
+  /** When given, the command runs only if the guard exits non-zero (like Ansible's creates/unless). */
+  unless?: string;
+}
+
+export interface PackageChange extends ChangeBase {
+  kind: 'packages';
+  manager: 'apt' | 'dnf' | 'zypper';
+  names: string[];
+  /** apt: install from this release (e.g. bookworm-backports). */
+  release?: string;
+}
+
+export interface ServiceChange extends ChangeBase {
+  kind: 'service';
+  name: string;
+  enabled?: boolean;
+  state?: 'started' | 'stopped' | 'restarted' | 'reloaded';
+}
+
+/** A file on the controller (e.g. a kernel config fragment). */
+export interface LocalFileChange extends ChangeBase {
+  kind: 'local-file';
+  path: string;
+  content: string;
+}
+
+export type Change =
+  | FileChange
+  | AbsentChange
+  | DirChange
+  | CommandChange
+  | PackageChange
+  | ServiceChange
+  | LocalFileChange;
+
+export interface TaskContext {
+  host: string;
+  vars: Vars;
+  facts: Facts;
+  check: boolean;
+}
+
+export type Plan =
+  | { status: 'ok'; msg: string; warnings?: string[] }
+  | { status: 'skip'; msg: string; warnings?: string[] }
+  | { status: 'fail'; msg: string; warnings?: string[] }
+  | { status: 'change'; changes: Change[]; msg?: string; warnings?: string[] };
+
+/** A unit of work: reads facts, returns a plan. Never touches a connection. */
+export interface Task {
+  name: string;
+  tags?: string[];
+  /** Remote paths whose state the plan needs (gathered with the facts, in the same round trip). */
+  reads?(vars: Vars, host: string): string[];
+  /** Read-only shell commands whose results the plan needs, keyed by a name of the task's choosing. */
+  probes?(vars: Vars, host: string): Record<string, string>;
+  plan(ctx: TaskContext): Plan;
+}
+
+export interface Handler {
+  name: string;
+  changes(vars: Vars, host: string): Change[];
+}
+
+export type ResultStatus = 'ok' | 'changed' | 'skipped' | 'failed' | 'unreachable';
+
+export interface TaskResult {
+  host: string;
+  task: string;
+  status: ResultStatus;
+  msg: string;
+  warnings?: string[];
+  diff?: string;
+  /** What the host printed while applying (shown with -v). */
+  stdout?: string;
+}

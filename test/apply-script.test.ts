@@ -1,0 +1,84 @@
+// The apply script is run by a real /bin/sh (dash) against real files in a temp dir.
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { buildApplyScript, parseApplyOutput } from '../src/engine/apply-script.js';
+import type { Change } from '../src/types.js';
+
+const run = (script: string) => parseApplyOutput(execFileSync('sh', ['-s'], { input: script }).toString());
+
+t.test('writes files atomically with mode, creates dirs, reports changed', async (t) => {
+  const d = t.testdir({ 'old.conf': 'old\n' });
+  const changes: Change[] = [
+    { kind: 'dir', path: `${d}/sub`, mode: '0750' },
+    { kind: 'file', path: `${d}/sub/new.conf`, content: "x = 'quoted' $(id) `id`\nünï\n", mode: '0600' },
+    { kind: 'file', path: `${d}/old.conf`, content: 'new\n' },
+  ];
+  const r = run(buildApplyScript([{ id: 0, changes }], []));
+  t.ok(r.ended);
+  t.same(r.steps.map((s) => [s.label, s.status, s.changed]), [['task:0', 'done', true]]);
+  t.equal(readFileSync(`${d}/sub/new.conf`, 'utf8'), "x = 'quoted' $(id) `id`\nünï\n");
+  t.equal(statSync(`${d}/sub/new.conf`).mode & 0o777, 0o600);
+  t.equal(statSync(`${d}/sub`).mode & 0o777, 0o750);
+  t.equal(readFileSync(`${d}/old.conf`, 'utf8'), 'new\n');
+});
+
+t.test('a failing step restores every file of its task and stops the script', async (t) => {
+  const d = t.testdir({ 'a.conf': 'A0\n' });
+  const r = run(buildApplyScript([
+    { id: 0, changes: [
+      { kind: 'file', path: `${d}/a.conf`, content: 'A1\n' },
+      { kind: 'file', path: `${d}/b.conf`, content: 'B1\n' },
+      { kind: 'command', desc: 'fail', cmd: 'echo boom >&2; exit 7' },
+    ] },
+    { id: 1, changes: [{ kind: 'file', path: `${d}/c.conf`, content: 'C\n' }] },
+  ], []));
+  t.equal(r.steps[0]!.status, 'failed');
+  t.equal(r.steps[0]!.rc, 7);
+  t.match(r.steps[0]!.log, /boom/);
+  t.equal(r.steps.length, 1, 'later tasks do not run');
+  t.equal(readFileSync(`${d}/a.conf`, 'utf8'), 'A0\n', 'old content back');
+  t.notOk(existsSync(`${d}/b.conf`), 'new file removed');
+  t.notOk(existsSync(`${d}/c.conf`));
+  t.same(execFileSync('sh', ['-c', `ls -A ${d}`]).toString().trim().split('\n'), ['a.conf'], 'no temp files left');
+});
+
+t.test('validate rejects a bad file before it replaces the old one', async (t) => {
+  const d = t.testdir({ 'v.conf': 'good\n' });
+  const r = run(buildApplyScript([{ id: 0, changes: [{ kind: 'file', path: `${d}/v.conf`, content: 'bad\n', validate: "grep -q good %s" }] }], []));
+  t.equal(r.steps[0]!.status, 'failed');
+  t.equal(readFileSync(`${d}/v.conf`, 'utf8'), 'good\n');
+});
+
+t.test('guarded commands report ok when the guard holds; handlers run once when notified', async (t) => {
+  const d = t.testdir({});
+  writeFileSync(`${d}/exists`, '');
+  const handlers = [
+    { id: 0, name: 'h1', changes: [{ kind: 'command', desc: 'h1', cmd: `echo h1 >> ${d}/h1.log` } as Change] },
+    { id: 1, name: 'h2', changes: [{ kind: 'command', desc: 'h2', cmd: `echo h2 >> ${d}/h2.log` } as Change] },
+  ];
+  const r = run(buildApplyScript([
+    { id: 0, changes: [{ kind: 'command', desc: 'guarded', cmd: `touch ${d}/never`, unless: `test -e ${d}/exists`, notify: ['h2'] }] },
+    { id: 1, changes: [{ kind: 'file', path: `${d}/f`, content: 'x\n', notify: ['h1'] }] },
+    { id: 2, changes: [{ kind: 'file', path: `${d}/g`, content: 'y\n', notify: ['h1'] }] },
+  ], handlers));
+  t.same(r.steps.map((s) => [s.label, s.changed]), [['task:0', false], ['task:1', true], ['task:2', true], ['handler:0', true]]);
+  t.notOk(existsSync(`${d}/never`));
+  t.equal(readFileSync(`${d}/h1.log`, 'utf8'), 'h1\n', 'notified twice, ran once');
+  t.notOk(existsSync(`${d}/h2.log`), 'a guarded command that did not run notifies nobody');
+});
+
+t.test('absent keeps a backup and removes the file', async (t) => {
+  const d = t.testdir({ 'gone.conf': 'bye\n' });
+  const r = run(buildApplyScript([{ id: 0, changes: [{ kind: 'absent', path: `${d}/gone.conf`, backup: true }] }], []));
+  t.equal(r.steps[0]!.status, 'done');
+  t.notOk(existsSync(`${d}/gone.conf`));
+  t.equal(readFileSync(`/var/backups/smbdirect-provision${d}/gone.conf`, 'utf8'), 'bye\n');
+  execFileSync('rm', ['-rf', `/var/backups/smbdirect-provision${d}`]);
+});
+
+t.test('a truncated report (session died) has no end marker', async (t) => {
+  const full = execFileSync('sh', ['-s'], { input: buildApplyScript([{ id: 0, changes: [{ kind: 'command', desc: 'x', cmd: 'true' }] }], []) }).toString();
+  t.ok(parseApplyOutput(full).ended);
+  t.notOk(parseApplyOutput(full.slice(0, full.indexOf('end'))).ended);
+});
