@@ -1,0 +1,46 @@
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { fingerprint, hostToken, recordKey, verdict } from '../src/connection/known-hosts.js';
+
+// Real keys made by ssh-keygen, so blobs and fingerprints are the genuine article.
+function keygen(dir: string, name: string): { blob: Buffer; line: string; fp: string } {
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', `${dir}/${name}`]);
+  const line = readFileSync(`${dir}/${name}.pub`, 'utf8').trim();
+  const fp = execFileSync('ssh-keygen', ['-l', '-f', `${dir}/${name}.pub`]).toString().split(' ')[1]!;
+  return { blob: Buffer.from(line.split(' ')[1]!, 'base64'), line, fp };
+}
+
+t.test('match, unknown, changed', async (t) => {
+  const d = t.testdir({});
+  const a = keygen(d, 'a');
+  const b = keygen(d, 'b');
+  const text = `# comment\n10.0.0.5 ${a.line.split(' ').slice(0, 2).join(' ')}\n[10.0.0.6]:2222 ${b.line.split(' ').slice(0, 2).join(' ')}\n`;
+  t.same(verdict(text, ['10.0.0.5'], a.blob), { status: 'match' });
+  t.same(verdict(text, [hostToken('10.0.0.6', 2222)], b.blob), { status: 'match' });
+  t.same(verdict(text, ['10.0.0.7'], a.blob), { status: 'unknown' });
+  t.equal(verdict(text, ['10.0.0.5'], b.blob).status, 'changed');
+  t.equal(verdict(text, ['10.0.0.6'], b.blob).status, 'unknown', 'port 22 is a different token');
+});
+
+t.test('hashed entries and patterns', async (t) => {
+  const d = t.testdir({});
+  const a = keygen(d, 'a');
+  const salt = Buffer.from('0123456789abcdefghij');
+  const hash = createHmac('sha1', salt).update('srv01').digest('base64');
+  const keyPart = a.line.split(' ').slice(0, 2).join(' ');
+  t.same(verdict(`|1|${salt.toString('base64')}|${hash} ${keyPart}\n`, ['srv01'], a.blob), { status: 'match' });
+  t.same(verdict(`srv*,!srv9 ${keyPart}\n`, ['srv01'], a.blob), { status: 'match' });
+  t.same(verdict(`srv*,!srv9 ${keyPart}\n`, ['srv9'], a.blob), { status: 'unknown' });
+});
+
+t.test('fingerprint equals ssh-keygen -l; recordKey appends a line ssh accepts', async (t) => {
+  const d = t.testdir({});
+  const a = keygen(d, 'a');
+  t.equal(fingerprint(a.blob), a.fp);
+  await recordKey(`${d}/kh`, '[127.0.0.9]:2200', a.blob);
+  t.same(verdict(readFileSync(`${d}/kh`, 'utf8'), ['[127.0.0.9]:2200'], a.blob), { status: 'match' });
+  const found = execFileSync('ssh-keygen', ['-F', '[127.0.0.9]:2200', '-f', `${d}/kh`]).toString();
+  t.match(found, /ssh-ed25519/);
+});
