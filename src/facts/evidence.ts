@@ -1,0 +1,41 @@
+// Evidence of SMB Direct in the running cifs client when the kernel config cannot be read:
+// /proc/fs/cifs/DebugData's "Features:" line lists SMB_DIRECT, per-connection "SMBDirect" lines
+// show whether a mount really uses RDMA, and the smbd_* tunables exist only with CIFS_SMB_DIRECT.
+import type { Fact } from './fact.js';
+
+export interface CifsEvidence {
+  /** DebugData was readable (cifs is loaded). */
+  debugData: boolean;
+  /** "CIFS Version 2.40" -> "2.40". */
+  version: string | null;
+  /** The Features line split: ["DFS", "FSCACHE", "SMB_DIRECT", "STATS", ...]. */
+  features: string[];
+  /** SMB_DIRECT in Features, or the smbd_* tunables exist; null when cifs is not loaded. */
+  smbDirect: boolean | null;
+  /** Per-connection SMBDirect lines, e.g. "SMBDirect (in hex) protocol version: 100 transport status: 2". */
+  connections: string[];
+}
+
+export const evidence: Fact<CifsEvidence> = {
+  name: 'evidence',
+  script: `sec evidence
+f=/proc/fs/cifs/DebugData
+[ -r $f ] && echo 'debugdata yes' && grep -E '^(CIFS Version|Features:)|SMBDirect' $f | head -n 100
+[ -e /proc/fs/cifs/smbd_max_send_size ] && echo 'tunables yes'`,
+  parse(s) {
+    const lines = s.lines('evidence');
+    const debugData = lines.includes('debugdata yes');
+    const tunables = lines.includes('tunables yes');
+    const version = lines.map((l) => /^CIFS Version (\S+)/.exec(l)?.[1]).find(Boolean) ?? null;
+    const feat = lines.find((l) => l.startsWith('Features:'));
+    const features = (feat ?? '').slice('Features:'.length).split(/[\s,]+/).filter(Boolean);
+    const known = debugData || tunables;
+    return {
+      debugData,
+      version,
+      features,
+      smbDirect: known ? features.includes('SMB_DIRECT') || tunables : null,
+      connections: lines.filter((l) => l.includes('SMBDirect')).map((l) => l.trim()),
+    };
+  },
+};

@@ -1,0 +1,199 @@
+// Everything a plan may look at, gathered in ONE round trip: factsScript() builds a single POSIX
+// sh script (files to read, probes to run, system facts), parseFacts() reads its output back.
+//
+// Output format: every section starts on its own line "@@smbdirect@@ NONCE NAME" preceded by a
+// newline (so a section whose text lacks a final newline still ends cleanly). NONCE is drawn from
+// /dev/urandom when the script starts and printed first ("... NONCE begin"), so no text the host
+// prints (dmesg, file names, process names) can fake a section. File contents and probe output
+// travel as base64. The last section is "end": without it the output was cut short.
+//
+// The script is read-only: it writes nothing but /dev/null, and commands that would load kernel
+// modules as a side effect (rdma, nft, iptables) run only when those modules are already there.
+// stdin is /dev/null for everything inside (so no command can eat the rest of the script, which
+// arrives on stdin), stderr is discarded, and every probe runs in its own `sh -c` under a timeout.
+import { Buffer } from 'node:buffer';
+import { quote } from '../quote.js';
+import type { Facts, FileState, ProbeResult } from '../types.js';
+import { MARK, Sections, type Fact } from './fact.js';
+import { distro, type DistroFacts } from './distro.js';
+import { dmesg, type DmesgFacts } from './dmesg.js';
+import { evidence, type CifsEvidence } from './evidence.js';
+import { firewall, type FirewallFacts } from './firewall.js';
+import { host, type HostFacts } from './host.js';
+import { kconfig, type KconfigFacts } from './kconfig.js';
+import { kernel, type KernelFacts } from './kernel.js';
+import { modules, type ModulesFacts } from './modules.js';
+import { mounts, type CifsMount } from './mounts.js';
+import { net, type NetFacts } from './net.js';
+import { packages, type PackagesFacts } from './packages.js';
+import { ports, type PortsFacts } from './ports.js';
+import { rdma, type RdmaFacts } from './rdma.js';
+import { security, type SecurityFacts } from './security.js';
+import { services, type ServicesFacts } from './services.js';
+
+export { kernelAtLeast } from './kernel.js';
+export { kconfigEnabled, KCONFIG_SYMBOLS } from './kconfig.js';
+export { netdevForAddress } from './net.js';
+export { dependsOnRdma, MODULE_NAMES } from './modules.js';
+export type * from './distro.js';
+export type * from './dmesg.js';
+export type * from './evidence.js';
+export type * from './firewall.js';
+export type * from './host.js';
+export type * from './kconfig.js';
+export type * from './kernel.js';
+export type * from './modules.js';
+export type * from './mounts.js';
+export type * from './net.js';
+export type * from './packages.js';
+export type * from './ports.js';
+export type * from './rdma.js';
+export type * from './security.js';
+export type * from './services.js';
+
+/** Facts.system after a run with system facts (the default). */
+export interface SystemFacts {
+  kernel: KernelFacts;
+  kconfig: KconfigFacts;
+  /** SMB Direct evidence from the running cifs client (/proc/fs/cifs). */
+  evidence: CifsEvidence;
+  modules: ModulesFacts;
+  security: SecurityFacts;
+  rdma: RdmaFacts;
+  net: NetFacts;
+  distro: DistroFacts;
+  packages: PackagesFacts;
+  services: ServicesFacts;
+  ports: PortsFacts;
+  mounts: CifsMount[];
+  dmesg: DmesgFacts;
+  firewall: FirewallFacts;
+  host: HostFacts;
+}
+
+const SYSTEM: { [K in keyof SystemFacts]: Fact<SystemFacts[K]> } = {
+  kernel, kconfig, evidence, modules, security, rdma, net, distro, packages, services, ports, mounts, dmesg, firewall, host,
+};
+
+/** Files larger than this are reported (exists, mode, owner) without content. */
+export const MAX_READ_BYTES = 1024 * 1024;
+/** Seconds a probe or a slow system command may run before `timeout` stops it (exit code 124). */
+export const COMMAND_TIMEOUT_S = 20;
+
+export interface FactsRequest {
+  /** Absolute paths whose state (and content, for regular files up to 1 MiB) is wanted. */
+  reads: string[];
+  /** Read-only shell commands by name; each gives its stdout and exit code. */
+  probes: Record<string, string>;
+}
+
+/** The facts output was not what factsScript() prints (wrong command, cut short, mismatched request). */
+export class FactsError extends Error {
+  override name = 'FactsError';
+}
+
+const PREAMBLE = `LC_ALL=C; export LC_ALL
+PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; export PATH
+N=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \\n'); [ -n "$N" ] || N="$$"
+sec() { printf '\\n${MARK} %s %s\\n' "$N" "$1"; }
+have() { command -v "$1" >/dev/null 2>&1; }
+t() { if have timeout; then timeout ${COMMAND_TIMEOUT_S} "$@"; else "$@"; fi; }
+rd() {
+  sec "file.$1"
+  [ -e "$2" ] || { echo missing; return 0; }
+  echo exists; [ -d "$2" ] && echo dir
+  s=$(stat -L -c '%a %U %G %s' "$2") && echo "stat $s"
+  [ -f "$2" ] && [ -r "$2" ] || return 0
+  set -- "$1" "$2" $s
+  [ "\${6:-0}" -le ${MAX_READ_BYTES} ] || { echo toolarge; return 0; }
+  sec "file.$1.content"; head -c ${MAX_READ_BYTES + 1} "$2" | base64
+}
+pr() {
+  sec "probe.$1"
+  o=$(t sh -c "$2"; printf '.%s' "$?")
+  echo "\${o##*.}"
+  printf '%s' "\${o%.*}" | base64
+}
+sec begin`;
+
+/** The one script that gathers every requested fact. Never fails as a whole; changes nothing. */
+export function factsScript(opts: FactsRequest & { system?: boolean }): string {
+  const reads = opts.reads.map((path, i) => `rd ${i} ${quote(checkPath(path))}`);
+  const probes = probeNames(opts.probes).map((name, i) => `pr ${i} ${quote(checkProbe(name, opts.probes[name]!))}`);
+  const system = opts.system === false ? [] : Object.values(SYSTEM).map((f) => f.script);
+  return ['{', PREAMBLE, ...reads, ...probes, ...system, 'sec end', '} </dev/null 2>/dev/null', 'exit 0', ''].join('\n');
+}
+
+/** Reads factsScript()'s stdout back; `opts` must be the request the script was built from. */
+export function parseFacts(stdout: string, opts: FactsRequest): Facts {
+  const s = new Sections(splitSections(stdout));
+  const files: Record<string, FileState> = {};
+  opts.reads.forEach((path, i) => (files[path] = fileState(s, i, path)));
+  const probes: Record<string, ProbeResult> = {};
+  probeNames(opts.probes).forEach((name, i) => (probes[name] = probe(s, i, name)));
+  return { system: s.has('kernel') ? parseSystem(s) : {}, files, probes };
+}
+
+/** Facts.system typed; throws when the facts were gathered without system facts. */
+export function systemOf(facts: Facts): SystemFacts {
+  if (!('kernel' in facts.system)) throw new FactsError('these facts were gathered without system facts');
+  return facts.system as unknown as SystemFacts;
+}
+
+function parseSystem(s: Sections): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, fact] of Object.entries(SYSTEM)) out[key] = fact.parse(s);
+  return out;
+}
+
+/** Probe sections are numbered in sorted name order, so key order never matters. */
+function probeNames(probes: Record<string, string>): string[] {
+  return Object.keys(probes).sort();
+}
+
+function checkPath(path: string): string {
+  if (!path.startsWith('/')) throw new FactsError(`reads: "${path}" is not an absolute path`);
+  return path;
+}
+
+function checkProbe(name: string, cmd: string): string {
+  if (cmd.trim() === '') throw new FactsError(`probe "${name}" has an empty command`);
+  return cmd;
+}
+
+function splitSections(stdout: string): Map<string, string> {
+  const begin = new RegExp(`(?:^|\\n)${MARK} (\\S+) begin\\n`).exec(stdout);
+  if (!begin) throw new FactsError(`not facts output (no begin marker): ${JSON.stringify(stdout.slice(0, 200))}`);
+  const map = new Map<string, string>();
+  const parts = stdout.slice(begin.index + begin[0].length).split(`\n${MARK} ${begin[1]} `).slice(1);
+  for (const part of parts) {
+    const nl = part.indexOf('\n');
+    map.set(nl < 0 ? part : part.slice(0, nl), nl < 0 ? '' : part.slice(nl + 1));
+  }
+  if (!map.has('end')) throw new FactsError('facts output was cut short (no end marker): timeout or lost connection?');
+  return map;
+}
+
+function section(s: Sections, name: string, what: string): Map<string, string> {
+  if (!s.has(name)) throw new FactsError(`facts output has no section for ${what}: built from a different request?`);
+  return s.keyed(name);
+}
+
+function fileState(s: Sections, i: number, path: string): FileState {
+  const k = section(s, `file.${i}`, `read ${path}`);
+  if (!k.has('exists')) return { path, exists: false };
+  const f: FileState = { path, exists: true, isDir: k.has('dir') };
+  const st = /^([0-7]+) (\S+) (\S+) \d+$/.exec(k.get('stat') ?? '');
+  if (st) Object.assign(f, { mode: st[1]!.padStart(4, '0'), owner: st[2], group: st[3] });
+  const b64 = s.raw(`file.${i}.content`);
+  const bytes = b64 === undefined ? undefined : Buffer.from(b64, 'base64');
+  if (bytes && bytes.length <= MAX_READ_BYTES) f.content = bytes.toString('utf8');
+  return f;
+}
+
+function probe(s: Sections, i: number, name: string): ProbeResult {
+  section(s, `probe.${i}`, `probe ${name}`);
+  const [code = '', ...b64] = (s.raw(`probe.${i}`) ?? '').split('\n');
+  const n = Number.parseInt(code, 10);
+  return { code: Number.isNaN(n) ? -1 : n, stdout: Buffer.from(b64.join(''), 'base64').toString('utf8') };
+}

@@ -1,0 +1,84 @@
+// Network interfaces and their addresses (`ip -j addr`), and the default routes (`ip -j route`).
+import type { Facts } from '../types.js';
+import type { Fact } from './fact.js';
+import { isRecord, jsonOr, num, str } from './fact.js';
+
+export interface NetAddr {
+  family: 'inet' | 'inet6';
+  address: string;
+  prefix: number;
+}
+
+export interface Netdev {
+  name: string;
+  /** Administratively up (the UP flag). */
+  up: boolean;
+  /** Carrier present (LOWER_UP). */
+  lowerUp: boolean;
+  /** "UP", "DOWN", "UNKNOWN" (loopback and some virtual devices). */
+  operstate: string | null;
+  mac: string | null;
+  mtu: number | null;
+  addrs: NetAddr[];
+}
+
+export interface Route {
+  dev: string;
+  gateway: string | null;
+}
+
+export interface NetFacts {
+  netdevs: Netdev[];
+  defaultRoute4: Route | null;
+  defaultRoute6: Route | null;
+}
+
+export const net: Fact<NetFacts> = {
+  name: 'net',
+  script: `sec net.addr; ip -j addr show
+sec net.route4; ip -j -4 route show default
+sec net.route6; ip -j -6 route show default`,
+  parse(s) {
+    return {
+      netdevs: list(s.text('net.addr')).map(netdev),
+      defaultRoute4: route(s.text('net.route4')),
+      defaultRoute6: route(s.text('net.route6')),
+    };
+  },
+};
+
+function list(text: string): Record<string, unknown>[] {
+  const v = jsonOr(text);
+  return Array.isArray(v) ? v.filter(isRecord) : [];
+}
+
+function netdev(j: Record<string, unknown>): Netdev {
+  const flags = Array.isArray(j.flags) ? j.flags : [];
+  const addrs = (Array.isArray(j.addr_info) ? j.addr_info.filter(isRecord) : []).flatMap((a): NetAddr[] => {
+    const family = str(a.family);
+    const address = str(a.local);
+    if ((family !== 'inet' && family !== 'inet6') || address === undefined) return [];
+    return [{ family, address, prefix: num(a.prefixlen) ?? (family === 'inet' ? 32 : 128) }];
+  });
+  return {
+    name: str(j.ifname) ?? '',
+    up: flags.includes('UP'),
+    lowerUp: flags.includes('LOWER_UP'),
+    operstate: str(j.operstate) ?? null,
+    mac: str(j.address) ?? null,
+    mtu: num(j.mtu) ?? null,
+    addrs,
+  };
+}
+
+function route(text: string): Route | null {
+  const r = list(text).find((x) => str(x.dev) !== undefined);
+  return r ? { dev: str(r.dev)!, gateway: str(r.gateway) ?? null } : null;
+}
+
+/** The interface that carries ADDR ("10.0.0.5" or "10.0.0.5/24"), if any. */
+export function netdevForAddress(facts: Facts, addr: string): string | undefined {
+  const want = addr.replace(/\/\d+$/, '').toLowerCase();
+  const n = (facts.system as { net?: NetFacts }).net;
+  return n?.netdevs.find((d) => d.addrs.some((a) => a.address.toLowerCase() === want))?.name;
+}

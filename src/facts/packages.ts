@@ -1,0 +1,51 @@
+// Installed versions of the packages we manage (dpkg-query or rpm, whichever exists), what the
+// ksmbd-tools binaries and module say about their versions, and the backports suites apt knows.
+import type { Fact } from './fact.js';
+
+const DEB = ['ksmbd-tools', 'cifs-utils', 'rdma-core', 'iproute2', 'ibverbs-utils', 'rdmacm-utils'];
+const RPM = ['ksmbd-tools', 'cifs-utils', 'rdma-core', 'iproute', 'iproute2', 'libibverbs-utils', 'librdmacm-utils'];
+
+export interface PackagesFacts {
+  tool: 'dpkg' | 'rpm' | null;
+  /** Installed packages among those queried: name -> version ("3.5.2-1~bpo12+1", "7.0-2"). */
+  installed: Record<string, string>;
+  /** `ksmbd.mountd -V` / `ksmbd.control -V`: "3.4.7"; null when absent or unparsable. */
+  ksmbdToolsVersion: string | null;
+  /** /sys/module/ksmbd/version (the loaded module's version). */
+  ksmbdModuleVersion: string | null;
+  /** Backports suites named in apt sources, e.g. ["bookworm-backports"]. */
+  aptBackports: string[];
+}
+
+export const packages: Fact<PackagesFacts> = {
+  name: 'packages',
+  script: `sec packages
+if have dpkg-query; then echo 'tool dpkg'; dpkg-query -W -f='\${Package}\\t\${Status}\\t\${Version}\\n' ${DEB.join(' ')}
+elif have rpm; then echo 'tool rpm'; rpm -q --qf '%{NAME}\\tinstalled\\t%{VERSION}-%{RELEASE}\\n' ${RPM.join(' ')}
+fi
+sec packages.ksmbd
+have ksmbd.mountd && echo "mountd $(ksmbd.mountd -V 2>&1 | head -n 1)"
+have ksmbd.control && echo "control $(ksmbd.control -V 2>&1 | head -n 1)"
+[ -r /sys/module/ksmbd/version ] && echo "module $(cat /sys/module/ksmbd/version)"
+sec packages.apt
+[ -d /etc/apt ] && grep -rhsE '^[^#]*-backports' /etc/apt/sources.list /etc/apt/sources.list.d | head -n 50`,
+  parse(s) {
+    const lines = s.lines('packages');
+    const tool = /^tool (dpkg|rpm)$/.exec(lines[0] ?? '')?.[1] as 'dpkg' | 'rpm' | undefined;
+    const installed: Record<string, string> = {};
+    for (const line of lines.slice(1)) {
+      const [name = '', status = '', version = ''] = line.split('\t');
+      if (/(^| )installed$/.test(status) && version !== '') installed[name] = version;
+    }
+    const k = s.keyed('packages.ksmbd');
+    const ver = (v?: string): string | undefined => /ksmbd-tools version\s*:\s*(\S+)/.exec(v ?? '')?.[1];
+    const backports = s.lines('packages.apt').flatMap((l) => l.match(/\b[a-z]+-backports\b/g) ?? []);
+    return {
+      tool: tool ?? null,
+      installed,
+      ksmbdToolsVersion: ver(k.get('mountd')) ?? ver(k.get('control')) ?? null,
+      ksmbdModuleVersion: k.get('module')?.trim() || null,
+      aptBackports: [...new Set(backports)].sort(),
+    };
+  },
+};
