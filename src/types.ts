@@ -148,11 +148,17 @@ export interface TaskContext {
   check: boolean;
 }
 
+interface PlanExtras {
+  warnings?: string[];
+  /** A multi-line report always shown under the result (e.g. the verify table). */
+  report?: string;
+}
+
 export type Plan =
-  | { status: 'ok'; msg: string; warnings?: string[] }
-  | { status: 'skip'; msg: string; warnings?: string[] }
-  | { status: 'fail'; msg: string; warnings?: string[] }
-  | { status: 'change'; changes: Change[]; msg?: string; warnings?: string[] };
+  | ({ status: 'ok'; msg: string } & PlanExtras)
+  | ({ status: 'skip'; msg: string } & PlanExtras)
+  | ({ status: 'fail'; msg: string } & PlanExtras)
+  | ({ status: 'change'; changes: Change[]; msg?: string } & PlanExtras);
 
 /** A unit of work: reads facts, returns a plan. Never touches a connection. */
 export interface Task {
@@ -179,6 +185,7 @@ export interface TaskResult {
   msg: string;
   warnings?: string[];
   diff?: string;
+  report?: string;
   /** What the host printed while applying (shown with -v). */
   stdout?: string;
 }

@@ -53,7 +53,7 @@ async function applyLocal(changes: Change[]): Promise<void> {
 }
 
 function plannedResult(host: string, p: PlannedTask, check: boolean, step?: StepReport): TaskResult {
-  const extra = { warnings: p.warnings, diff: p.diffs.join('') || undefined };
+  const extra = { warnings: p.warnings, diff: p.diffs.join('') || undefined, report: p.report };
   if (p.status === 'ok') return result(host, p.task.name, 'ok', p.msg, extra);
   if (p.status === 'skip') return result(host, p.task.name, 'skipped', p.msg, extra);
   if (p.status === 'fail') return result(host, p.task.name, 'failed', p.msg, extra);

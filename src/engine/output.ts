@@ -57,6 +57,7 @@ export class TextReporter implements Reporter {
     }[r.status];
     this.out(line);
     for (const w of r.warnings ?? []) this.warn(r.host, w);
+    if (r.report) this.out(r.report.trimEnd());
     if (this.showDiff && r.diff) this.out(r.diff.trimEnd());
     if (this.verbosity > 0 && r.stdout?.trim()) this.out(r.stdout.trimEnd().replace(/^/gm, '    '));
   }
@@ -98,6 +99,7 @@ export class JsonReporter implements Reporter {
     const o: Record<string, unknown> = { type: 'task', host: r.host, task: r.task, status: r.status, msg: r.msg };
     if (r.warnings?.length) o.warnings = r.warnings;
     if (r.diff) o.diff = r.diff;
+    if (r.report) o.report = r.report;
     this.emit(o);
   }
   recap(stats: Map<string, HostStats>, roundTrips: Map<string, number>) {

@@ -10,6 +10,7 @@ export interface PlannedTask {
   changes: Change[];
   diffs: string[];
   warnings: string[];
+  report?: string;
 }
 
 const HIDDEN = '(content hidden: sensitive file)\n';
@@ -67,10 +68,11 @@ export function planPlay(tasks: Task[], facts: Facts, vars: Vars, host: string, 
       plan = { status: 'fail', msg: (e as Error).message };
     }
     const warnings = plan.warnings ?? [];
-    if (plan.status !== 'change') return { task, status: plan.status, msg: plan.msg, changes: [], diffs: [], warnings };
+    const report = plan.report;
+    if (plan.status !== 'change') return { task, status: plan.status, msg: plan.msg, changes: [], diffs: [], warnings, report };
     const diffs: string[] = [];
     const changes = effective(plan.changes, files, diffs);
-    if (changes.length === 0) return { task, status: 'ok', msg: plan.msg ?? 'already as wanted', changes, diffs, warnings };
-    return { task, status: 'change', msg: plan.msg ?? '', changes, diffs, warnings };
+    if (changes.length === 0) return { task, status: 'ok', msg: plan.msg ?? 'already as wanted', changes, diffs, warnings, report };
+    return { task, status: 'change', msg: plan.msg ?? '', changes, diffs, warnings, report };
   });
 }
