@@ -1,8 +1,16 @@
-// Where the project's own folders are, whether run from dist/ or through the bin link.
+// Where the project's own folders are, whether run from dist/ (built) or from src/ (tests).
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The package root: dist/src/paths.js sits two levels below it. */
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const PLAYBOOKS_DIR = `${ROOT}playbooks`;
-export const TEMPLATES_DIR = `${ROOT}templates`;
-export const TASKS_DIST_DIR = `${ROOT}dist/tasks`;
+function packageRoot(from: string): string {
+  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'playbooks'))) return dir;
+  }
+  throw new Error(`cannot find the smbdirect-provision package root above ${from}`);
+}
+
+export const ROOT = packageRoot(dirname(fileURLToPath(import.meta.url)));
+export const PLAYBOOKS_DIR = join(ROOT, 'playbooks');
+export const TEMPLATES_DIR = join(ROOT, 'templates');
+export const TASKS_DIST_DIR = join(ROOT, 'dist', 'tasks');

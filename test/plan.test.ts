@@ -32,7 +32,7 @@ t.test('later tasks see what earlier tasks will write', async (t) => {
     name: 'reader',
     plan: ({ facts }) => ({ status: 'ok', msg: facts.files['/etc/x']?.content ?? 'none' }),
   };
-  const out = planPlay([writeTask('/etc/x', 'fresh\n'), reader], facts(), {}, 'h', false);
+  const out = planPlay([writeTask('/etc/x', 'fresh\n'), reader], facts({ '/etc/x': { path: '/etc/x', exists: false } }), {}, 'h', false);
   t.equal(out[1]!.msg, 'fresh\n');
 });
 
@@ -48,4 +48,10 @@ t.test('a throwing plan becomes a failed task; absent on a missing file is ok', 
   const out = planPlay([boom, gone], facts({ '/nope': { path: '/nope', exists: false } }), {}, 'h', false);
   t.same([out[0]!.status, out[0]!.msg], ['fail', 'bad var x']);
   t.equal(out[1]!.status, 'ok');
+});
+
+t.test('a task that writes a path it did not read fails with a clear message', async (t) => {
+  const [p] = planPlay([writeTask('/etc/unread', 'x\n')], facts(), {}, 'h', false);
+  t.equal(p!.status, 'fail');
+  t.match(p!.msg, /manages \/etc\/unread but does not list it in reads\(\)/);
 });

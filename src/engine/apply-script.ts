@@ -56,7 +56,8 @@ function fileLines(c: FileChange, slot: number): string[] {
     `base64 -d > "$SD_T" ${doc.open} || return 1\n${doc.body.trimEnd()}`,
   ];
   // Without an explicit mode, a replaced file keeps its mode and owner (as Ansible's copy does).
-  if (!c.mode) lines.push(`if [ -e ${p} ]; then chmod --reference=${p} "$SD_T"; fi`);
+  // A new file without a mode gets 0644 (mktemp makes 0600), as umask 022 would give.
+  if (!c.mode) lines.push(`if [ -e ${p} ]; then chmod --reference=${p} "$SD_T"; else chmod 0644 "$SD_T"; fi`);
   if (!owner(c)) lines.push(`if [ -e ${p} ]; then chown --reference=${p} "$SD_T"; fi`);
   lines.push(...setAttrs('"$SD_T"', c));
   if (c.validate) lines.push(`${c.validate.split('%s').join('"$SD_T"')} || return 1`);

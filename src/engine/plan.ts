@@ -36,6 +36,9 @@ function attrsDiffer(cur: FileState, want: { mode?: string; owner?: string; grou
 function effective(changes: Change[], files: Map<string, FileState>, diffs: string[]): Change[] {
   const kept: Change[] = [];
   for (const c of changes) {
+    const tracked = c.kind === 'file' || c.kind === 'dir' || c.kind === 'absent';
+    // Idempotence needs the current state: a task must list every path it manages in reads().
+    if (tracked && !files.has(c.path)) throw new Error(`task bug: it manages ${c.path} but does not list it in reads()`);
     const cur = files.get('path' in c ? c.path : '') ?? { path: '', exists: false };
     if (c.kind === 'file') {
       const same = cur.exists && !cur.isDir && cur.content === c.content;
@@ -71,7 +74,12 @@ export function planPlay(tasks: Task[], facts: Facts, vars: Vars, host: string, 
     const report = plan.report;
     if (plan.status !== 'change') return { task, status: plan.status, msg: plan.msg, changes: [], diffs: [], warnings, report };
     const diffs: string[] = [];
-    const changes = effective(plan.changes, files, diffs);
+    let changes: Change[];
+    try {
+      changes = effective(plan.changes, files, diffs);
+    } catch (e) {
+      return { task, status: 'fail', msg: (e as Error).message, changes: [], diffs: [], warnings };
+    }
     if (changes.length === 0) return { task, status: 'ok', msg: plan.msg ?? 'already as wanted', changes, diffs, warnings, report };
     return { task, status: 'change', msg: plan.msg ?? '', changes, diffs, warnings, report };
   });

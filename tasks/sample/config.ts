@@ -13,6 +13,7 @@ export const RELOAD_LOG = '/var/lib/smbdirect-sample/reloads';
 const task: Task = {
   name: 'sample: render /etc/smbdirect-sample.conf',
   tags: ['sample', 'config'],
+  reads: () => [SAMPLE_CONF],
   plan({ vars }) {
     const content = render('sample.conf.hbs', {
       inventory_hostname: vars.inventory_hostname,

@@ -1,0 +1,308 @@
+// Can this host's running kernel do SMB Direct in its role? One judgement shared by preflight,
+// the tasks that need a working kernel (kernelGate) and verify. Read from the kernel config;
+// when there is none, from evidence (modinfo dependencies, /proc/fs/cifs/DebugData), and the
+// evidence used is named. Modules rebuilt into /lib/modules/RELEASE/updates count as the
+// remedy applied. Also the small shared readers: role, policy, RDMA mode and netdev, and the
+// ksmbd-tools version rule (Debian version comparison included).
+import { truthy } from '../connection/options.js';
+import { dependsOnRdma, kernelAtLeast, systemOf, type ModuleName, type SystemFacts } from '../facts/index.js';
+import type { Plan, TaskContext, Vars } from '../types.js';
+import { kconfigGaps, requiredSymbols, type KconfigRequirement, type Role } from './kconfig-fragment.js';
+import { KERNEL_POLICIES, RDMA_MODES, type KernelPolicy, type RdmaMode } from './model.js';
+
+export type { Role };
+
+export interface MissingOption {
+  /** Without "CONFIG_". */
+  symbol: string;
+  /** What the host has: "not set", "absent", "m (siw.ko not installed)", ... */
+  have: string;
+  want: 'y' | 'm';
+  /** "CONFIG_SMB_SERVER_SMBDIRECT is not set: this host can serve SMB, but not over RDMA". */
+  meaning: string;
+  fix: string;
+  /** kernel: a kernel or module build (goes in the config fragment); package: install a package. */
+  remedy: 'kernel' | 'package';
+}
+
+export interface KernelSupport {
+  ok: boolean;
+  missing: MissingOption[];
+  /** Set when the release predates SMB Direct (5.15) and the config does not prove a backport. */
+  kernelTooOld?: string;
+  /** hardware mode without a usable RDMA device. */
+  device?: string;
+  /** Symbols nothing could decide (no config, no evidence), as "CONFIG_X". */
+  unknown: string[];
+  /** What is there, as "CONFIG_X=y". */
+  present: string[];
+  /** Which evidence was used, backports, rebuilt modules, optional options missing. */
+  notes: string[];
+}
+
+export const SOFT_RDMA = {
+  siw: { module: 'siw', type: 'siw', symbol: 'RDMA_SIW', nodeType: 'iwarp' },
+  rxe: { module: 'rdma_rxe', type: 'rxe', symbol: 'RDMA_RXE', nodeType: 'roce' },
+} as const;
+
+// ---- variables ----
+
+export function roleOf(vars: Vars): Role {
+  const r = vars.smbdirect_role;
+  if (r === 'server' || r === 'client') return r;
+  const what = r === undefined ? 'is not set' : `= ${JSON.stringify(r)} is neither server nor client`;
+  throw new Error(`smbdirect_role ${what}: the play sets it (vars: { smbdirect_role: server })`);
+}
+
+function oneOf<T extends string>(vars: Vars, key: string, values: readonly T[], dflt: T): T {
+  const v = vars[key];
+  if (v === undefined || v === null) return dflt;
+  if ((values as readonly unknown[]).includes(v)) return v as T;
+  throw new Error(`${key} = ${JSON.stringify(v)}: must be one of ${values.join(', ')} (default ${dflt})`);
+}
+
+export const kernelPolicyOf = (vars: Vars): KernelPolicy => oneOf(vars, 'smbdirect_kernel_policy', KERNEL_POLICIES, 'fail');
+export const rdmaModeOf = (vars: Vars): RdmaMode => oneOf(vars, 'smbdirect_rdma_mode', RDMA_MODES, 'siw');
+
+export function linkNameOf(vars: Vars, mode: 'siw' | 'rxe'): string {
+  const v = vars.smbdirect_rdma_link_name;
+  if (v === undefined || v === null) return `${mode}0`;
+  if (typeof v === 'string' && /^[A-Za-z0-9_.-]{1,63}$/.test(v)) return v;
+  throw new Error(`smbdirect_rdma_link_name = ${JSON.stringify(v)}: an RDMA link name is 1-63 letters, digits, ".", "_" or "-"`);
+}
+
+const isLoopbackAddr = (a: string): boolean => /^127\./.test(a) || a === '::1' || a === 'localhost';
+const isIp = (a: string): boolean => /^\d+\.\d+\.\d+\.\d+$/.test(a) || (a.includes(':') && /^[0-9a-f:.]+$/i.test(a));
+
+/** The netdev the soft RDMA link sits on: smbdirect_rdma_netdev, the one carrying ansible_host, the default route's. */
+export function rdmaNetdev(vars: Vars, sys: SystemFacts): { netdev: string; how: string } | { error: string } {
+  const devs = sys.net.netdevs;
+  const candidates = devs.filter((d) => d.name !== 'lo' && d.addrs.some((a) => a.family === 'inet' || !a.address.startsWith('fe80')))
+    .map((d) => `${d.name} ${d.addrs.filter((a) => !a.address.startsWith('fe80')).map((a) => `${a.address}/${a.prefix}`).join(' ')}`);
+  const ask = `set smbdirect_rdma_netdev to the interface that carries the address clients use (here: ${candidates.join(', ') || 'no interface has an address'})`;
+  const set = vars.smbdirect_rdma_netdev;
+  if (set !== undefined && set !== null && set !== '') {
+    if (set === 'lo') return { error: `smbdirect_rdma_netdev is lo: RDMA cannot use the loopback interface (siw/rxe on lo fail with rdma_resolve_addr() failed -2); ${ask}` };
+    if (typeof set !== 'string' || !devs.some((d) => d.name === set)) return { error: `smbdirect_rdma_netdev ${JSON.stringify(set)} is not an interface of this host; ${ask}` };
+    return { netdev: set, how: 'smbdirect_rdma_netdev' };
+  }
+  const addr = typeof vars.ansible_host === 'string' ? vars.ansible_host.trim() : undefined;
+  let why = addr === undefined ? 'ansible_host is not set' : `ansible_host ${addr} is not an IP address`;
+  if (addr !== undefined && isLoopbackAddr(addr)) why = `ansible_host ${addr} is a loopback address`;
+  else if (addr !== undefined && isIp(addr)) {
+    const dev = devs.find((d) => d.addrs.some((a) => a.address.toLowerCase() === addr.toLowerCase()))?.name;
+    if (dev && dev !== 'lo') return { netdev: dev, how: `carries ansible_host ${addr}` };
+    why = `no interface here carries ansible_host ${addr}`;
+  }
+  const route = sys.net.defaultRoute4?.dev ?? sys.net.defaultRoute6?.dev;
+  if (route && route !== 'lo') return { netdev: route, how: `default route (${why})` };
+  return { error: `cannot tell which interface RDMA should use: ${why} and there is no default route (RDMA cannot use lo); ${ask}` };
+}
+
+// ---- kernel support ----
+
+const MODULE_OF: Record<string, ModuleName> = {
+  SMB_SERVER: 'ksmbd', SMB_SERVER_SMBDIRECT: 'ksmbd', CIFS: 'cifs', CIFS_SMB_DIRECT: 'cifs',
+  RDMA_SIW: 'siw', RDMA_RXE: 'rdma_rxe', INFINIBAND: 'ib_core', INFINIBAND_ADDR_TRANS: 'rdma_cm',
+};
+const SMBDIRECT = new Set(['SMB_SERVER_SMBDIRECT', 'CIFS_SMB_DIRECT']);
+
+interface Reading { value: string; via?: string }
+
+/** A symbol from the kernel config, else from evidence (naming it), else 'unknown'. */
+function readSymbol(sys: SystemFacts, sym: string): Reading {
+  const v = (sys.kconfig.symbols as Record<string, string>)[sym] ?? 'unknown';
+  if (v !== 'unknown') return { value: v };
+  if (sym === 'CIFS_SMB_DIRECT' && sys.evidence.smbDirect !== null)
+    return sys.evidence.smbDirect ? { value: 'y', via: '/proc/fs/cifs/DebugData lists SMB_DIRECT' } : { value: 'not set', via: '/proc/fs/cifs/DebugData does not list SMB_DIRECT' };
+  const name = MODULE_OF[sym];
+  const m = name ? sys.modules.modules[name] : undefined;
+  if (!name || !m || m.available === null) return { value: 'unknown' };
+  if (!m.available) return { value: sym === 'INFINIBAND_ADDR_TRANS' ? 'not set' : 'absent', via: `modinfo ${name}: not found` };
+  if (SMBDIRECT.has(sym)) {
+    if (dependsOnRdma(m)) return { value: 'y', via: `modinfo ${name}: depends on ${m.depends.join(',')}` };
+    if (m.builtin) return { value: 'unknown' };
+    return { value: 'not set', via: `modinfo ${name}: depends on ${m.depends.join(',') || 'nothing'}, not on rdma_cm/ib_core` };
+  }
+  return { value: m.builtin || sym === 'INFINIBAND_ADDR_TRANS' ? 'y' : 'm', via: `modinfo ${name}: ${m.path}` };
+}
+
+/** A rebuilt NAME.ko under /lib/modules/RELEASE/updates, if any. */
+function rebuilt(sys: SystemFacts, name: string): string | undefined {
+  return sys.modules.updates.find((f) => new RegExp(`/${name}\\.ko(\\.(xz|zst|gz))?$`).test(f));
+}
+
+const HAVE: Record<string, string> = { 'not set': 'is not set', absent: 'is not in this kernel', m: 'is a module (=m)', unknown: 'is unknown' };
+
+function missingOption(sys: SystemFacts, mode: RdmaMode, r: KconfigRequirement, have: string, remedy: 'kernel' | 'package'): MissingOption {
+  const reason = r.why.replace(/^CONFIG_\w+ missing: /, '');
+  const meaning = reason === r.why ? r.why : `CONFIG_${r.symbol} ${HAVE[have] ?? `is ${have}`}: ${reason}`;
+  const mod = MODULE_OF[r.symbol];
+  const release = sys.kernel.release;
+  let fix: string;
+  if (remedy === 'package') {
+    fix = sys.distro.id === 'ubuntu'
+      ? `install linux-modules-extra-${release} (it carries ${mod}.ko)`
+      : `install the package that carries ${mod}.ko for kernel ${release} (the config has =m, modinfo cannot find it)`;
+  } else {
+    const what = mod && r.symbol !== 'INFINIBAND' && r.symbol !== 'INFINIBAND_ADDR_TRANS' ? `the kernel, or just ${mod}.ko (installed under /lib/modules/${release}/updates),` : 'the kernel';
+    fix = `build ${what} with CONFIG_${r.symbol}=${r.want}: merge the kernel config fragment (scripts/kconfig/merge_config.sh .config FRAGMENT && make olddefconfig)`;
+    if (r.symbol === 'RDMA_SIW' && ['y', 'm'].includes(sys.kconfig.symbols.RDMA_RXE)) fix += `, or use smbdirect_rdma_mode: rxe (CONFIG_RDMA_RXE=${sys.kconfig.symbols.RDMA_RXE} here)`;
+    if (r.symbol === 'RDMA_RXE' && ['y', 'm'].includes(sys.kconfig.symbols.RDMA_SIW)) fix += `, or use smbdirect_rdma_mode: siw (CONFIG_RDMA_SIW=${sys.kconfig.symbols.RDMA_SIW} here)`;
+  }
+  return { symbol: r.symbol, have, want: r.want, meaning, fix, remedy };
+}
+
+export function kernelSupport(sys: SystemFacts, role: Role, mode: RdmaMode): KernelSupport {
+  const required = requiredSymbols(role, mode);
+  const readings = new Map(required.map((r) => [r.symbol, readSymbol(sys, r.symbol)]));
+  const notes: string[] = [];
+  const vias = [...readings].flatMap(([s, r]) => (r.via ? [`CONFIG_${s}: ${r.via}`] : []));
+  if (vias.length) notes.push(`no kernel config (/boot/config-${sys.kernel.release}, /proc/config.gz): judged from evidence: ${vias.join('; ')}`);
+  const have = Object.fromEntries([...readings].map(([s, r]) => [s, r.value]));
+  const gaps = new Map(kconfigGaps(required, have).map((g) => [g.symbol, g]));
+  const missing: MissingOption[] = [];
+  const unknown: string[] = [];
+  const present: string[] = [];
+  for (const req of required) {
+    const gap = gaps.has(req.symbol);
+    const r = gaps.get(req.symbol) ?? req;
+    const value = have[r.symbol]!;
+    const mod = MODULE_OF[r.symbol];
+    const file = mod ? rebuilt(sys, mod) : undefined;
+    if (gap && value === 'unknown') {
+      if (!r.optional) unknown.push(`CONFIG_${r.symbol}`);
+    } else if (gap && file && !(SMBDIRECT.has(r.symbol) && sys.modules.modules[mod!].path === file && !dependsOnRdma(sys.modules.modules[mod!]))) {
+      const stale = sys.modules.modules[mod!].path !== file ? ` (modinfo still finds ${sys.modules.modules[mod!].path ?? 'nothing'}: run depmod -a)` : '';
+      notes.push(`${file} was rebuilt: CONFIG_${r.symbol} counted as present, the remedy is applied (the running kernel's own config says ${value})${stale}`);
+      present.push(`CONFIG_${r.symbol}=${r.want} (rebuilt ${mod}.ko)`);
+    } else if (gap && r.optional) {
+      notes.push(`${missingOption(sys, mode, r, value, 'kernel').meaning} (optional)`);
+    } else if (gap) {
+      if (file) notes.push(`${file} was rebuilt without SMB Direct (modinfo: no dependency on rdma_cm/ib_core)`);
+      missing.push(missingOption(sys, mode, r, value, 'kernel'));
+    } else if (value === 'm' && mod && sys.modules.modules[mod].available === false && !file) {
+      missing.push(missingOption(sys, mode, r, `m (${mod}.ko not installed)`, 'package'));
+    } else present.push(`CONFIG_${r.symbol}=${value}`);
+  }
+  const k = sys.kernel;
+  let kernelTooOld: string | undefined;
+  if (k.major === null) notes.push(`kernel release "${k.release}" could not be parsed: the 5.15 minimum was not checked`);
+  else if (!kernelAtLeast(k, 5, 15)) {
+    const proven = sys.kconfig.source !== null && !missing.some((m) => m.remedy === 'kernel') && unknown.length === 0;
+    if (proven) notes.push(`kernel ${k.release} is older than 5.15, but its config has every option SMB Direct needs (a distribution backport)`);
+    else kernelTooOld = `kernel ${k.release} is older than 5.15, the first release with SMB Direct in both ksmbd and cifs: install a 5.15 or newer kernel`;
+  }
+  if (sys.modules.updates.length && (sys.security.secureBoot || sys.security.sigEnforce || ['integrity', 'confidentiality'].includes(sys.security.lockdown ?? '')))
+    notes.push('modules under updates/ are rebuilt and usually unsigned: this host enforces module signatures (Secure Boot, lockdown or sig_enforce), so they load only if signed with an enrolled key');
+  const device = mode === 'hardware' ? hardwareProblem(sys) : undefined;
+  const ok = missing.length === 0 && !kernelTooOld && !device;
+  return { ok, missing, ...(kernelTooOld ? { kernelTooOld } : {}), ...(device ? { device } : {}), unknown, present, notes };
+}
+
+function hardwareProblem(sys: SystemFacts): string | undefined {
+  const devs = sys.rdma.devices;
+  const fix = "load the card's driver (e.g. mlx5_ib, CONFIG_MLX5_INFINIBAND) or use smbdirect_rdma_mode: siw or rxe";
+  if (devs.length === 0) return `smbdirect_rdma_mode is hardware, but this host has no RDMA device (/sys/class/infiniband is empty): ${fix}`;
+  if (!devs.some((d) => d.netdev)) return `smbdirect_rdma_mode is hardware, but no RDMA device has a network interface (${devs.map((d) => `${d.name}/${d.port}`).join(', ')}): SMB Direct connects through an IP address (IPoIB for InfiniBand); ${fix}`;
+  return undefined;
+}
+
+/** Short problem texts ("CONFIG_X (not set)", the too-old kernel, the missing device), optionally only for some symbols. */
+export function supportProblems(s: KernelSupport, only?: readonly string[]): string[] {
+  const missing = s.missing.filter((m) => !only || only.includes(m.symbol)).map((m) => `CONFIG_${m.symbol} (${m.have})`);
+  const lacks = missing.length ? [`kernel lacks ${missing.join(', ')}`] : [];
+  if (only) return lacks;
+  return [...(s.kernelTooOld ? [s.kernelTooOld.replace(/:.*$/, '')] : []), ...lacks, ...(s.device ? [s.device.replace(/:[^:]*$/, '')] : [])];
+}
+
+export type Gate = { proceed: true } | { proceed: false; plan: Plan };
+
+/**
+ * For tasks that need a working kernel (link creation, ksmbd start, mount). `needs` narrows the
+ * judgement to some symbols (creating a soft RDMA link needs only INFINIBAND and RDMA_SIW/RXE).
+ */
+export function kernelGate(ctx: TaskContext, role: Role, needs?: readonly string[]): Gate {
+  const support = kernelSupport(systemOf(ctx.facts), role, rdmaModeOf(ctx.vars));
+  const problems = supportProblems(support, needs);
+  if (problems.length === 0) return { proceed: true };
+  const what = problems.join('; ');
+  const policy = kernelPolicyOf(ctx.vars);
+  if (policy === 'warn') return { proceed: false, plan: { status: 'skip', msg: `${what}; smbdirect_kernel_policy=warn stages configuration only` } };
+  if (policy === 'build-modules' && truthy(ctx.vars.smbdirect_modules_built)) return { proceed: true };
+  if (policy === 'build-modules') return { proceed: false, plan: { status: 'fail', msg: `${what}; smbdirect_kernel_policy=build-modules: build-modules comes with the kernel remedy` } };
+  return { proceed: false, plan: { status: 'fail', msg: `${what}; see the preflight task (smbdirect_kernel_policy=warn stages configuration only)` } };
+}
+
+// ---- ksmbd-tools ----
+
+export const KSMBD_TOOLS_MIN = '3.5.2';
+export const BOOKWORM_BACKPORTS = 'bookworm-backports';
+
+export const isBookworm = (sys: SystemFacts): boolean =>
+  sys.distro.id === 'debian' && (sys.distro.codename === 'bookworm' || sys.distro.versionId === '12');
+
+/** The installed ksmbd-tools: the package's version, else what the binaries say (a build from source). */
+export function ksmbdToolsInstalled(sys: SystemFacts): { version: string; from: 'package' | 'binary' } | null {
+  const pkg = sys.packages.installed['ksmbd-tools'];
+  if (pkg) return { version: pkg, from: 'package' };
+  return sys.packages.ksmbdToolsVersion ? { version: sys.packages.ksmbdToolsVersion, from: 'binary' } : null;
+}
+
+/** The upstream part of a Debian/RPM version: "1:3.4.7-1" -> "3.4.7". */
+export const upstreamVersion = (v: string): string => v.replace(/^\d+:/, '').replace(/-[^-]*$/, '');
+
+/** Kernels from 6.1 on expect the share-config reply's payload_sz field, which came with ksmbd-tools 3.5.2. */
+export function ksmbdToolsTooOld(sys: SystemFacts, version: string): boolean {
+  return kernelAtLeast(sys.kernel, 6, 1) && compareDebVersions(upstreamVersion(version), KSMBD_TOOLS_MIN) < 0;
+}
+
+// ---- Debian version comparison (dpkg's rules: epoch, upstream, revision; ~ sorts before anything) ----
+
+export function compareDebVersions(a: string, b: string): number {
+  const pa = parseDeb(a);
+  const pb = parseDeb(b);
+  return Math.sign(pa.epoch - pb.epoch || verrevcmp(pa.upstream, pb.upstream) || verrevcmp(pa.revision, pb.revision));
+}
+
+function parseDeb(v: string): { epoch: number; upstream: string; revision: string } {
+  const t = v.trim();
+  const colon = /^(\d+):/.exec(t);
+  const rest = colon ? t.slice(colon[0].length) : t;
+  const dash = rest.lastIndexOf('-');
+  return { epoch: colon ? Number(colon[1]) : 0, upstream: dash >= 0 ? rest.slice(0, dash) : rest, revision: dash >= 0 ? rest.slice(dash + 1) : '' };
+}
+
+const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
+
+function order(c: string | undefined): number {
+  if (c === undefined || isDigit(c)) return 0;
+  if (c === '~') return -1;
+  if (/[A-Za-z]/.test(c)) return c.charCodeAt(0);
+  return c.charCodeAt(0) + 256;
+}
+
+function verrevcmp(a: string, b: string): number {
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    while ((i < a.length && !isDigit(a[i])) || (j < b.length && !isDigit(b[j]))) {
+      const d = order(a[i]) - order(b[j]);
+      if (d) return d;
+      i++;
+      j++;
+    }
+    while (a[i] === '0') i++;
+    while (b[j] === '0') j++;
+    let first = 0;
+    while (isDigit(a[i]) && isDigit(b[j])) {
+      if (!first) first = a.charCodeAt(i) - b.charCodeAt(j);
+      i++;
+      j++;
+    }
+    if (isDigit(a[i])) return 1;
+    if (isDigit(b[j])) return -1;
+    if (first) return first;
+  }
+  return 0;
+}

@@ -1,0 +1,98 @@
+// validateSmbVars: every SMB variable of one host checked at once, turned into the typed model.
+// All problems come back together (errors and warnings), each naming host, variable path, value
+// (never a password) and what to do. See docs/variables.md for every variable.
+import type { Vars } from '../types.js';
+import { validateGlobals } from './globals.js';
+import { KERNEL_POLICIES, RDMA_MODES, type KernelPolicy, type RdmaMode, type RdmaSettings, type ServerInfo, type SmbModel } from './model.js';
+import { validateMounts } from './mounts.js';
+import { closest, didYouMean, levenshtein, Problems, type Problem } from './problems.js';
+import { validateShares } from './shares.js';
+import { isRecord, netdevNameProblem } from './text.js';
+import { validateUsers } from './users.js';
+
+/** The variables this module reads. */
+export const SMB_VARS = ['smbdirect_kernel_policy', 'smbdirect_rdma_mode', 'smbdirect_rdma_netdev', 'smbdirect_rdma_link_name', 'ksmbd_global', 'ksmbd_shares', 'ksmbd_users', 'smb_mounts'];
+
+export interface SmbVarsContext {
+  host: string;
+  /** The hosts of group smb_servers, by inventory name: what smb_mounts may refer to. */
+  servers?: Record<string, ServerInfo>;
+}
+
+export interface SmbValidation {
+  /** Undefined when there is any error. */
+  model?: SmbModel;
+  errors: Problem[];
+  warnings: Problem[];
+}
+
+export function validateSmbVars(vars: Vars, ctx: SmbVarsContext): SmbValidation {
+  const p = new Problems(ctx.host);
+  const kernelPolicy = oneOf(vars.smbdirect_kernel_policy, KERNEL_POLICIES, 'fail', 'smbdirect_kernel_policy', p);
+  const rdma = rdmaSettings(vars, p);
+  const global = validateGlobals(vars.ksmbd_global, p);
+  const users = validateUsers(vars.ksmbd_users, p);
+  const shares = validateShares(vars.ksmbd_shares, userNames(vars.ksmbd_users), p);
+  const mounts = validateMounts(vars.smb_mounts, ctx.servers ?? {}, p);
+  if (rdma.netdev !== undefined) checkBoundInterfaces(global, rdma.netdev, p);
+  warnMisspelled(vars, p);
+  const model = p.errors.length ? undefined : { kernelPolicy: kernelPolicy!, rdma, global, shares, users, mounts };
+  return { model, errors: p.errors, warnings: p.warnings };
+}
+
+/** What clients need to know of a validated server: its address, share and user names. */
+export function serverInfo(address: string, model: Pick<SmbModel, 'shares' | 'users'>): ServerInfo {
+  return { address, shares: model.shares.map((s) => s.name), users: model.users.map((u) => u.name) };
+}
+
+/** Every user name written in ksmbd_users, even of entries with errors (no cascade of "unknown user"). */
+function userNames(raw: unknown): string[] {
+  return Array.isArray(raw) ? raw.flatMap((u) => (isRecord(u) && typeof u.name === 'string' ? [u.name] : [])) : [];
+}
+
+function rdmaSettings(vars: Vars, p: Problems): RdmaSettings {
+  if (vars.smbdirect_rdma_mode === 'auto') {
+    p.error('smbdirect_rdma_mode', 'auto', 'there is no "auto": the mode decides the port (5445 for iWARP/siw, 445 otherwise) and the firewall, and iWARP and IB/RoCE devices must not be mixed on one ksmbd host', 'choose hardware, siw (the default) or rxe');
+  }
+  const mode: RdmaMode = vars.smbdirect_rdma_mode === 'auto' ? 'siw' : (oneOf(vars.smbdirect_rdma_mode, RDMA_MODES, 'siw', 'smbdirect_rdma_mode', p) ?? 'siw');
+  const netdev = vars.smbdirect_rdma_netdev;
+  if (netdev !== undefined && (typeof netdev !== 'string' || netdevNameProblem(netdev))) {
+    p.error('smbdirect_rdma_netdev', netdev, typeof netdev === 'string' ? netdevNameProblem(netdev)! : 'must be an interface name', 'give the interface as `ip link` shows it, or leave it unset to use the one carrying the inventory address');
+  }
+  const link = vars.smbdirect_rdma_link_name;
+  if (link !== undefined && mode === 'hardware') {
+    p.warn('smbdirect_rdma_link_name', link, 'ignored with smbdirect_rdma_mode: hardware (the card\'s driver names its own device)', 'remove it, or use siw/rxe');
+  } else if (link !== undefined && (typeof link !== 'string' || !/^[A-Za-z0-9_.-]{1,63}$/.test(link))) {
+    p.error('smbdirect_rdma_link_name', link, 'an RDMA link name is 1-63 letters, digits, ".", "_" or "-"', 'write e.g. siw0');
+  }
+  return {
+    mode,
+    ...(typeof netdev === 'string' ? { netdev } : {}),
+    ...(mode === 'hardware' ? {} : { linkName: typeof link === 'string' ? link : `${mode}0` }),
+  };
+}
+
+/** A variable within 2 edits of one of ours is probably a typo (ksmbd_share); other teams' vars stay quiet. */
+function warnMisspelled(vars: Vars, p: Problems): void {
+  for (const name of Object.keys(vars)) {
+    if (SMB_VARS.includes(name)) continue;
+    const hint = closest(name, SMB_VARS);
+    if (hint && levenshtein(name.toLowerCase(), hint) <= 2) p.warn(name, undefined, 'not a variable smbdirect-provision knows, so it has no effect', `did you mean "${hint}"?`);
+  }
+}
+
+function oneOf<T extends string>(v: unknown, values: readonly T[], dflt: T, path: string, p: Problems): T | undefined {
+  if (v === undefined || v === null) return dflt;
+  if (typeof v === 'string' && (values as readonly string[]).includes(v)) return v as T;
+  p.error(path, v, `must be one of ${values.join(', ')}`, `${typeof v === 'string' ? didYouMean(v, values) : ''}the default is ${dflt}`);
+  return undefined;
+}
+
+/** With "bind interfaces only", ksmbd's TCP listener must include the RDMA netdev (TCP fallback, siw's port 5445). */
+function checkBoundInterfaces(global: Array<[string, string]>, netdev: string, p: Problems): void {
+  const g = new Map(global);
+  const ifaces = g.get('interfaces')?.split(' ');
+  if (g.get('bind interfaces only') === 'yes' && ifaces && !ifaces.includes(netdev)) {
+    p.warn('ksmbd_global["interfaces"]', ifaces, `does not include smbdirect_rdma_netdev ${netdev}: ksmbd will not listen for TCP there`, `add ${netdev} to interfaces`);
+  }
+}

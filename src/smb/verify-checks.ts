@@ -1,0 +1,184 @@
+// The checks of the verify task, from facts alone: each PASS, FAIL or SKIP with its reason. A
+// check that cannot pass because of the kernel FAILs naming the missing option; a check that
+// cannot be judged for another reason (dmesg unreadable, nothing to check) is a SKIP.
+import type { CifsMount, DmesgLine, SystemFacts } from '../facts/index.js';
+import type { Vars } from '../types.js';
+import type { RdmaMode } from './model.js';
+import { SOFT_RDMA, kernelSupport, ksmbdToolsInstalled, ksmbdToolsTooOld, linkNameOf, rdmaNetdev, supportProblems, upstreamVersion, type KernelSupport, type Role } from './support.js';
+
+export type CheckStatus = 'PASS' | 'FAIL' | 'SKIP';
+export interface Check { name: string; status: CheckStatus; detail: string }
+
+const pass = (name: string, detail: string): Check => ({ name, status: 'PASS', detail });
+const fail = (name: string, detail: string): Check => ({ name, status: 'FAIL', detail });
+const skip = (name: string, detail: string): Check => ({ name, status: 'SKIP', detail });
+
+/** "kernel lacks CONFIG_X (not set)" when one of these options is missing (or the kernel is too old). */
+function blame(s: KernelSupport, symbols: string[]): string | undefined {
+  return supportProblems(s, symbols)[0] ?? (s.kernelTooOld ? s.kernelTooOld.replace(/:.*$/, '') : undefined);
+}
+
+function ago(sys: SystemFacts, t: number | null): string {
+  const up = sys.dmesg.uptime;
+  if (t === null || up === null || up < t) return t === null ? '' : ` at ${t}s after boot`;
+  const s = Math.round(up - t);
+  const text = s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+  return ` ${text} ago`;
+}
+
+function kernelCheck(s: KernelSupport): Check {
+  const problems = [...(s.kernelTooOld ? [s.kernelTooOld] : []), ...(s.device ? [s.device] : []), ...s.missing.map((m) => m.meaning)];
+  if (problems.length) return fail('kernel options', problems.join('; '));
+  return pass('kernel options', `${s.present.join(', ')}${s.unknown.length ? `; unverified: ${s.unknown.join(', ')}` : ''}`);
+}
+
+function linkChecks(sys: SystemFacts, vars: Vars, mode: RdmaMode, s: KernelSupport): Check[] {
+  const show = (d: SystemFacts['rdma']['devices'][number]) => `${d.name} (${d.nodeType}) on ${d.netdev ?? 'no netdev'}, ${d.state ?? 'state unknown'}`;
+  if (mode === 'hardware') {
+    const active = sys.rdma.devices.filter((d) => d.netdev && d.state === 'ACTIVE');
+    return [active.length ? pass('RDMA device', active.map(show).join('; ')) : fail('RDMA device', s.device ?? `no ACTIVE RDMA port with a netdev (${sys.rdma.devices.map(show).join('; ') || 'no device'})`)];
+  }
+  const soft = SOFT_RDMA[mode];
+  const link = linkNameOf(vars, mode);
+  const nd = rdmaNetdev(vars, sys);
+  const want = 'netdev' in nd ? nd.netdev : undefined;
+  const dev = sys.rdma.devices.find((d) => d.name === link);
+  const unit = `smbdirect-rdma-${link}.service`;
+  let linkCheck: Check;
+  if (!dev) {
+    const others = sys.rdma.devices.map(show).join('; ');
+    linkCheck = fail('RDMA link', blame(s, ['INFINIBAND', soft.symbol]) ?? `no RDMA link ${link}${others ? ` (devices: ${others})` : ''}: run the rdma-link task, or systemctl start ${unit}`);
+  } else if (want && dev.netdev !== want) linkCheck = fail('RDMA link', `${show(dev)}, expected on ${want}`);
+  else if (dev.state !== 'ACTIVE') linkCheck = fail('RDMA link', `${show(dev)}: the port is not ACTIVE (is ${dev.netdev ?? 'its netdev'} up?)`);
+  else linkCheck = pass('RDMA link', show(dev));
+  const u = sys.services.units.find((x) => x.name === unit);
+  const boot = !sys.host.systemd
+    ? skip('RDMA link at boot', 'no systemd on this host')
+    : u?.enabled === 'enabled'
+      ? pass('RDMA link at boot', `${unit} enabled${u.active ? `, ${u.active}` : ''}`)
+      : fail('RDMA link at boot', `${unit} is ${u?.enabled ?? 'not installed'}: the link will not come back after a reboot (run the rdma-link task)`);
+  return [linkCheck, boot];
+}
+
+function serverChecks(sys: SystemFacts, mode: RdmaMode, s: KernelSupport): Check[] {
+  const running = sys.services.ksmbdRunning;
+  const unit = sys.services.units.find((u) => u.name === 'ksmbd.service');
+  const tools = ksmbdToolsInstalled(sys);
+  const old = tools && ksmbdToolsTooOld(sys, tools.version) ? `; ksmbd-tools ${upstreamVersion(tools.version)} is too old for kernel ${sys.kernel.release} (payload_sz): install >= 3.5.2` : '';
+  const why = blame(s, ['SMB_SERVER']) ?? `ksmbd.service is ${unit?.active ?? unit?.enabled ?? 'not installed'} (journalctl -u ksmbd)${old}`;
+  const procs = sys.services.ksmbdProcesses.map((p) => p.comm);
+  const checks = [running ? pass('ksmbd running', [...new Set(procs)].join(', ')) : fail('ksmbd running', why)];
+  const tcp = (port: number) => sys.ports.listeners.filter((l) => l.proto === 'tcp' && l.port === port).map((l) => l.address);
+  const l445 = tcp(445);
+  checks.push(l445.length ? pass('listening TCP 445', l445.join(' ')) : fail('listening TCP 445', running ? 'ksmbd runs but nothing listens on TCP 445 (tcp port in ksmbd.conf?)' : why));
+  const iwarp = sys.rdma.devices.filter((d) => d.nodeType === 'iwarp').map((d) => d.name);
+  if (mode !== 'siw' && !iwarp.length) {
+    checks.push(skip('listening TCP 5445', "no iWARP device: ksmbd's RDMA listener is on port 445 through RDMA CM, which ss does not show"));
+    return checks;
+  }
+  const l5445 = tcp(5445);
+  const cause = blame(s, ['SMB_SERVER_SMBDIRECT', ...(mode === 'siw' ? ['RDMA_SIW'] : [])])
+    ?? (!running ? why : !iwarp.length ? 'no iWARP device yet (the siw link is missing)' : `ksmbd was started before the iWARP device ${iwarp.join(', ')} existed (it picks its RDMA port at start): restart ksmbd`);
+  checks.push(l5445.length ? pass('listening TCP 5445', `${l5445.join(' ')} (SMB Direct over iWARP)`) : fail('listening TCP 5445', cause));
+  return checks;
+}
+
+interface WantedMount { path: string; share: string }
+
+function wantedMounts(vars: Vars): WantedMount[] | string {
+  const raw = vars.smb_mounts;
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) return 'smb_mounts is not a list';
+  const out: WantedMount[] = [];
+  for (const [i, m] of raw.entries()) {
+    const r = m as Record<string, unknown> | null;
+    if (!r || typeof r.path !== 'string' || typeof r.share !== 'string') return `smb_mounts[${i}] needs path and share`;
+    out.push({ path: r.path.length > 1 ? r.path.replace(/\/+$/, '') : r.path, share: r.share });
+  }
+  return out;
+}
+
+const unc = (s: string): string => s.replace(/\\/g, '/').toLowerCase();
+const ATTEMPT = /CIFS: Attempting to mount (\S+)/;
+const ESTABLISHED = /RDMA transport (re-)?established/;
+const RDMA_ERROR = /smbd_|smbdirect_|rdma_\w+\(\) (failed|completed)|rdma_connect failed|connecting failed|SMB Direct requires|CONFIG_CIFS_SMB_DIRECT is not enabled/;
+
+/** The log since this mount's last "Attempting to mount" line, up to the next mount attempt. */
+function dmesgCheck(sys: SystemFacts, m: CifsMount, path: string): Check {
+  const name = `dmesg ${path}`;
+  const lines = sys.dmesg.lines;
+  let start = -1;
+  lines.forEach((l, i) => { if (unc(ATTEMPT.exec(l.text)?.[1] ?? '') === unc(m.source)) start = i; });
+  const next = lines.findIndex((l, i) => i > start && ATTEMPT.test(l.text));
+  const window = start < 0 ? lines : lines.slice(start + 1, next < 0 ? undefined : next);
+  const ok = [...window].reverse().find((l) => ESTABLISHED.test(l.text));
+  const err = [...window].reverse().find((l) => RDMA_ERROR.test(l.text));
+  if (ok) return pass(name, `"${ok.text}"${ago(sys, ok.t)}${start < 0 ? ` (the mount's own "Attempting to mount" line is no longer in the log)` : ''}`);
+  if (start < 0) return skip(name, `no log lines for ${m.source} (dmesg rotated?)`);
+  return fail(name, `no "RDMA transport established" since "${lines[start]!.text}"${ago(sys, lines[start]!.t)}${err ? `; last RDMA error: "${err.text}"` : ''}`);
+}
+
+function clientChecks(sys: SystemFacts, vars: Vars, s: KernelSupport): Check[] {
+  const wanted = wantedMounts(vars);
+  if (typeof wanted === 'string') return [fail('smb_mounts', `${wanted} (see the variables check)`)];
+  if (!wanted.length) return [skip('mounts', 'no smb_mounts on this host')];
+  const lastErr = [...sys.dmesg.lines].reverse().find((l: DmesgLine) => RDMA_ERROR.test(l.text));
+  const checks: Check[] = [];
+  let mounted = 0;
+  for (const w of wanted) {
+    const m = sys.mounts.find((x) => x.target === w.path);
+    const cause = blame(s, ['CIFS', 'CIFS_SMB_DIRECT']);
+    if (!m) {
+      checks.push(fail(`mount ${w.path}`, cause ?? `not mounted${lastErr ? `; last RDMA error in dmesg: "${lastErr.text}"` : ''}`));
+      if (cause) checks.push(fail(`dmesg ${w.path}`, cause));
+      else checks.push(skip(`dmesg ${w.path}`, 'not mounted'));
+      continue;
+    }
+    const share = m.source.replace(/\\/g, '/').split('/').filter(Boolean)[1] ?? '';
+    const vers = m.options.find((o) => o.startsWith('vers=')) ?? 'vers=?';
+    if (share.toLowerCase() !== w.share.toLowerCase()) checks.push(fail(`mount ${w.path}`, `${m.source} is mounted there, not share ${w.share}`));
+    else if (!m.options.includes('rdma')) checks.push(fail(`mount ${w.path}`, `${m.source} is mounted over TCP (no rdma option)${cause ? `: ${cause}` : ''}`));
+    else { checks.push(pass(`mount ${w.path}`, `${m.source} ${vers},rdma`)); mounted++; }
+    checks.push(sys.dmesg.readable ? dmesgCheck(sys, m, w.path) : skip(`dmesg ${w.path}`, sys.dmesg.note ?? 'dmesg not readable'));
+  }
+  const conns = sys.evidence.connections;
+  const up = conns.filter((c) => /transport status: (2\b|SMBDIRECT_SOCKET_CONNECTED\b)/.test(c));
+  const name = 'cifs DebugData SMBDirect';
+  const cause = blame(s, ['CIFS', 'CIFS_SMB_DIRECT']);
+  if (up.length) checks.push(pass(name, `${up.length} of ${conns.length} SMBDirect connection(s) connected ("${up[0]}")`));
+  else if (cause) checks.push(fail(name, cause));
+  else if (!sys.evidence.debugData) checks.push(mounted ? fail(name, '/proc/fs/cifs/DebugData is not readable') : skip(name, 'cifs is not loaded (nothing mounted)'));
+  else checks.push(fail(name, conns.length ? `no connected SMBDirect transport: ${conns.join('; ')}` : 'no SMBDirect connection (the mounts use TCP)'));
+  return checks;
+}
+
+const OOPS = /Oops|BUG:|general protection fault|Call Trace/;
+const IN_SMB = /\[(ksmbd|cifs)\]|\b(ksmbd|cifs|smb2|smb|smbd|smbdirect)_\w*\+0x/;
+
+/** An Oops/BUG/GPF/Call Trace line with a ksmbd or cifs frame within the next 60 lines (or the marker itself). */
+function oopsCheck(sys: SystemFacts): Check {
+  const name = 'no ksmbd/cifs oops';
+  if (!sys.dmesg.readable) return skip(name, sys.dmesg.note ?? 'dmesg not readable');
+  const lines = sys.dmesg.lines;
+  for (const [i, l] of lines.entries()) {
+    if (!OOPS.test(l.text)) continue;
+    const frame = lines.slice(i, i + 60).find((x) => IN_SMB.test(x.text) && !/Modules linked in/.test(x.text));
+    if (!frame) continue;
+    const known = /opinfo_put/.test(frame.text) ? " (Debian 6.1's ksmbd.ko lacks a NULL check there: use a fixed module or kernel)" : '';
+    return fail(name, `"${l.text}"${ago(sys, l.t)}, in "${frame.text.trim()}"${known}; the module is in an undefined state until a reboot`);
+  }
+  return pass(name, `no Oops, BUG or general protection fault in ksmbd/cifs since boot (${lines.length} SMB/RDMA log lines read)`);
+}
+
+export function verifyChecks(sys: SystemFacts, vars: Vars, role: Role, mode: RdmaMode): Check[] {
+  const s = kernelSupport(sys, role, mode);
+  const roleChecks = role === 'server' ? serverChecks(sys, mode, s) : clientChecks(sys, vars, s);
+  return [kernelCheck(s), ...linkChecks(sys, vars, mode, s), ...roleChecks, oopsCheck(sys)];
+}
+
+/** Aligned columns, one row per check. */
+export function checksTable(title: string, checks: Check[]): string {
+  const w = Math.max('CHECK'.length, ...checks.map((c) => c.name.length));
+  const row = (a: string, b: string, c: string) => `${a.padEnd(w)}  ${b.padEnd(6)}  ${c}`.trimEnd();
+  return [title, row('CHECK', 'RESULT', 'DETAIL'), ...checks.map((c) => row(c.name, c.status, c.detail))].join('\n');
+}

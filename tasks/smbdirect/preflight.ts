@@ -1,0 +1,124 @@
+/**
+ * Ensures this host can do SMB Direct in its role before anything is set up, and says precisely
+ * why not: each missing kernel option, what it means, what to do (src/smb/support.ts). Missing
+ * options are written as a kernel config fragment on the controller (merge_config.sh format):
+ * ${smbdirect_fragment_dir}/${inventory_hostname}-${kernel release}.config.
+ * Always refused, whatever the policy: a server with iWARP and IB/RoCE devices together (also when
+ * the planned siw/rxe link would mix them), an unusable RDMA netdev, build-modules under Secure
+ * Boot or lockdown. Servers: ksmbd-tools older than 3.5.2 on kernel 6.1+ (payload_sz).
+ * Vars: smbdirect_role (play), smbdirect_kernel_policy fail|warn|build-modules, smbdirect_rdma_mode,
+ * smbdirect_rdma_netdev, smbdirect_rdma_link_name, smbdirect_modules_built, smbdirect_fragment_dir
+ * (default ./smbdirect-kconfig).
+ * Example: smbdirect_kernel_policy: warn -> missing options become warnings, the fragment is written.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { truthy } from '../../src/connection/options.js';
+import { systemOf, type SystemFacts } from '../../src/facts/index.js';
+import { kconfigFragment } from '../../src/smb/kconfig-fragment.js';
+import type { RdmaMode } from '../../src/smb/model.js';
+import {
+  isBookworm, kernelPolicyOf, kernelSupport, ksmbdToolsInstalled, ksmbdToolsTooOld, linkNameOf, rdmaModeOf, rdmaNetdev, roleOf,
+  compareDebVersions, upstreamVersion, type KernelSupport, type Role,
+} from '../../src/smb/support.js';
+import type { Change, Task, Vars } from '../../src/types.js';
+
+const safe = (s: string): string => s.replace(/[^A-Za-z0-9._-]/g, '_');
+
+export function fragmentPath(vars: Vars, host: string, release: string): string {
+  const dir = typeof vars.smbdirect_fragment_dir === 'string' ? vars.smbdirect_fragment_dir : './smbdirect-kconfig';
+  const name = typeof vars.inventory_hostname === 'string' ? vars.inventory_hostname : host;
+  return `${dir.replace(/\/+$/, '')}/${safe(name)}-${safe(release)}.config`;
+}
+
+/** iWARP next to IB/RoCE on a ksmbd host, counting the soft link this play would create. */
+function mixRefusal(sys: SystemFacts, vars: Vars, role: Role, mode: RdmaMode): string | undefined {
+  if (role !== 'server') return undefined;
+  const names = (types: string[]) => [...new Set(sys.rdma.devices.filter((d) => types.includes(d.nodeType)).map((d) => d.name))];
+  const iwarp = names(['iwarp']);
+  const ibroce = names(['roce', 'ib']);
+  const planned = mode === 'hardware' ? undefined : linkNameOf(vars, mode);
+  if (planned && !sys.rdma.devices.some((d) => d.name === planned)) (mode === 'siw' ? iwarp : ibroce).push(`${planned} (smbdirect_rdma_mode ${mode} would create it)`);
+  if (!iwarp.length || !ibroce.length) return undefined;
+  const fix = planned ? `use smbdirect_rdma_mode ${mode === 'siw' ? 'hardware' : 'siw'} here, or remove the other devices` : 'delete the devices of one kind (rdma link delete NAME)';
+  return `refusing a ksmbd server with iWARP and IB/RoCE RDMA devices together (iWARP: ${iwarp.join(', ')}; IB/RoCE: ${ibroce.join(', ')}): ksmbd's RDMA listener moves to port 5445 as soon as any iWARP device exists, so IB/RoCE clients cannot connect, and mixing is broken on current kernels; ${fix}`;
+}
+
+function secureBootRefusal(sys: SystemFacts): string | undefined {
+  const s = sys.security;
+  const why = [
+    s.secureBoot ? `Secure Boot is on (${s.secureBootSource})` : '',
+    ['integrity', 'confidentiality'].includes(s.lockdown ?? '') ? `kernel lockdown is ${s.lockdown}` : '',
+    s.sigEnforce ? 'module signatures are enforced (sig_enforce)' : '',
+  ].filter(Boolean);
+  if (!why.length) return undefined;
+  return `smbdirect_kernel_policy=build-modules cannot work here: ${why.join(', ')}, and rebuilt modules are unsigned, so the kernel refuses to load them; sign them with a key enrolled in MOK, install a kernel built with the missing options, or use smbdirect_kernel_policy=warn`;
+}
+
+/** ksmbd-tools on a server: [problem (fatal with policy fail), warnings]. */
+function ksmbdTools(sys: SystemFacts): [string | undefined, string[]] {
+  const inst = ksmbdToolsInstalled(sys);
+  if (!inst) return [undefined, []];
+  const v = upstreamVersion(inst.version);
+  const warnings = compareDebVersions(v, '3.4.5') <= 0 ? [`ksmbd-tools ${v} reads /etc/ksmbd/smb.conf (ksmbd.conf from 3.4.6 on) and has no reload (ksmbd.control --reload): configuration changes need a restart of ksmbd`] : [];
+  if (!ksmbdToolsTooOld(sys, inst.version)) return [undefined, warnings];
+  const text = `ksmbd-tools ${v} is too old for kernel ${sys.kernel.release} (payload_sz): every tree connect fails; install >= 3.5.2 (Debian 12: bookworm-backports)`;
+  if (sys.distro.packageManager === 'apt' && isBookworm(sys)) return [undefined, [`${text}; the packages task installs it from bookworm-backports`]];
+  return [text, warnings];
+}
+
+function report(host: string, role: Role, mode: RdmaMode, sys: SystemFacts, s: KernelSupport, fragment?: { path: string; content: string; written: boolean }): string {
+  const lines = [`${host}: ${role}, smbdirect_rdma_mode ${mode}, kernel ${sys.kernel.release} (config: ${sys.kconfig.source ?? 'not readable'})`];
+  if (s.kernelTooOld) lines.push(`  too old  ${s.kernelTooOld}`);
+  if (s.device) lines.push(`  device   ${s.device}`);
+  for (const m of s.missing) lines.push(`  missing  ${m.meaning} (want ${m.want})`, `           fix: ${m.fix}`);
+  if (s.unknown.length) lines.push(`  unknown  ${s.unknown.join(', ')}: no kernel config and no module evidence`);
+  if (s.present.length) lines.push(`  present  ${s.present.join(', ')}`);
+  for (const n of s.notes) lines.push(`  note     ${n}`);
+  if (fragment?.written) lines.push(`  fragment ${fragment.path}`);
+  else if (fragment) lines.push(`  fragment ${fragment.path} is not written when the host fails (it is with smbdirect_kernel_policy=warn); its content:`, ...fragment.content.trimEnd().split('\n').map((l) => `    ${l}`));
+  return lines.join('\n');
+}
+
+const task: Task = {
+  name: 'smbdirect: preflight (kernel options, RDMA devices, ksmbd-tools)',
+  tags: ['smbdirect', 'preflight'],
+  plan({ vars, facts, host }) {
+    const sys = systemOf(facts);
+    const [role, mode, policy] = [roleOf(vars), rdmaModeOf(vars), kernelPolicyOf(vars)];
+    const s = kernelSupport(sys, role, mode);
+    const kernelMissing = s.missing.filter((m) => m.remedy === 'kernel');
+    const netdev = mode === 'hardware' ? undefined : rdmaNetdev(vars, sys);
+    const refusals = [
+      mixRefusal(sys, vars, role, mode),
+      netdev && 'error' in netdev ? netdev.error : undefined,
+      policy === 'build-modules' && kernelMissing.length ? secureBootRefusal(sys) : undefined,
+    ].filter((x): x is string => x !== undefined);
+    const [toolsProblem, toolsWarnings] = role === 'server' ? ksmbdTools(sys) : [undefined, []];
+    const issues = [...(s.kernelTooOld ? [s.kernelTooOld] : []), ...(s.device ? [s.device] : []), ...s.missing.map((m) => `${m.meaning}; fix: ${m.fix}`)];
+    const path = fragmentPath(vars, host, sys.kernel.release);
+    const content = kernelMissing.length
+      ? `# Kernel options SMB Direct needs on ${host} (role ${role}, smbdirect_rdma_mode ${mode}).\n# Running kernel: ${sys.kernel.release} ${sys.kernel.version}\n${kconfigFragment(kernelMissing)}`
+      : undefined;
+    const modulesBuilt = policy === 'build-modules' && truthy(vars.smbdirect_modules_built);
+    const fatal = [
+      ...refusals,
+      ...(issues.length && policy === 'fail' ? issues : []),
+      ...(issues.length && policy === 'build-modules' && !modulesBuilt ? [`${issues.join('; ')}; build-modules comes with the kernel remedy`] : []),
+      ...(toolsProblem && policy === 'fail' ? [toolsProblem] : []),
+    ];
+    const where = content ? `; kernel config fragment: ${path}` : '';
+    if (fatal.length) {
+      const fragment = content ? { path, content, written: false } : undefined;
+      return { status: 'fail', msg: `${role} on kernel ${sys.kernel.release}: ${fatal.join('; ')}${where}`, warnings: toolsWarnings, report: report(host, role, mode, sys, s, fragment) };
+    }
+    const warnings = [...issues, ...(toolsProblem ? [toolsProblem] : []), ...toolsWarnings, ...s.unknown.map((u) => `${u} could not be checked: no kernel config and no module evidence`)];
+    if (issues.length) warnings.push(`smbdirect_kernel_policy=${policy}: going on${modulesBuilt ? ' (smbdirect_modules_built)' : ', configuration is staged only'}${where}`);
+    const msg = issues.length ? `${role} on kernel ${sys.kernel.release}: ${issues.length} problem(s), see warnings` : `${role} on kernel ${sys.kernel.release}: SMB Direct supported (${s.present.join(', ')})${s.notes.length ? `; ${s.notes.join('; ')}` : ''}`;
+    const rep = issues.length || s.unknown.length ? report(host, role, mode, sys, s, content ? { path, content, written: true } : undefined) : undefined;
+    const same = content !== undefined && existsSync(path) && readFileSync(path, 'utf8') === content;
+    if (!content || same) return { status: 'ok', msg, warnings, report: rep };
+    const changes: Change[] = [{ kind: 'local-file', path, content }];
+    return { status: 'change', msg, changes, warnings, report: rep };
+  },
+};
+export default task;

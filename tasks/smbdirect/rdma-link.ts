@@ -1,0 +1,119 @@
+/**
+ * Ensures the host has its RDMA device. hardware: an RDMA port with a network interface, ACTIVE.
+ * siw/rxe: the soft link (e.g. siw0 on eth0) exists now and at every boot: a oneshot unit
+ * /etc/systemd/system/smbdirect-rdma-LINK.service (templates/smbdirect-rdma-link.service.hbs,
+ * ordered before ksmbd and remote-fs-pre.target, bound to the netdev), enabled, plus
+ * /etc/modules-load.d/smbdirect-rdma.conf. Creating the link now is gated by the kernel
+ * (smbdirect_kernel_policy=warn: files only); on a server with ksmbd running it notifies
+ * "restart ksmbd" (ksmbd picks its RDMA port at start).
+ * Vars: smbdirect_role (play), smbdirect_rdma_mode (siw), smbdirect_rdma_netdev (default: the
+ * interface carrying ansible_host, else the default route's; never lo), smbdirect_rdma_link_name.
+ * Example: smbdirect_rdma_mode: rxe, smbdirect_rdma_netdev: eth1 -> rxe0 on eth1.
+ */
+import { Buffer } from 'node:buffer';
+import { systemOf, type SystemFacts } from '../../src/facts/index.js';
+import { cmd } from '../../src/quote.js';
+import { DAEMON_RELOAD, RESTART_KSMBD } from '../../src/smb/handlers.js';
+import { SOFT_RDMA, kernelGate, linkNameOf, rdmaModeOf, rdmaNetdev, roleOf } from '../../src/smb/support.js';
+import { renderTemplate } from '../../src/smb/template.js';
+import type { Change, Handler, Plan, Task, Vars } from '../../src/types.js';
+
+export const MODULES_LOAD = '/etc/modules-load.d/smbdirect-rdma.conf';
+export const unitName = (link: string): string => `smbdirect-rdma-${link}.service`;
+export const unitPath = (link: string): string => `/etc/systemd/system/${unitName(link)}`;
+
+/** systemd-escape for a name in a unit name: keeps [A-Za-z0-9:_.] (no leading dot), '/' -> '-', else \xNN per byte. */
+export function systemdEscape(name: string): string {
+  return [...Buffer.from(name, 'utf8')].map((b, i) => {
+    const c = String.fromCharCode(b);
+    if (c === '/') return '-';
+    return /[A-Za-z0-9:_.]/.test(c) && !(i === 0 && c === '.') ? c : `\\x${b.toString(16).padStart(2, '0')}`;
+  }).join('');
+}
+
+/** One argument of an Exec= line: double quotes with \ and " escaped; % and $ doubled (no specifiers, no variables). */
+export const systemdArg = (s: string): string => `"${s.replace(/[\\"]/g, '\\$&').replace(/%/g, '%%').replace(/\$/g, '$$$$')}"`;
+
+export function renderLinkUnit(link: string, mode: 'siw' | 'rxe', netdev: string): string {
+  const soft = SOFT_RDMA[mode];
+  const script = `${cmd('rdma', 'link', 'show', link)} >/dev/null 2>&1 || ${cmd('rdma', 'link', 'add', link, 'type', soft.type, 'netdev', netdev)}`;
+  return renderTemplate('smbdirect-rdma-link.service.hbs', {
+    link, type: soft.type, netdev: netdev.replace(/%/g, '%%'), module: cmd(soft.module),
+    deviceUnit: `sys-subsystem-net-devices-${systemdEscape(netdev)}.device`, script: systemdArg(script),
+  });
+}
+
+function hardware(sys: SystemFacts, vars: Vars): Plan {
+  const want = typeof vars.smbdirect_rdma_netdev === 'string' ? vars.smbdirect_rdma_netdev : undefined;
+  const show = (d: SystemFacts['rdma']['devices'][number]) => `${d.name}/${d.port} (${d.nodeType}) on ${d.netdev ?? 'no netdev'}, ${d.state ?? 'state unknown'}`;
+  const devs = sys.rdma.devices.filter((d) => d.netdev && (!want || d.netdev === want));
+  const all = sys.rdma.devices.map(show).join('; ') || 'none';
+  if (!devs.length) {
+    const where = want ? `on smbdirect_rdma_netdev ${want}` : 'with a network interface';
+    return { status: 'fail', msg: `smbdirect_rdma_mode is hardware, but no RDMA device ${where} (devices: ${all}): load the card's driver (e.g. mlx5_ib), or use smbdirect_rdma_mode siw or rxe` };
+  }
+  const active = devs.filter((d) => d.state === 'ACTIVE');
+  if (!active.length) return { status: 'fail', msg: `no RDMA port is ACTIVE (${devs.map(show).join('; ')}): check the link (cable, switch, ip link set NETDEV up)` };
+  const down = devs.filter((d) => d.state !== 'ACTIVE').map(show);
+  return { status: 'ok', msg: `hardware RDMA: ${active.map(show).join('; ')}`, warnings: down.length ? [`RDMA ports not ACTIVE: ${down.join('; ')}`] : [] };
+}
+
+const task: Task = {
+  name: 'smbdirect: RDMA link',
+  tags: ['smbdirect', 'rdma'],
+  reads: (vars) => {
+    const mode = rdmaModeOf(vars);
+    return mode === 'hardware' ? [] : [unitPath(linkNameOf(vars, mode)), MODULES_LOAD];
+  },
+  plan(ctx) {
+    const { vars, facts } = ctx;
+    const sys = systemOf(facts);
+    const [role, mode] = [roleOf(vars), rdmaModeOf(vars)];
+    if (mode === 'hardware') return hardware(sys, vars);
+    const soft = SOFT_RDMA[mode];
+    const link = linkNameOf(vars, mode);
+    const nd = rdmaNetdev(vars, sys);
+    if ('error' in nd) return { status: 'fail', msg: nd.error };
+    const netdev = nd.netdev;
+    // A link of that name elsewhere, or a soft device of this type already on the netdev?
+    const existing = sys.rdma.devices.find((d) => d.name === link);
+    if (existing && (existing.netdev !== netdev || !['unknown', soft.nodeType].includes(existing.nodeType))) {
+      return { status: 'fail', msg: `RDMA device ${link} already exists (${existing.nodeType} on ${existing.netdev ?? 'no netdev'}), not ${soft.type} on ${netdev}: delete it (rdma link delete ${link}) or set smbdirect_rdma_link_name / smbdirect_rdma_netdev to match` };
+    }
+    const twin = sys.rdma.devices.find((d) => d.name !== link && d.name.startsWith(soft.type) && d.netdev === netdev);
+    if (twin) return { status: 'fail', msg: `${netdev} already has the ${soft.type} device ${twin.name}: set smbdirect_rdma_link_name: ${twin.name} (or delete it: rdma link delete ${twin.name})` };
+    const unit = unitName(link);
+    const changes: Change[] = [
+      { kind: 'file', path: unitPath(link), content: renderLinkUnit(link, mode, netdev), mode: '0644', owner: 'root', group: 'root', notify: [DAEMON_RELOAD] },
+      { kind: 'file', path: MODULES_LOAD, content: `# Managed by smbdirect-provision: soft RDMA for SMB Direct\n${soft.module}\n`, mode: '0644', owner: 'root', group: 'root' },
+    ];
+    if (sys.services.units.find((u) => u.name === unit)?.enabled !== 'enabled') changes.push({ kind: 'service', name: unit, enabled: true });
+    const warnings: string[] = [];
+    const dev = sys.net.netdevs.find((d) => d.name === netdev);
+    if (dev && (!dev.up || !dev.addrs.some((a) => !a.address.startsWith('fe80')))) warnings.push(`${netdev} is ${dev.up ? 'up' : 'down'}${dev.addrs.length ? '' : ' without an address'}: RDMA needs a real interface address`);
+    if (!existing) {
+      const gate = kernelGate(ctx, role, ['INFINIBAND', soft.symbol]);
+      if (!gate.proceed && gate.plan.status !== 'skip') return gate.plan;
+      if (!gate.proceed) {
+        const staged = changes.every((c) => c.kind === 'file' && facts.files[c.path]?.content === c.content);
+        if (staged) return { ...gate.plan, warnings };
+        warnings.push(`${link} not created now: ${gate.plan.msg}`);
+      } else {
+        const notify = role === 'server' && sys.services.ksmbdRunning ? [RESTART_KSMBD] : [];
+        const add = `${cmd('modprobe', soft.module)} && ${cmd('rdma', 'link', 'add', link, 'type', soft.type, 'netdev', netdev)}`;
+        changes.push({ kind: 'command', desc: `create RDMA link ${link}`, cmd: add, unless: cmd('rdma', 'link', 'show', link), notify });
+      }
+    }
+    const msg = `${link} (${soft.type}) on ${netdev} (${nd.how})${existing ? ` exists, ${existing.state ?? 'state unknown'}` : ''}; at boot: ${unit}`;
+    return { status: 'change', msg, changes, warnings };
+  },
+};
+export default task;
+
+export const handlers: Handler[] = [
+  {
+    name: DAEMON_RELOAD,
+    // Only where systemd runs (not in a chroot or a container without it).
+    changes: () => [{ kind: 'command', desc: 'systemctl daemon-reload', cmd: 'systemctl daemon-reload', unless: '[ ! -d /run/systemd/system ]' }],
+  },
+];

@@ -1,0 +1,65 @@
+// Test helpers for the real lab: a private lab per test file, and the CLI run as a user would run it.
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Test } from 'tap';
+import { labDown, labStatus, labUp } from '../../src/lab/lab.js';
+
+export const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
+
+export interface Lab {
+  stateDir: string;
+  inventory: string;
+  /** The host's root filesystem as seen from the controller (to check files without our own SSH code). */
+  root(host: string): string;
+  pid(host: string): Promise<number>;
+}
+
+/** Brings a lab up for this test file and tears it down at the end; fails (never skips) if it cannot start. */
+export async function startLab(t: Test, servers: number, clients: number): Promise<Lab> {
+  const stateDir = mkdtempSync(join('/var/lib/smbdirect-provision', 'test-lab-'));
+  t.teardown(() => labDown({ stateDir }));
+  const inventory = await labUp({ servers, clients, stateDir });
+  return {
+    stateDir,
+    inventory,
+    root: (host) => join(stateDir, 'hosts', host, 'root'),
+    pid: async (host) => (await labStatus({ stateDir })).hosts.find((h) => h.name === host)!.pid,
+  };
+}
+
+export interface CliResult { code: number; stdout: string; stderr: string }
+
+export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1', ...opts.env } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    p.stdin.end(opts.input ?? '');
+  });
+}
+
+export interface JsonRun { code: number; results: Array<{ host: string; task: string; status: string; msg: string }>; recap: Record<string, Record<string, number>>; roundTrips: Record<string, number>; stderr: string }
+
+/** Runs with --json and parses the lines. */
+export async function runJson(args: string[], env?: NodeJS.ProcessEnv): Promise<JsonRun> {
+  const r = await runCli([...args, '--json'], { env });
+  const lines = r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return {
+    code: r.code,
+    results: lines.filter((l) => l.type === 'task'),
+    recap: lines.find((l) => l.type === 'recap')?.hosts ?? {},
+    roundTrips: lines.find((l) => l.type === 'stats')?.round_trips ?? {},
+    stderr: r.stderr,
+  };
+}
+
+export function tmp(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
