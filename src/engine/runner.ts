@@ -5,6 +5,7 @@ import { openConnection, UnreachableError } from '../connection/index.js';
 import { selectHosts } from '../inventory/index.js';
 import { selectTasks, type Play, type Playbook } from '../playbook.js';
 import type { Connection, HostSpec, Inventory, TaskResult, Vars } from '../types.js';
+import { clusterVar } from './cluster.js';
 import { FACTS_TASK, runPlayOnHost, type HostPlayOutcome } from './host-play.js';
 import { count, emptyStats, exitCode, type HostStats, type Reporter } from './output.js';
 
@@ -58,8 +59,8 @@ function playHosts(inv: Inventory, play: Play, limit: string | undefined, dead: 
   return [...chosen].filter((h) => limited.has(h) && !dead.has(h)).map((h) => inv.hosts.get(h)!);
 }
 
-async function runOne(pool: ConnectionPool, host: HostSpec, play: Play, o: RunOptions): Promise<HostPlayOutcome> {
-  const vars = { ...host.vars, ...play.vars, ...o.extraVars };
+async function runOne(pool: ConnectionPool, host: HostSpec, play: Play, o: RunOptions, cluster: Vars): Promise<HostPlayOutcome> {
+  const vars = { ...host.vars, smbdirect_cluster: cluster, ...play.vars, ...o.extraVars };
   const spec = { ...host, vars };
   let conn: Connection;
   try {
@@ -98,6 +99,7 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, o: RunOptions): 
   const dead = new Set<string>();
   const limit = pLimit(o.forks);
   const summary: RunSummary = { code: 0, stats, outcomes: [], roundTrips: new Map() };
+  const cluster = clusterVar(inv, o.extraVars) as unknown as Vars;
   try {
     for (const play of pb.plays) {
       const hosts = playHosts(inv, play, o.limit, dead);
@@ -114,7 +116,7 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, o: RunOptions): 
       await Promise.all(hosts.map((h) => limit(async () => {
         working.add(h.name);
         o.reporter.progress(play.name, done, hosts.length, [...working]);
-        outcomes.set(h.name, await runOne(pool, h, play, o));
+        outcomes.set(h.name, await runOne(pool, h, play, o, cluster));
         working.delete(h.name);
         o.reporter.progress(play.name, ++done, hosts.length, [...working]);
       })));

@@ -1,0 +1,19 @@
+// What a client needs to know about the servers (address, shares), taken from the inventory
+// before the run, since a play on one host cannot see another host's vars.
+import type { Inventory, Vars } from '../types.js';
+
+export interface ClusterServer { address: string; shares: string[] }
+
+export function clusterVar(inv: Inventory, extraVars: Vars = {}): { servers: Record<string, ClusterServer> } {
+  const servers: Record<string, ClusterServer> = {};
+  for (const h of inv.hosts.values()) {
+    if (!h.groups.includes('smb_servers')) continue;
+    const v = { ...h.vars, ...extraVars };
+    const shares = Array.isArray(v.ksmbd_shares) ? v.ksmbd_shares : [];
+    servers[h.name] = {
+      address: String(v.smbdirect_server_address ?? v.ansible_host ?? h.name),
+      shares: shares.map((s) => String((s as { name?: unknown })?.name ?? '')).filter(Boolean),
+    };
+  }
+  return { servers };
+}
