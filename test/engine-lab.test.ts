@@ -100,6 +100,34 @@ t.test('host keys: unknown refused with a hint, accepted with the flag, changed 
   t.match(changed.results[0]!.msg, /REMOTE HOST IDENTIFICATION HAS CHANGED.*intercepting/);
 });
 
+t.test('exec runs an ad-hoc command per host with its exit code', async (t) => {
+  const ok = await runCli(['exec', 'smb_clients', '-i', inv, '--', 'hostname']);
+  t.equal(ok.code, 0);
+  t.match(ok.stdout, /cli01 \| CHANGED \| rc=0 >>\ncli01\n/);
+  t.notMatch(ok.stdout, /srv01/);
+  const bad = await runCli(['exec', 'srv01', '-i', inv, '--', 'exit 5']);
+  t.equal(bad.code, 2);
+  t.match(bad.stdout, /srv01 \| FAILED \| rc=5/);
+  const none = await runCli(['exec', 'nosuch', '-i', inv, '--', 'true']);
+  t.equal(none.code, 1);
+  t.match(none.stderr, /no hosts matched "nosuch"/);
+});
+
+t.test('facts: one round trip per host, a table with the kernel release', async (t) => {
+  const r = await runCli(['facts', '-i', inv, '--limit', 'cli02']);
+  t.equal(r.code, 0);
+  t.match(r.stdout, /== cli02 ==\n/);
+  t.match(r.stdout, /kernel\.release\s+\S+/);
+  t.match(r.stdout, /distro\.id\s+debian/);
+});
+
+t.test('inventory --list prints Ansible-shaped JSON', async (t) => {
+  const r = await runCli(['inventory', '-i', inv, '--list']);
+  const j = JSON.parse(r.stdout);
+  t.same(j.smb_servers.hosts, ['srv01']);
+  t.equal(j._meta.hostvars.cli01.ansible_host.startsWith('10.'), true);
+});
+
 t.test('a host whose sshd is gone is UNREACHABLE, the others finish (exit 4)', async (t) => {
   process.kill(await lab.pid('srv01'), 'SIGKILL');
   const r = await runCli(['run', 'sample', '-i', inv, '-T', '3']);

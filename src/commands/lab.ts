@@ -1,6 +1,7 @@
 // `smbdirect lab up|down|status`: the built-in lab of real SSH hosts on this machine.
 import type { Argv } from 'yargs';
 import { labDown, labStatus, labUp } from '../lab/lab.js';
+import { vmLabDown, vmLabStatus, vmLabUp } from '../lab/vm.js';
 import { handled } from './common.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -13,8 +14,11 @@ export const labCommand = {
       .positional('action', { choices: ['up', 'down', 'status'] as const, demandOption: true })
       .option('servers', { type: 'number', default: 1, describe: 'hosts in smb_servers' })
       .option('clients', { type: 'number', default: 2, describe: 'hosts in smb_clients' })
-      .option('state-dir', { type: 'string', describe: 'where the lab keeps its hosts and inventory' }),
+      .option('state-dir', { type: 'string', describe: 'where the lab keeps its hosts and inventory' })
+      .option('vm', { type: 'boolean', default: false, describe: "qemu VMs (1 server, 1 client) with Debian's stock kernel instead of namespaces" })
+      .option('vm-modules', { type: 'boolean', default: false, describe: 'with --vm: preinstall the rebuilt SMB Direct modules' }),
   handler: handled(async (argv) => {
+    if (argv.vm) return vmAction(argv.action, argv.stateDir, argv.vmModules);
     if (argv.action === 'up') {
       const inventory = await labUp({ servers: argv.servers, clients: argv.clients, stateDir: argv.stateDir, log });
       process.stdout.write(`${inventory}\n`);
@@ -29,3 +33,15 @@ export const labCommand = {
     }
   }),
 };
+
+async function vmAction(action: string, stateDir: string | undefined, modules: boolean): Promise<number> {
+  if (action === 'up') process.stdout.write(`${await vmLabUp({ stateDir, log, modules })}\n`);
+  else if (action === 'down') await vmLabDown({ stateDir, log });
+  else {
+    const s = await vmLabStatus({ stateDir });
+    for (const v of s.vms) process.stdout.write(`${v.name.padEnd(8)} ssh 127.0.0.1:${v.sshPort} pid=${v.pid} ${v.alive ? 'alive' : 'DEAD'}\n`);
+    process.stdout.write(`${s.inventory}\n`);
+    return s.vms.length > 0 && s.vms.every((v) => v.alive) ? 0 : 2;
+  }
+  return 0;
+}

@@ -1,0 +1,231 @@
+// The truth tier: two Debian VMs (srv1 serves, cli1 mounts) under qemu TCG, booting Debian's
+// stock kernel, optionally with the rebuilt SMB Direct modules installed. This is the only lab
+// where modprobe, ksmbd, cifs and soft RDMA are real (the namespace lab shares our kernel).
+//
+// Network rule: each VM has (1) a slirp NIC with restrict=on, so it reaches nothing but the one
+// forwarded SSH port on 127.0.0.1, and (2) a private link shared only with the other VM, a qemu
+// socket netdev over loopback (srv1 listens, cli1 connects). RDMA runs over (2).
+// Lifecycle: qemu -daemonize writes its own pidfile; down stops exactly the recorded PIDs
+// (after checking each still is our qemu), never anything found by name.
+
+import { $ } from 'zx';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { buildSmbDirectModules } from '../kernel/build-modules.js';
+import { buildVmImage, type VmImage } from './vm-image.js';
+import { noLog, step, type Log } from './vm-progress.js';
+import { LINK, ensureClientKey, macs, privateAddress, writeSeed, type VmSpec } from './vm-seed.js';
+
+export interface VmLabOpts {
+  stateDir?: string;
+  cacheDir?: string;
+  log?: Log;
+  /** Build (cached) and install cifs/ksmbd/siw with SMB Direct into both VMs. Default true. */
+  modules?: boolean;
+  /** Seconds to wait for SSH after starting qemu. TCG boots take 15-60 s. */
+  bootTimeout?: number;
+}
+export interface VmState { name: string; pid: number; sshPort: number; dir: string }
+interface LabState { image: VmImage; vms: VmState[]; linkPort: number; inventory: string }
+
+const VMS: VmSpec[] = [
+  { name: 'srv1', group: 'smb_servers', octet: 10 },
+  { name: 'cli1', group: 'smb_clients', octet: 11 },
+];
+const sh = $({ quiet: true, verbose: false });
+const defaults = (o: VmLabOpts) => ({
+  stateDir: o.stateDir ?? '/var/lib/smbdirect-provision/vmlab',
+  cacheDir: o.cacheDir ?? '/var/cache/smbdirect-provision',
+  log: o.log ?? noLog,
+});
+
+/** Boots the lab (a no-op if it is already running) and returns the inventory path. */
+export async function vmLabUp(opts: VmLabOpts = {}): Promise<string> {
+  const { stateDir, cacheDir, log } = defaults(opts);
+  const running = await vmLabStatus(opts);
+  if (running.vms.length > 0 && running.vms.every((v) => v.alive)) return log('vm lab: already up'), running.inventory;
+  if (running.vms.length > 0) await vmLabDown(opts); // half a lab: start clean
+  await mkdir(stateDir, { recursive: true });
+  const image = await buildVmImage({ cacheDir, log });
+  const built = opts.modules === false ? undefined
+    : await buildSmbDirectModules({ release: image.release, cacheDir: join(cacheDir, 'modules', image.release), log });
+  const key = await ensureClientKey(stateDir);
+  const linkPort = await freePort();
+  const vms: VmState[] = [];
+  const known: string[] = [];
+  try {
+    for (const vm of VMS) { // srv1 first: it listens on the link port cli1 connects to
+      const sshPort = await freePort();
+      const dir = join(stateDir, vm.name);
+      known.push(await prepareDisk(dir, vm, key, sshPort, image));
+      vms.push({ name: vm.name, sshPort, dir, pid: await startQemu(dir, vm, sshPort, linkPort, image) });
+      log(`vm lab: ${vm.name} qemu pid ${vms[vms.length - 1]?.pid}, ssh 127.0.0.1:${sshPort}, console ${join(dir, 'console.log')}`);
+    }
+    const inventory = join(stateDir, 'inventory.yml');
+    await writeFile(join(stateDir, 'known_hosts'), `${known.join('\n')}\n`);
+    await writeState(stateDir, { image, vms, linkPort, inventory });
+    await Promise.all(vms.map((v) => waitForSsh(stateDir, v, opts.bootTimeout ?? 300, log)));
+    if (built) await Promise.all(vms.map((v) => installModules(stateDir, v, image.release, Object.values(built.modules), log)));
+    await writeFile(inventory, renderInventory(stateDir, vms, image.release));
+    log(`vm lab: up; inventory ${inventory}`);
+    return inventory;
+  } catch (err) {
+    await writeState(stateDir, { image, vms, linkPort, inventory: '' });
+    log('vm lab: start failed; stopping what was started (consoles kept for debugging)');
+    await vmLabDown(opts);
+    throw err;
+  }
+}
+
+/** Stops exactly the recorded qemu processes; keeps consoles and overlays for debugging. */
+export async function vmLabDown(opts: VmLabOpts = {}): Promise<void> {
+  const { stateDir, log } = defaults(opts);
+  const state = await readState(stateDir);
+  if (!state) return log('vm lab: nothing recorded, nothing to stop');
+  for (const vm of state.vms) {
+    if (!(await isOurQemu(vm))) { log(`vm lab: ${vm.name} (pid ${vm.pid}) already gone`); continue; }
+    process.kill(vm.pid, 'SIGTERM'); // qemu exits at once on SIGTERM; the overlay is disposable
+    for (let i = 0; i < 50 && (await isOurQemu(vm)); i++) await sleep(200);
+    if (await isOurQemu(vm)) process.kill(vm.pid, 'SIGKILL');
+    log(`vm lab: stopped ${vm.name} (pid ${vm.pid})`);
+  }
+  await rm(join(stateDir, 'state.json'), { force: true });
+}
+
+export interface VmLabStatus { inventory: string; vms: Array<VmState & { alive: boolean }> }
+
+export async function vmLabStatus(opts: VmLabOpts = {}): Promise<VmLabStatus> {
+  const state = await readState(defaults(opts).stateDir);
+  if (!state) return { inventory: '', vms: [] };
+  const vms = await Promise.all(state.vms.map(async (v) => ({ ...v, alive: await isOurQemu(v) })));
+  return { inventory: state.inventory, vms };
+}
+
+/** A fresh qcow2 overlay over the cached image (never written), plus this VM's seed disk. */
+async function prepareDisk(dir: string, vm: VmSpec, key: string, sshPort: number, image: VmImage): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  await rm(join(dir, 'disk.qcow2'), { force: true });
+  await sh`qemu-img create -q -f qcow2 -F raw -b ${image.rootfs} ${join(dir, 'disk.qcow2')}`;
+  return writeSeed(dir, vm, key, sshPort);
+}
+
+async function startQemu(dir: string, vm: VmSpec, sshPort: number, linkPort: number, image: VmImage): Promise<number> {
+  const mac = macs(vm);
+  const link = vm.group === 'smb_servers' ? `listen=127.0.0.1:${linkPort}` : `connect=127.0.0.1:${linkPort}`;
+  const append = ['root=/dev/vda', 'rw', 'console=ttyS0', 'net.ifnames=0', `systemd.hostname=${vm.name}`,
+    `systemd.machine_id=${randomBytes(16).toString('hex')}`].join(' ');
+  await rm(join(dir, 'qemu.pid'), { force: true });
+  const args = [
+    '-name', vm.name, '-accel', 'tcg', '-machine', 'pc', '-cpu', 'max', '-smp', '2', '-m', '1536',
+    '-kernel', image.kernel, '-initrd', image.initrd, '-append', append,
+    '-drive', `file=${join(dir, 'disk.qcow2')},if=virtio,format=qcow2`,
+    '-drive', `file=${join(dir, 'seed.img')},if=virtio,format=raw,readonly=on`,
+    '-netdev', `user,id=u,restrict=on,hostfwd=tcp:127.0.0.1:${sshPort}-:22`, '-device', `virtio-net-pci,netdev=u,mac=${mac.user}`,
+    '-netdev', `socket,id=p,${link}`, '-device', `virtio-net-pci,netdev=p,mac=${mac.link}`,
+    '-device', 'virtio-rng-pci', '-display', 'none', '-vga', 'none', '-monitor', 'none',
+    '-serial', `file:${join(dir, 'console.log')}`, '-daemonize', '-pidfile', join(dir, 'qemu.pid'),
+  ];
+  await sh`qemu-system-x86_64 ${args}`; // returns once the daemon is initialised (or failed)
+  return Number((await readFile(join(dir, 'qemu.pid'), 'utf8')).trim());
+}
+
+/** ssh/scp options for the lab: our key, our known_hosts, strict checking, no agent or config. */
+export function sshOpts(stateDir: string): string[] {
+  return ['-F', 'none', '-i', join(stateDir, 'id_ed25519'), '-o', 'IdentitiesOnly=yes',
+    '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${join(stateDir, 'known_hosts')}`,
+    '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR'];
+}
+const sshArgs = (stateDir: string, port: number): string[] => [...sshOpts(stateDir), '-p', String(port)];
+
+async function waitForSsh(stateDir: string, vm: VmState, timeout: number, log: Log): Promise<void> {
+  await step(log, `vm lab: ${vm.name} boot to ssh`, async (note) => {
+    const t0 = Date.now();
+    while ((Date.now() - t0) / 1000 < timeout) {
+      if (!(await isOurQemu(vm))) throw new Error(`${vm.name}: qemu exited during boot\n${await consoleTail(vm)}`);
+      const r = await sh`ssh ${sshArgs(stateDir, vm.sshPort)} root@127.0.0.1 true`.nothrow();
+      if (r.exitCode === 0) return;
+      note(r.stderr.trim().split('\n').pop() ?? '');
+      await sleep(2000);
+    }
+    throw new Error(`${vm.name}: no ssh after ${timeout}s\n${await consoleTail(vm)}`);
+  }, 10);
+}
+
+/** Copies the rebuilt modules to /lib/modules/RELEASE/updates (depmod prefers updates/ over
+ * the stock kernel/ tree) and reruns depmod, so modprobe and `rdma link add` find them. */
+async function installModules(stateDir: string, vm: VmState, release: string, kos: string[], log: Log): Promise<void> {
+  const dest = `/lib/modules/${release}/updates`;
+  await step(log, `vm lab: ${vm.name} install modules into ${dest} + depmod`, async (note) => {
+    await sh`ssh ${sshArgs(stateDir, vm.sshPort)} root@127.0.0.1 ${`mkdir -p ${dest}`}`;
+    await sh`scp -q ${sshOpts(stateDir)} -P ${vm.sshPort} ${kos} ${`root@127.0.0.1:${dest}/`}`;
+    note('depmod -a (about a minute under TCG)');
+    await sh`ssh ${sshArgs(stateDir, vm.sshPort)} root@127.0.0.1 ${`depmod -a ${release}`}`;
+  });
+}
+
+function renderInventory(stateDir: string, vms: VmState[], release: string): string {
+  const server = VMS.find((v) => v.group === 'smb_servers');
+  const lines = [
+    '# Written by smbdirect-provision vmLabUp: the truth-tier qemu VMs. Regenerated on every start.',
+    'all:', '  vars:', '    ansible_user: root',
+    `    ansible_ssh_private_key_file: ${join(stateDir, 'id_ed25519')}`,
+    `    smbdirect_known_hosts: ${join(stateDir, 'known_hosts')}`,
+    `    smbdirect_rdma_netdev: ${LINK.netdev}`,
+    `    smbdirect_server_address: ${server ? privateAddress(server) : ''}`,
+    `    smbdirect_lab_kernel_release: ${release}`,
+    '  children:',
+  ];
+  for (const group of ['smb_servers', 'smb_clients'] as const) {
+    lines.push(`    ${group}:`, '      hosts:');
+    for (const spec of VMS.filter((v) => v.group === group)) {
+      const vm = vms.find((v) => v.name === spec.name);
+      lines.push(`        ${spec.name}:`, '          ansible_host: 127.0.0.1', `          ansible_port: ${vm?.sshPort ?? 0}`,
+        `          smbdirect_private_address: ${privateAddress(spec)}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** True while PID is alive, not a zombie, and its command line names this VM's directory
+ * (so a recycled PID is never signalled). */
+async function isOurQemu(vm: VmState): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${vm.pid}/stat`, 'utf8');
+    if (/^\d+ \(.*\) Z/.test(stat)) return false;
+    const cmdline = (await readFile(`/proc/${vm.pid}/cmdline`, 'utf8')).split('\0');
+    return cmdline[0]?.endsWith('qemu-system-x86_64') === true && cmdline.some((a) => a.includes(`${vm.dir}/`));
+  } catch {
+    return false;
+  }
+}
+
+async function consoleTail(vm: VmState): Promise<string> {
+  const path = join(vm.dir, 'console.log');
+  if (!existsSync(path)) return '(no console log)';
+  return `last console lines (${path}):\n${(await readFile(path, 'utf8')).split('\n').slice(-15).join('\n')}`;
+}
+
+async function readState(stateDir: string): Promise<LabState | undefined> {
+  const path = join(stateDir, 'state.json');
+  return existsSync(path) ? (JSON.parse(await readFile(path, 'utf8')) as LabState) : undefined;
+}
+
+const writeState = (stateDir: string, s: LabState): Promise<void> =>
+  writeFile(join(stateDir, 'state.json'), `${JSON.stringify(s, null, 2)}\n`);
+
+/** A port the kernel just gave us on 127.0.0.1 (tiny race until qemu binds it: acceptable here). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
