@@ -157,7 +157,8 @@ interface PlanExtras {
 export type Plan =
   | ({ status: 'ok'; msg: string } & PlanExtras)
   | ({ status: 'skip'; msg: string } & PlanExtras)
-  | ({ status: 'fail'; msg: string } & PlanExtras)
+  /** A failing plan may still carry local-file changes (e.g. the kernel config fragment that explains the failure). */
+  | ({ status: 'fail'; msg: string; changes?: Change[] } & PlanExtras)
   | ({ status: 'change'; changes: Change[]; msg?: string } & PlanExtras);
 
 /** A unit of work: reads facts, returns a plan. Never touches a connection. */

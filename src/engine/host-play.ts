@@ -100,7 +100,7 @@ export async function runPlayOnHost(o: PlayOnHost): Promise<HostPlayOutcome> {
       if (e instanceof UnreachableError) unreachable = true;
     }
   }
-  for (const p of live) if (p.status === 'change' && !cutShort) await applyLocal(p.changes);
+  for (const p of live) if ((p.status === 'change' || p.status === 'fail') && !cutShort) await applyLocal(p.changes);
   let state: HostPlayOutcome['state'] = firstFail === -1 ? 'ok' : 'failed';
   for (const [i, p] of live.entries()) {
     const ranRemote = remote[i]!.changes.length > 0 && p.status === 'change';

@@ -72,6 +72,10 @@ export function planPlay(tasks: Task[], facts: Facts, vars: Vars, host: string, 
     }
     const warnings = plan.warnings ?? [];
     const report = plan.report;
+    if (plan.status === 'fail') {
+      const local = (plan.changes ?? []).filter((c) => c.kind === 'local-file');
+      return { task, status: 'fail', msg: plan.msg, changes: local, diffs: [], warnings, report };
+    }
     if (plan.status !== 'change') return { task, status: plan.status, msg: plan.msg, changes: [], diffs: [], warnings, report };
     const diffs: string[] = [];
     let changes: Change[];

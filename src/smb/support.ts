@@ -84,18 +84,18 @@ export function rdmaNetdev(vars: Vars, sys: SystemFacts): { netdev: string; how:
   if (set !== undefined && set !== null && set !== '') {
     if (set === 'lo') return { error: `smbdirect_rdma_netdev is lo: RDMA cannot use the loopback interface (siw/rxe on lo fail with rdma_resolve_addr() failed -2); ${ask}` };
     if (typeof set !== 'string' || !devs.some((d) => d.name === set)) return { error: `smbdirect_rdma_netdev ${JSON.stringify(set)} is not an interface of this host; ${ask}` };
-    return { netdev: set, how: 'smbdirect_rdma_netdev' };
+    return { netdev: set, how: 'set by smbdirect_rdma_netdev' };
   }
   const addr = typeof vars.ansible_host === 'string' ? vars.ansible_host.trim() : undefined;
   let why = addr === undefined ? 'ansible_host is not set' : `ansible_host ${addr} is not an IP address`;
   if (addr !== undefined && isLoopbackAddr(addr)) why = `ansible_host ${addr} is a loopback address`;
   else if (addr !== undefined && isIp(addr)) {
     const dev = devs.find((d) => d.addrs.some((a) => a.address.toLowerCase() === addr.toLowerCase()))?.name;
-    if (dev && dev !== 'lo') return { netdev: dev, how: `carries ansible_host ${addr}` };
+    if (dev && dev !== 'lo') return { netdev: dev, how: `the interface carrying ansible_host ${addr}` };
     why = `no interface here carries ansible_host ${addr}`;
   }
   const route = sys.net.defaultRoute4?.dev ?? sys.net.defaultRoute6?.dev;
-  if (route && route !== 'lo') return { netdev: route, how: `default route (${why})` };
+  if (route && route !== 'lo') return { netdev: route, how: `the default route's interface; ${why}` };
   return { error: `cannot tell which interface RDMA should use: ${why} and there is no default route (RDMA cannot use lo); ${ask}` };
 }
 
@@ -145,12 +145,36 @@ function missingOption(sys: SystemFacts, mode: RdmaMode, r: KconfigRequirement, 
       ? `install linux-modules-extra-${release} (it carries ${mod}.ko)`
       : `install the package that carries ${mod}.ko for kernel ${release} (the config has =m, modinfo cannot find it)`;
   } else {
-    const what = mod && r.symbol !== 'INFINIBAND' && r.symbol !== 'INFINIBAND_ADDR_TRANS' ? `the kernel, or just ${mod}.ko (installed under /lib/modules/${release}/updates),` : 'the kernel';
-    fix = `build ${what} with CONFIG_${r.symbol}=${r.want}: merge the kernel config fragment (scripts/kconfig/merge_config.sh .config FRAGMENT && make olddefconfig)`;
+    const what = mod && r.symbol !== 'INFINIBAND' && r.symbol !== 'INFINIBAND_ADDR_TRANS' ? `the kernel, or just ${mod}.ko,` : 'the kernel';
+    fix = `build ${what} with CONFIG_${r.symbol}=${r.want}`;
     if (r.symbol === 'RDMA_SIW' && ['y', 'm'].includes(sys.kconfig.symbols.RDMA_RXE)) fix += `, or use smbdirect_rdma_mode: rxe (CONFIG_RDMA_RXE=${sys.kconfig.symbols.RDMA_RXE} here)`;
     if (r.symbol === 'RDMA_RXE' && ['y', 'm'].includes(sys.kconfig.symbols.RDMA_SIW)) fix += `, or use smbdirect_rdma_mode: siw (CONFIG_RDMA_SIW=${sys.kconfig.symbols.RDMA_SIW} here)`;
   }
   return { symbol: r.symbol, have, want: r.want, meaning, fix, remedy };
+}
+
+interface Verdict { present?: string; missing?: MissingOption; unknown?: string; note?: string }
+
+/** One requirement; `gap` is set when the reading does not satisfy it (possibly with a stricter want). */
+function judge(sys: SystemFacts, mode: RdmaMode, req: KconfigRequirement, gap: KconfigRequirement | undefined, value: string): Verdict {
+  const r = gap ?? req;
+  const mod = MODULE_OF[r.symbol];
+  const m = mod ? sys.modules.modules[mod] : undefined;
+  const file = mod ? rebuilt(sys, mod) : undefined;
+  if (!gap) {
+    // In the config as a module, but the module is not installed (Ubuntu: linux-modules-extra)?
+    if (value === 'm' && m?.available === false && !file) return { missing: missingOption(sys, mode, r, `m, ${mod}.ko not installed`, 'package') };
+    return { present: `CONFIG_${r.symbol}=${value}` };
+  }
+  if (value === 'unknown') return r.optional ? {} : { unknown: `CONFIG_${r.symbol}` };
+  // A module rebuilt into updates/ is the remedy applied, unless modinfo shows it was built without RDMA.
+  const builtWithout = file !== undefined && SMBDIRECT.has(r.symbol) && m?.path === file && !dependsOnRdma(m);
+  if (file && !builtWithout) {
+    const stale = m?.path !== file ? ` (modinfo still finds ${m?.path ?? 'nothing'}: run depmod -a)` : '';
+    return { present: `CONFIG_${r.symbol}=${r.want} (rebuilt ${mod}.ko)`, note: `${file} was rebuilt: CONFIG_${r.symbol} counted as present, the remedy is applied (the running kernel's own config says ${value})${stale}` };
+  }
+  if (r.optional) return { note: `${missingOption(sys, mode, r, value, 'kernel').meaning} (optional)` };
+  return { missing: missingOption(sys, mode, r, value, 'kernel'), ...(builtWithout ? { note: `${file} was rebuilt without SMB Direct (modinfo: no dependency on rdma_cm/ib_core)` } : {}) };
 }
 
 export function kernelSupport(sys: SystemFacts, role: Role, mode: RdmaMode): KernelSupport {
@@ -159,38 +183,22 @@ export function kernelSupport(sys: SystemFacts, role: Role, mode: RdmaMode): Ker
   const notes: string[] = [];
   const vias = [...readings].flatMap(([s, r]) => (r.via ? [`CONFIG_${s}: ${r.via}`] : []));
   if (vias.length) notes.push(`no kernel config (/boot/config-${sys.kernel.release}, /proc/config.gz): judged from evidence: ${vias.join('; ')}`);
+  if (vias.length && sys.modules.modinfo && Object.values(sys.modules.modules).every((m) => !m.available)) {
+    notes.push(`modinfo finds none of ${Object.keys(sys.modules.modules).join(', ')}: /lib/modules/${sys.kernel.release} may be missing (a container or chroot?), so built-in options cannot be seen either`);
+  }
   const have = Object.fromEntries([...readings].map(([s, r]) => [s, r.value]));
   const gaps = new Map(kconfigGaps(required, have).map((g) => [g.symbol, g]));
-  const missing: MissingOption[] = [];
-  const unknown: string[] = [];
-  const present: string[] = [];
-  for (const req of required) {
-    const gap = gaps.has(req.symbol);
-    const r = gaps.get(req.symbol) ?? req;
-    const value = have[r.symbol]!;
-    const mod = MODULE_OF[r.symbol];
-    const file = mod ? rebuilt(sys, mod) : undefined;
-    if (gap && value === 'unknown') {
-      if (!r.optional) unknown.push(`CONFIG_${r.symbol}`);
-    } else if (gap && file && !(SMBDIRECT.has(r.symbol) && sys.modules.modules[mod!].path === file && !dependsOnRdma(sys.modules.modules[mod!]))) {
-      const stale = sys.modules.modules[mod!].path !== file ? ` (modinfo still finds ${sys.modules.modules[mod!].path ?? 'nothing'}: run depmod -a)` : '';
-      notes.push(`${file} was rebuilt: CONFIG_${r.symbol} counted as present, the remedy is applied (the running kernel's own config says ${value})${stale}`);
-      present.push(`CONFIG_${r.symbol}=${r.want} (rebuilt ${mod}.ko)`);
-    } else if (gap && r.optional) {
-      notes.push(`${missingOption(sys, mode, r, value, 'kernel').meaning} (optional)`);
-    } else if (gap) {
-      if (file) notes.push(`${file} was rebuilt without SMB Direct (modinfo: no dependency on rdma_cm/ib_core)`);
-      missing.push(missingOption(sys, mode, r, value, 'kernel'));
-    } else if (value === 'm' && mod && sys.modules.modules[mod].available === false && !file) {
-      missing.push(missingOption(sys, mode, r, `m (${mod}.ko not installed)`, 'package'));
-    } else present.push(`CONFIG_${r.symbol}=${value}`);
-  }
+  const verdicts = required.map((req) => judge(sys, mode, req, gaps.get(req.symbol), have[req.symbol]!));
+  const missing = verdicts.flatMap((v) => (v.missing ? [v.missing] : []));
+  const unknown = verdicts.flatMap((v) => (v.unknown ? [v.unknown] : []));
+  const present = verdicts.flatMap((v) => (v.present ? [v.present] : []));
+  notes.push(...verdicts.flatMap((v) => (v.note ? [v.note] : [])));
   const k = sys.kernel;
   let kernelTooOld: string | undefined;
   if (k.major === null) notes.push(`kernel release "${k.release}" could not be parsed: the 5.15 minimum was not checked`);
   else if (!kernelAtLeast(k, 5, 15)) {
-    const proven = sys.kconfig.source !== null && !missing.some((m) => m.remedy === 'kernel') && unknown.length === 0;
-    if (proven) notes.push(`kernel ${k.release} is older than 5.15, but its config has every option SMB Direct needs (a distribution backport)`);
+    const proven = !missing.some((m) => m.remedy === 'kernel') && unknown.length === 0;
+    if (proven) notes.push(`kernel ${k.release} is older than 5.15, but has every option SMB Direct needs (a distribution backport)`);
     else kernelTooOld = `kernel ${k.release} is older than 5.15, the first release with SMB Direct in both ksmbd and cifs: install a 5.15 or newer kernel`;
   }
   if (sys.modules.updates.length && (sys.security.secureBoot || sys.security.sigEnforce || ['integrity', 'confidentiality'].includes(sys.security.lockdown ?? '')))
@@ -210,7 +218,8 @@ function hardwareProblem(sys: SystemFacts): string | undefined {
 
 /** Short problem texts ("CONFIG_X (not set)", the too-old kernel, the missing device), optionally only for some symbols. */
 export function supportProblems(s: KernelSupport, only?: readonly string[]): string[] {
-  const missing = s.missing.filter((m) => !only || only.includes(m.symbol)).map((m) => `CONFIG_${m.symbol} (${m.have})`);
+  const have = (h: string) => (h === 'absent' ? 'not in this kernel' : h);
+  const missing = s.missing.filter((m) => !only || only.includes(m.symbol)).map((m) => `CONFIG_${m.symbol} (${have(m.have)})`);
   const lacks = missing.length ? [`kernel lacks ${missing.join(', ')}`] : [];
   if (only) return lacks;
   return [...(s.kernelTooOld ? [s.kernelTooOld.replace(/:.*$/, '')] : []), ...lacks, ...(s.device ? [s.device.replace(/:[^:]*$/, '')] : [])];

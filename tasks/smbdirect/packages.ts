@@ -69,8 +69,9 @@ const task: Task = {
       changes.push({ kind: 'file', path: BACKPORTS_LIST, content: `# Added by smbdirect-provision: ksmbd-tools >= ${KSMBD_TOOLS_MIN}\n${BACKPORTS_LINE}\n`, mode: '0644', owner: 'root', group: 'root' });
     }
     if (toolsNeeded) {
-      const notify = sys.services.ksmbdRunning ? [RESTART_KSMBD] : [];
-      changes.push({ kind: 'packages', manager: 'apt', names: ['ksmbd-tools'], release: BOOKWORM_BACKPORTS, notify });
+      // A running ksmbd.mountd keeps the old binary until restarted.
+      const notify = sys.services.ksmbdRunning ? { notify: [RESTART_KSMBD] } : {};
+      changes.push({ kind: 'packages', manager: 'apt', names: ['ksmbd-tools'], release: BOOKWORM_BACKPORTS, ...notify });
     }
     if (!changes.length) return { status: 'ok', msg: `all present (${names.map((n) => `${n} ${installed(sys, n)}`).join(', ')})` };
     const why = toolsNeeded ? [`ksmbd-tools from ${BOOKWORM_BACKPORTS} (${tools ? `${tools} installed` : 'not installed'}, >= ${KSMBD_TOOLS_MIN} needed)`] : [];

@@ -66,7 +66,7 @@ function ksmbdTools(sys: SystemFacts): [string | undefined, string[]] {
   return [text, warnings];
 }
 
-function report(host: string, role: Role, mode: RdmaMode, sys: SystemFacts, s: KernelSupport, fragment?: { path: string; content: string; written: boolean }): string {
+function report(host: string, role: Role, mode: RdmaMode, sys: SystemFacts, s: KernelSupport, fragment?: { path: string; content: string }): string {
   const lines = [`${host}: ${role}, smbdirect_rdma_mode ${mode}, kernel ${sys.kernel.release} (config: ${sys.kconfig.source ?? 'not readable'})`];
   if (s.kernelTooOld) lines.push(`  too old  ${s.kernelTooOld}`);
   if (s.device) lines.push(`  device   ${s.device}`);
@@ -74,8 +74,7 @@ function report(host: string, role: Role, mode: RdmaMode, sys: SystemFacts, s: K
   if (s.unknown.length) lines.push(`  unknown  ${s.unknown.join(', ')}: no kernel config and no module evidence`);
   if (s.present.length) lines.push(`  present  ${s.present.join(', ')}`);
   for (const n of s.notes) lines.push(`  note     ${n}`);
-  if (fragment?.written) lines.push(`  fragment ${fragment.path}`);
-  else if (fragment) lines.push(`  fragment ${fragment.path} is not written when the host fails (it is with smbdirect_kernel_policy=warn); its content:`, ...fragment.content.trimEnd().split('\n').map((l) => `    ${l}`));
+  if (fragment) lines.push(`  fragment ${fragment.path} (written on the controller unless --check):`, ...fragment.content.trimEnd().split('\n').map((l) => `    ${l}`));
   return lines.join('\n');
 }
 
@@ -94,10 +93,10 @@ const task: Task = {
       policy === 'build-modules' && kernelMissing.length ? secureBootRefusal(sys) : undefined,
     ].filter((x): x is string => x !== undefined);
     const [toolsProblem, toolsWarnings] = role === 'server' ? ksmbdTools(sys) : [undefined, []];
-    const issues = [...(s.kernelTooOld ? [s.kernelTooOld] : []), ...(s.device ? [s.device] : []), ...s.missing.map((m) => `${m.meaning}; fix: ${m.fix}`)];
+    const issues = [...(s.kernelTooOld ? [s.kernelTooOld] : []), ...(s.device ? [s.device] : []), ...s.missing.map((m) => `${m.meaning} (fix: ${m.fix})`)];
     const path = fragmentPath(vars, host, sys.kernel.release);
     const content = kernelMissing.length
-      ? `# Kernel options SMB Direct needs on ${host} (role ${role}, smbdirect_rdma_mode ${mode}).\n# Running kernel: ${sys.kernel.release} ${sys.kernel.version}\n${kconfigFragment(kernelMissing)}`
+      ? `# Kernel options SMB Direct needs on ${host} (role ${role}, smbdirect_rdma_mode ${mode}).\n# Running kernel: ${sys.kernel.release} ${sys.kernel.version}\n${kconfigFragment(kernelMissing.map((m) => `${m.symbol}=${m.want}`))}`
       : undefined;
     const modulesBuilt = policy === 'build-modules' && truthy(vars.smbdirect_modules_built);
     const fatal = [
@@ -106,19 +105,28 @@ const task: Task = {
       ...(issues.length && policy === 'build-modules' && !modulesBuilt ? [`${issues.join('; ')}; build-modules comes with the kernel remedy`] : []),
       ...(toolsProblem && policy === 'fail' ? [toolsProblem] : []),
     ];
-    const where = content ? `; kernel config fragment: ${path}` : '';
+    const where = content
+      ? `; kernel config fragment: ${path} (merge: scripts/kconfig/merge_config.sh .config ${path} && make olddefconfig; rebuilt modules go to /lib/modules/${sys.kernel.release}/updates)`
+      : '';
     if (fatal.length) {
-      const fragment = content ? { path, content, written: false } : undefined;
-      return { status: 'fail', msg: `${role} on kernel ${sys.kernel.release}: ${fatal.join('; ')}${where}`, warnings: toolsWarnings, report: report(host, role, mode, sys, s, fragment) };
+      const fragment = content ? { path, content } : undefined;
+      const changes = fragment ? [{ kind: 'local-file' as const, path: fragment.path, content: fragment.content }] : undefined;
+      return { status: 'fail', msg: `${role} on kernel ${sys.kernel.release}: ${fatal.join('; ')}${where}`, warnings: toolsWarnings, report: report(host, role, mode, sys, s, fragment), changes };
     }
-    const warnings = [...issues, ...(toolsProblem ? [toolsProblem] : []), ...toolsWarnings, ...s.unknown.map((u) => `${u} could not be checked: no kernel config and no module evidence`)];
+    // Going on: the problems become warnings (with the notes that explain them, e.g. the evidence used).
+    const doubtful = issues.length > 0 || s.unknown.length > 0;
+    const warnings = [
+      ...issues, ...(toolsProblem ? [toolsProblem] : []), ...toolsWarnings,
+      ...s.unknown.map((u) => `${u} could not be checked: no kernel config and no module evidence`), ...(doubtful ? s.notes : []),
+    ];
     if (issues.length) warnings.push(`smbdirect_kernel_policy=${policy}: going on${modulesBuilt ? ' (smbdirect_modules_built)' : ', configuration is staged only'}${where}`);
-    const msg = issues.length ? `${role} on kernel ${sys.kernel.release}: ${issues.length} problem(s), see warnings` : `${role} on kernel ${sys.kernel.release}: SMB Direct supported (${s.present.join(', ')})${s.notes.length ? `; ${s.notes.join('; ')}` : ''}`;
-    const rep = issues.length || s.unknown.length ? report(host, role, mode, sys, s, content ? { path, content, written: true } : undefined) : undefined;
+    const msg = issues.length
+      ? `${role} on kernel ${sys.kernel.release}: ${issues.length} problem(s), see warnings`
+      : `${role} on kernel ${sys.kernel.release}: SMB Direct supported (${s.present.join(', ')})${s.notes.length && !doubtful ? `; ${s.notes.join('; ')}` : ''}`;
     const same = content !== undefined && existsSync(path) && readFileSync(path, 'utf8') === content;
-    if (!content || same) return { status: 'ok', msg, warnings, report: rep };
+    if (!content || same) return { status: 'ok', msg, warnings };
     const changes: Change[] = [{ kind: 'local-file', path, content }];
-    return { status: 'change', msg, changes, warnings, report: rep };
+    return { status: 'change', msg, changes, warnings };
   },
 };
 export default task;

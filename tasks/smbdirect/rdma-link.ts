@@ -104,7 +104,7 @@ const task: Task = {
         changes.push({ kind: 'command', desc: `create RDMA link ${link}`, cmd: add, unless: cmd('rdma', 'link', 'show', link), notify });
       }
     }
-    const msg = `${link} (${soft.type}) on ${netdev} (${nd.how})${existing ? ` exists, ${existing.state ?? 'state unknown'}` : ''}; at boot: ${unit}`;
+    const msg = `${link} (${soft.type}) on ${netdev} [${nd.how}]${existing ? ` exists, ${existing.state ?? 'state unknown'}` : ''}; at boot: ${unit}`;
     return { status: 'change', msg, changes, warnings };
   },
 };
