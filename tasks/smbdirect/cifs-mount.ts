@@ -1,0 +1,91 @@
+/**
+ * Ensures each smb_mounts entry is in /etc/fstab (`//ADDR/SHARE MNT cifs vers=..,rdma,
+ * credentials=FILE,_netdev,nofail`; every other line kept byte for byte, the file's mode and owner
+ * kept) and mounted now, like ansible.posix.mount state=mounted: the fstab write and the mounts
+ * are one task, so when a mount fails the engine restores the old fstab (a bad line must not stop
+ * the host booting). A mount that fails prints the new kernel lines about CIFS/RDMA and a one-line
+ * diagnosis (no SMB Direct in the client kernel, RDMA connect failure, logon failure, unknown
+ * share or ksmbd-tools too old). Lines of ours (credentials= in our directory) whose mount point
+ * left smb_mounts are removed. Mounting needs the kernel (kernelGate, client role): with
+ * smbdirect_kernel_policy=warn the fstab is staged and the mount skipped with the reason.
+ * Vars: smb_mounts, smbdirect_cluster (server addresses), smbdirect_kernel_policy.
+ * Example: { server: srv1, share: data, path: /mnt/data, user: alice } -> mount /mnt/data.
+ */
+import { systemOf } from '../../src/facts/index.js';
+import { cmd } from '../../src/quote.js';
+import { serverAddress, smbModel } from '../../src/smb/cluster.js';
+import { CREDENTIALS_DIR, credentialsPath } from '../../src/smb/credentials.js';
+import { fstabEntryMatches, fstabEscape, fstabLine, mergeFstab, parseMountLine } from '../../src/smb/fstab.js';
+import { DAEMON_RELOAD } from '../../src/smb/handlers.js';
+import { kernelGate } from '../../src/smb/support.js';
+import type { Change, Task } from '../../src/types.js';
+export { handlers } from './rdma-link.js';
+
+export const FSTAB = '/etc/fstab';
+
+/** Mount points of fstab lines that are ours: their credentials file is in our directory. */
+export function ourFstabTargets(fstab: string): string[] {
+  return fstab.split('\n').flatMap((l) => {
+    const e = parseMountLine(l);
+    return e && e.options.some((o) => o.startsWith(`credentials=${CREDENTIALS_DIR}/`)) ? [e.target] : [];
+  });
+}
+
+/** `mount MNT` (from its fstab line); on failure: mount's output, the new CIFS/RDMA kernel lines and a diagnosis, to stderr. */
+export function mountCommand(mnt: string, remount = false): string {
+  const m = cmd(mnt);
+  return [
+    'n=$(dmesg 2>/dev/null | wc -l)',
+    ...(remount ? [`umount ${m} || exit $?`] : []),
+    `out=$(mount ${m} 2>&1) && exit 0`,
+    `log=$(dmesg 2>/dev/null | tail -n +$((n + 1)) | grep -E 'CIFS|smbd|smbdirect|rdma' | tail -n 15)`,
+    `printf '%s\\n' "$out" "$log" >&2`,
+    'case "$out $log" in',
+    `  *'CONFIG_CIFS_SMB_DIRECT is not enabled'*) d='this client kernel has no SMB Direct (CONFIG_CIFS_SMB_DIRECT is not set): boot a kernel with it or rebuild cifs.ko (see the preflight task)';;`,
+    `  *BAD_NETWORK_NAME*) d='the server does not know the share: check ksmbd_shares, and that its ksmbd-tools is >= 3.5.2 (older ones fail every tree connect on kernels >= 6.1)';;`,
+    `  *STATUS_LOGON_FAILURE*|*'Permission denied'*|*'error(13)'*) d='logon refused: the credentials file and the server ksmbdpwd.db disagree (same password source on both?), or the user lacks a system account or is not in valid_users';;`,
+    `  *smbd_*|*smbdirect*|*rdma_*|*RDMA*) d='the RDMA connection failed: is the server kernel built with SMB_SERVER_SMBDIRECT, was ksmbd started after its RDMA link existed, are both RDMA links ACTIVE (rdma link show), does the firewall allow TCP 5445 (iWARP/siw) or UDP 4791 (RoCE/rxe)?';;`,
+    `  *) d='see the mount and kernel messages above';;`,
+    'esac',
+    `echo "diagnosis: $d" >&2`,
+    'exit 32',
+  ].join('\n');
+}
+
+const task: Task = {
+  name: 'smbdirect: cifs fstab and mount',
+  tags: ['smbdirect', 'cifs', 'mount'],
+  reads: () => [FSTAB],
+  plan(ctx) {
+    const { vars, host, facts } = ctx;
+    const model = smbModel(vars, host);
+    const cur = facts.files[FSTAB];
+    const current = cur?.exists ? (cur.content ?? '') : '';
+    const wanted = model.mounts.map((m) => ({ m, line: fstabLine(m, serverAddress(vars, m.server), credentialsPath(m.server, m.user)) }));
+    const stale = ourFstabTargets(current).filter((t) => !wanted.some((w) => w.m.path === t));
+    if (!wanted.length && !stale.length) return { status: 'ok', msg: 'no smb_mounts' };
+    const content = mergeFstab(current, wanted.map((w) => w.line), stale);
+    const changes: Change[] = [{ kind: 'file', path: FSTAB, content, notify: [DAEMON_RELOAD] }];
+    const warnings = wanted.filter((w) => w.m.seal).map((w) => `${w.m.path}: seal disables RDMA read/write offload, most of SMB Direct's gain is lost`);
+    const sys = systemOf(facts);
+    const live = (target: string) => sys.mounts.filter((x) => x.target === target).map((x) => [x.source, x.target, x.fstype, x.options.join(',')].map(fstabEscape).join(' '));
+    warnings.push(...stale.filter((t) => live(t).length).map((t) => `${t} left smb_mounts but is still mounted: its fstab line is removed, unmount it yourself (or run the teardown playbook first)`));
+    const todo = wanted.filter((w) => !live(w.m.path).some((l) => fstabEntryMatches(l, w.line)));
+    if (todo.length) {
+      const gate = kernelGate(ctx, 'client');
+      if (!gate.proceed && gate.plan.status === 'fail') return gate.plan;
+      if (!gate.proceed) {
+        if (content === current) return { ...gate.plan, warnings };
+        warnings.push(`not mounted now: ${gate.plan.msg}`);
+      } else {
+        for (const { m } of todo) {
+          const remount = live(m.path).length > 0;
+          changes.push({ kind: 'command', desc: `${remount ? 'remount' : 'mount'} ${m.path}`, cmd: mountCommand(m.path, remount) });
+        }
+      }
+    }
+    const msg = model.mounts.map((m) => `${m.path}${todo.some((w) => w.m === m) ? '' : ' (mounted)'}`).join(', ') || `removed ${stale.join(', ')}`;
+    return { status: 'change', msg, changes, warnings };
+  },
+};
+export default task;

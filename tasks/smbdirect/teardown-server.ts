@@ -1,0 +1,79 @@
+/**
+ * Undoes the server side: stops ksmbd (systemctl where systemd runs, `ksmbd.control --shutdown`
+ * for a ksmbd started by hand without systemd) and disables ksmbd.service if smbdirect/ksmbd-service
+ * enabled it (its mark in /var/lib/smbdirect-provision; offline through the engine's
+ * `systemctl --root=/` fallback); removes /etc/ksmbd/ksmbd.conf and ksmbdpwd.db, each
+ * kept first under /var/backups/smbdirect-provision; deletes the soft RDMA link, disables and
+ * removes its boot unit(s) smbdirect-rdma-*.service and /etc/modules-load.d/smbdirect-rdma.conf.
+ * Share directories, their data, system users and packages stay. A second run changes nothing.
+ * Vars: smbdirect_rdma_mode, smbdirect_rdma_link_name.
+ * Example: `smbdirect run teardown.yml --limit srv1`.
+ */
+import { systemOf, type SystemFacts } from '../../src/facts/index.js';
+import { cmd } from '../../src/quote.js';
+import { DAEMON_RELOAD } from '../../src/smb/handlers.js';
+import { KSMBD_CONF } from '../../src/smb/ksmbd-conf.js';
+import { linkNameOf, rdmaModeOf } from '../../src/smb/support.js';
+import type { Change, Task, Vars } from '../../src/types.js';
+import { ENABLED_MARK, KSMBD_UNIT, STATE_DIR } from './ksmbd-service.js';
+import { USERS_DB } from './ksmbd-users.js';
+import { MODULES_LOAD, unitPath } from './rdma-link.js';
+export { handlers } from './rdma-link.js';
+
+const UNIT_DIR = '/etc/systemd/system';
+
+function softLink(vars: Vars): string | undefined {
+  const mode = rdmaModeOf(vars);
+  return mode === 'hardware' ? undefined : linkNameOf(vars, mode);
+}
+
+/** Paths rdmaTeardown() manages (for reads()). */
+export const rdmaTeardownReads = (vars: Vars): string[] => {
+  const link = softLink(vars);
+  return [MODULES_LOAD, ...(link ? [unitPath(link)] : [])];
+};
+
+/** Deletes the soft RDMA link, disables and removes its boot unit(s) and the modules-load file (servers and clients). */
+export function rdmaTeardown(vars: Vars, sys: SystemFacts): Change[] {
+  const changes: Change[] = [];
+  const systemd = sys.services.systemdRunning;
+  // The configured soft link, then every unit of ours (also for links named differently before).
+  const link = softLink(vars);
+  if (link && sys.rdma.devices.some((d) => d.name === link)) {
+    changes.push({ kind: 'command', desc: `delete RDMA link ${link}`, cmd: cmd('rdma', 'link', 'delete', link), unless: `! ${cmd('rdma', 'link', 'show', link)}` });
+  }
+  const ours = sys.services.units.filter((u) => /^smbdirect-rdma-.+\.service$/.test(u.name));
+  for (const u of ours) {
+    if (systemd && u.active === 'active') changes.push({ kind: 'service', name: u.name, state: 'stopped' });
+    if (u.enabled === 'enabled') changes.push({ kind: 'service', name: u.name, enabled: false });
+    const path = `${UNIT_DIR}/${u.name}`;
+    if ((link && path === unitPath(link)) || u.enabled === null || u.enabled === 'not-found') continue;
+    changes.push({ kind: 'command', desc: `remove ${path}`, cmd: cmd('rm', '-f', '--', path), unless: `! test -e ${cmd(path)}`, notify: [DAEMON_RELOAD] });
+  }
+  if (link) changes.push({ kind: 'absent', path: unitPath(link), notify: [DAEMON_RELOAD] });
+  changes.push({ kind: 'absent', path: MODULES_LOAD });
+  return changes;
+}
+
+const task: Task = {
+  name: 'smbdirect: teardown server',
+  tags: ['smbdirect', 'teardown'],
+  reads: (vars) => [KSMBD_CONF, USERS_DB, ENABLED_MARK, ...rdmaTeardownReads(vars)],
+  plan({ vars, facts }) {
+    const sys = systemOf(facts);
+    const systemd = sys.services.systemdRunning;
+    const changes: Change[] = [];
+    const ksmbd = sys.services.units.find((u) => u.name === KSMBD_UNIT);
+    if (systemd && ksmbd?.active === 'active') changes.push({ kind: 'service', name: KSMBD_UNIT, state: 'stopped' });
+    else if (sys.services.ksmbdRunning) changes.push({ kind: 'command', desc: 'stop ksmbd (ksmbd.control --shutdown)', cmd: 'ksmbd.control --shutdown' });
+    // Disabled only if we enabled it (a package may enable it on install: then it stays so).
+    if (facts.files[ENABLED_MARK]?.exists) {
+      if (ksmbd?.enabled === 'enabled') changes.push({ kind: 'service', name: KSMBD_UNIT, enabled: false });
+      changes.push({ kind: 'absent', path: ENABLED_MARK }, { kind: 'command', desc: `remove ${STATE_DIR} if empty`, cmd: `${cmd('rmdir', '--', STATE_DIR)} 2>/dev/null || true` });
+    }
+    changes.push({ kind: 'absent', path: KSMBD_CONF, backup: true }, { kind: 'absent', path: USERS_DB, backup: true });
+    changes.push(...rdmaTeardown(vars, sys));
+    return { status: 'change', msg: 'ksmbd stopped; ksmbd.conf and ksmbdpwd.db removed (copies in /var/backups/smbdirect-provision); soft RDMA link and its boot unit removed', changes };
+  },
+};
+export default task;

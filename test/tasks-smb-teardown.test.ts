@@ -1,0 +1,90 @@
+import t from 'tap';
+import { CREDENTIALS_DIR } from '../src/smb/credentials.js';
+import { KSMBD_CONF } from '../src/smb/ksmbd-conf.js';
+import type { Facts, Vars } from '../src/types.js';
+import { USERS_DB } from '../tasks/smbdirect/ksmbd-users.js';
+import { ENABLED_MARK } from '../tasks/smbdirect/ksmbd-service.js';
+import { MODULES_LOAD, unitPath } from '../tasks/smbdirect/rdma-link.js';
+import teardownClient from '../tasks/smbdirect/teardown-client.js';
+import teardownServer from '../tasks/smbdirect/teardown-server.js';
+import { FSTAB } from '../tasks/smbdirect/cifs-mount.js';
+import { converge, factsFor, kinds, plan, sys } from './helpers/smb-plan.js';
+
+const UNIT = unitPath('siw0');
+const file = (content = 'x\n') => ({ content, mode: '0644', owner: 'root', group: 'root' });
+
+/** What the engine would leave after applying: services and links as the commands make them. */
+function afterApply(facts: Facts, planned: ReturnType<typeof plan>): Facts {
+  const next = converge(facts, planned);
+  const s = sys(next);
+  s.services.units = s.services.units.filter((u) => !u.name.startsWith('smbdirect-rdma-')).map((u) => ({ ...u, active: 'inactive', enabled: 'disabled' }));
+  s.services.ksmbdRunning = false;
+  s.rdma.devices = s.rdma.devices.filter((d) => !d.name.startsWith('siw'));
+  s.mounts = [];
+  return next;
+}
+
+t.test('server teardown: stop and disable ksmbd, remove config with backups, soft RDMA link and unit; then nothing', async (t) => {
+  const v: Vars = { smbdirect_role: 'server' };
+  const facts = factsFor('rhel9', [teardownServer], v, 'srv1', { [KSMBD_CONF]: file(), [USERS_DB]: file('alice:AAAA\n'), [UNIT]: file(), [MODULES_LOAD]: file('siw\n'), [ENABLED_MARK]: file() });
+  Object.assign(sys(facts).services.units[0]!, { enabled: 'enabled', active: 'active' });
+  const [p] = plan([teardownServer], facts, v, 'srv1');
+  t.equal(p!.status, 'change');
+  t.same(kinds(p!.changes), [
+    'service ksmbd.service stopped', 'service ksmbd.service enabled=false', `absent ${ENABLED_MARK}`, 'command: remove /var/lib/smbdirect-provision if empty', `absent ${KSMBD_CONF}`, `absent ${USERS_DB}`,
+    'command: delete RDMA link siw0', 'service smbdirect-rdma-siw0.service stopped', 'service smbdirect-rdma-siw0.service enabled=false',
+    `absent ${UNIT}`, `absent ${MODULES_LOAD}`,
+  ]);
+  t.same(p!.changes.filter((c) => c.kind === 'absent' && c.backup).map((c) => (c as { path: string }).path), [KSMBD_CONF, USERS_DB]);
+  t.notMatch(p!.diffs.join(''), /alice:AAAA/);
+  const [again] = plan([teardownServer], afterApply(facts, [p!]), v, 'srv1');
+  t.same([again!.status, again!.changes], ['ok', []]);
+});
+
+t.test('server teardown without systemd: disable offline, no stop through systemctl', async (t) => {
+  const v: Vars = { smbdirect_role: 'server' };
+  const facts = factsFor('debian12-chroot', [teardownServer], v, 'srv1', { [KSMBD_CONF]: file(), [ENABLED_MARK]: file() });
+  const [p] = plan([teardownServer], facts, v, 'srv1');
+  t.same(kinds(p!.changes).slice(0, 2), ['service ksmbd.service enabled=false', `absent ${ENABLED_MARK}`]);
+  t.same(kinds(p!.changes).slice(-1), [`absent ${KSMBD_CONF}`]);
+});
+
+t.test('server teardown leaves ksmbd enabled when we did not enable it (the package did)', async (t) => {
+  const v: Vars = { smbdirect_role: 'server' };
+  const facts = factsFor('debian12-chroot', [teardownServer], v, 'srv1', { [KSMBD_CONF]: file() });
+  const [p] = plan([teardownServer], facts, v, 'srv1');
+  t.same(kinds(p!.changes), [`absent ${KSMBD_CONF}`]);
+});
+
+t.test('client teardown: unmount, remove our fstab lines, credentials and the soft RDMA link; then nothing', async (t) => {
+  const v: Vars = {
+    smbdirect_role: 'client',
+    smb_mounts: [{ server: 'srv1', share: 'share', path: '/mnt/share', user: 'alice' }, { server: 'srv1', share: 'projects', path: '/mnt/team projects/', user: 'alice' }],
+  };
+  const cred = `${CREDENTIALS_DIR}/srv1@alice`;
+  const facts = factsFor('rhel9', [teardownClient], v, 'cn1', {
+    [cred]: file('username=alice\npassword=pw\n'), [CREDENTIALS_DIR]: { isDir: true }, [UNIT]: file(), [MODULES_LOAD]: file('siw\n'), '/mnt/share': { isDir: true },
+  });
+  const before = facts.files[FSTAB]!.content!;
+  const [p] = plan([teardownClient], facts, v, 'cn1');
+  t.same(kinds(p!.changes), [
+    'command: umount /mnt/share', 'command: umount /mnt/team projects', `file ${FSTAB}`, `absent ${cred}`, `command: remove ${CREDENTIALS_DIR}`, 'command: remove /mnt/share if empty',
+    'command: delete RDMA link siw0', 'service smbdirect-rdma-siw0.service stopped', 'service smbdirect-rdma-siw0.service enabled=false',
+    `absent ${UNIT}`, `absent ${MODULES_LOAD}`,
+  ]);
+  const fstab = (p!.changes[2] as { content: string }).content;
+  t.notMatch(fstab, /cifs/);
+  t.equal(fstab, before.split('\n').filter((l) => !l.includes(' cifs ')).join('\n'), 'every other line byte for byte');
+  t.notMatch(p!.diffs.join(''), /password=pw/);
+  const after = afterApply(facts, [p!]);
+  for (const p of [CREDENTIALS_DIR, '/mnt/share']) after.files[p] = { path: p, exists: false };
+  const [again] = plan([teardownClient], after, v, 'cn1');
+  t.same([again!.status, again!.changes], ['ok', []]);
+});
+
+t.test('client teardown works when the vars no longer validate', async (t) => {
+  const v: Vars = { smbdirect_role: 'client', smb_mounts: [{ path: '/mnt/share', vers: 3 }] };
+  const facts = factsFor('rhel9', [teardownClient], v, 'cn1');
+  const [p] = plan([teardownClient], facts, v, 'cn1');
+  t.same(kinds(p!.changes).slice(0, 2), ['command: umount /mnt/share', `file ${FSTAB}`]);
+});
