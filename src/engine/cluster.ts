@@ -2,7 +2,7 @@
 // before the run, since a play on one host cannot see another host's vars.
 import type { Inventory, Vars } from '../types.js';
 
-export interface ClusterServer { address: string; shares: string[] }
+export interface ClusterServer { address: string; shares: string[]; users: string[] }
 
 export function clusterVar(inv: Inventory, extraVars: Vars = {}): { servers: Record<string, ClusterServer> } {
   const servers: Record<string, ClusterServer> = {};
@@ -10,10 +10,16 @@ export function clusterVar(inv: Inventory, extraVars: Vars = {}): { servers: Rec
     if (!h.groups.includes('smb_servers')) continue;
     const v = { ...h.vars, ...extraVars };
     const shares = Array.isArray(v.ksmbd_shares) ? v.ksmbd_shares : [];
+    const users = Array.isArray(v.ksmbd_users) ? v.ksmbd_users : [];
     servers[h.name] = {
       address: String(v.smbdirect_server_address ?? v.ansible_host ?? h.name),
-      shares: shares.map((s) => String((s as { name?: unknown })?.name ?? '')).filter(Boolean),
+      shares: names(shares),
+      users: names(users),
     };
   }
   return { servers };
+}
+
+function names(list: unknown[]): string[] {
+  return list.map((x) => String((x as { name?: unknown })?.name ?? '')).filter(Boolean);
 }
