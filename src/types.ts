@@ -125,6 +125,17 @@ export interface ServiceChange extends ChangeBase {
   state?: 'started' | 'stopped' | 'restarted' | 'reloaded';
 }
 
+/** A (binary) file copied from the controller, e.g. a kernel module. Tasks decide when it is needed (e.g. from a sha256 probe). */
+export interface UploadChange extends ChangeBase {
+  kind: 'upload';
+  /** Local path on the controller. */
+  src: string;
+  path: string;
+  mode?: string;
+  owner?: string;
+  group?: string;
+}
+
 /** A file on the controller (e.g. a kernel config fragment). */
 export interface LocalFileChange extends ChangeBase {
   kind: 'local-file';
@@ -137,6 +148,7 @@ export type Change =
   | AbsentChange
   | DirChange
   | CommandChange
+  | UploadChange
   | PackageChange
   | ServiceChange
   | LocalFileChange;

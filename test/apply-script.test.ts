@@ -82,3 +82,13 @@ t.test('a truncated report (session died) has no end marker', async (t) => {
   t.ok(parseApplyOutput(full).ended);
   t.notOk(parseApplyOutput(full.slice(0, full.indexOf('end'))).ended);
 });
+
+t.test('upload copies binary bytes exactly, with mode', async (t) => {
+  const d = t.testdir({});
+  const bytes = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 37) % 256));
+  writeFileSync(`${d}/local.ko`, bytes);
+  const r = run(buildApplyScript([{ id: 0, changes: [{ kind: 'upload', src: `${d}/local.ko`, path: `${d}/updates/remote.ko`, mode: '0644' }] }], []));
+  t.equal(r.steps[0]!.status, 'done');
+  t.same(readFileSync(`${d}/updates/remote.ko`), bytes);
+  t.equal(statSync(`${d}/updates/remote.ko`).mode & 0o777, 0o644);
+});

@@ -2,6 +2,7 @@
 // Each task is a transaction: its files are saved first and restored if any of its steps fails,
 // so a host ends with the old or the new file, never a partial one. Content travels base64 in
 // here-documents on stdin: no file content or secret reaches any process's argv.
+import { readFileSync } from 'node:fs';
 import type { Change, DirChange, FileChange } from '../types.js';
 import { cmd, heredoc, quote } from '../quote.js';
 
@@ -44,11 +45,11 @@ function setAttrs(target: string, c: { mode?: string; owner?: string; group?: st
   return lines;
 }
 
-function fileLines(c: FileChange, slot: number): string[] {
+function fileLines(c: FileChange & { bytes?: Buffer }, slot: number): string[] {
   const p = quote(c.path);
   if (c.attrsOnly) return [`sd_save ${p} ${slot} || return 1`, ...setAttrs(p, c)];
   const dir = quote(c.path.replace(/\/[^/]*$/, '') || '/');
-  const doc = heredoc(Buffer.from(c.content, 'utf8').toString('base64').replace(/(.{76})/g, '$1\n'));
+  const doc = heredoc((c.bytes ?? Buffer.from(c.content, 'utf8')).toString('base64').replace(/(.{76})/g, '$1\n'));
   const lines = [
     `sd_save ${p} ${slot} || return 1`,
     `[ -d ${dir} ] || mkdir -p -- ${dir} || return 1`,
@@ -101,6 +102,7 @@ function changeLines(c: Change, slot: number, notifyVar: (h: string) => string):
   const body = ((): string[] => {
     switch (c.kind) {
       case 'file': return fileLines(c, slot);
+      case 'upload': return fileLines({ ...c, kind: 'file', content: '', bytes: readFileSync(c.src) }, slot);
       case 'dir': return dirLines(c, slot);
       case 'absent': return backupThenRemove(c.path, c.backup, slot);
       case 'packages': return packageLines(c);
@@ -121,7 +123,7 @@ function changeLines(c: Change, slot: number, notifyVar: (h: string) => string):
 }
 
 function restorable(c: Change): string | undefined {
-  return c.kind === 'file' || c.kind === 'dir' || c.kind === 'absent' ? c.path : undefined;
+  return c.kind === 'file' || c.kind === 'upload' || c.kind === 'dir' || c.kind === 'absent' ? c.path : undefined;
 }
 
 export function buildApplyScript(tasks: ScriptTask[], handlers: ScriptHandler[]): string {
