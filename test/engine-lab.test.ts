@@ -40,6 +40,21 @@ t.test('first run changes, second run changes nothing; the handler ran once', as
   }
 });
 
+t.test('a play reuses the facts of an earlier play that changed nothing on the host', async (t) => {
+  const pb = new URL('./fixtures/playbooks/two-plays.yml', import.meta.url).pathname;
+  const r = await runJson(['run', pb, '-i', inv, '-e', 'sample_env_value=2']);
+  t.equal(r.code, 0);
+  // first play: facts + apply; second: fresh facts (the host changed); third: reuses them + its probe
+  for (const h of hosts) t.equal(r.roundTrips[h], 4, `${h}: 2 + 1 + 1 round trips on a changing run`);
+  const again = await runJson(['run', pb, '-i', inv, '-e', 'sample_env_value=2']);
+  for (const h of hosts) {
+    t.equal(again.recap[h]!.changed, 0);
+    t.equal(again.roundTrips[h], 2, `${h}: 1 + 0 (reused) + 1 (only the missing probe)`);
+  }
+  const restore = await runJson(['run', pb, '-i', inv]);
+  t.equal(restore.code, 0);
+});
+
 t.test('a changed var shows a diff, changes one file and notifies the handler again', async (t) => {
   const r = await runCli(['run', 'sample', '-i', inv, '--diff', '-e', '{"sample_message": "hi there"}', '--limit', 'cli01']);
   t.equal(r.code, 0);

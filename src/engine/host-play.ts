@@ -17,6 +17,8 @@ export interface PlayOnHost {
   handlers: Map<string, Handler>;
   check: boolean;
   timeoutMs?: number;
+  /** Facts from an earlier play that changed nothing on this host. */
+  cachedFacts?: Facts;
 }
 
 export interface HostPlayOutcome {
@@ -25,17 +27,29 @@ export interface HostPlayOutcome {
   results: TaskResult[];
   handlerResults: TaskResult[];
   state: 'ok' | 'failed' | 'unreachable';
+  /** Whether anything was sent to change the host (its facts are stale afterwards). */
+  applied?: boolean;
 }
 
 const result = (host: string, task: string, status: ResultStatus, msg: string, extra: Partial<TaskResult> = {}): TaskResult =>
   ({ host, task, status, msg: redact(msg), ...extra });
 
-export async function gatherFacts(conn: Connection, tasks: Task[], host: HostSpec, timeoutMs?: number): Promise<Facts> {
-  const reads = [...new Set(tasks.flatMap((t) => t.reads?.(host.vars, host.name) ?? []))];
-  const probes = Object.assign({}, ...tasks.map((t) => t.probes?.(host.vars, host.name) ?? {})) as Record<string, string>;
-  const out = await conn.run(factsScript({ reads, probes }), { timeoutMs });
+/**
+ * Facts for a play. `cached` holds facts from an earlier play of this run that applied nothing
+ * to the host, so they still describe it: only reads and probes they lack are gathered, and when
+ * none are missing there is no round trip at all.
+ */
+export async function gatherFacts(conn: Connection, tasks: Task[], host: HostSpec, timeoutMs?: number, cached?: Facts): Promise<Facts> {
+  const allReads = [...new Set(tasks.flatMap((t) => t.reads?.(host.vars, host.name) ?? []))];
+  const allProbes = Object.assign({}, ...tasks.map((t) => t.probes?.(host.vars, host.name) ?? {})) as Record<string, string>;
+  const reads = cached ? allReads.filter((r) => !(r in cached.files)) : allReads;
+  const probes = cached ? Object.fromEntries(Object.entries(allProbes).filter(([k]) => !(k in cached.probes))) : allProbes;
+  if (cached && reads.length === 0 && Object.keys(probes).length === 0) return cached;
+  const out = await conn.run(factsScript({ reads, probes, system: !cached }), { timeoutMs });
   if (out.code !== 0) throw new Error(`fact gathering exited ${out.code}: ${out.stderr.trim().slice(0, 500)}`);
-  return parseFacts(out.stdout, { reads, probes });
+  const fresh = parseFacts(out.stdout, { reads, probes });
+  if (!cached) return fresh;
+  return { system: cached.system, files: { ...cached.files, ...fresh.files }, probes: { ...cached.probes, ...fresh.probes } };
 }
 
 function notified(planned: PlannedTask[], handlers: Map<string, Handler>): string[] {
@@ -68,7 +82,7 @@ export async function runPlayOnHost(o: PlayOnHost): Promise<HostPlayOutcome> {
   const name = o.host.name;
   let facts: Facts;
   try {
-    facts = await gatherFacts(o.conn, o.tasks, o.host, o.timeoutMs);
+    facts = await gatherFacts(o.conn, o.tasks, o.host, o.timeoutMs, o.cachedFacts);
   } catch (e) {
     const status = e instanceof UnreachableError ? 'unreachable' : 'failed';
     return { results: [result(name, FACTS_TASK, status, (e as Error).message)], handlerResults: [], state: status };
@@ -120,5 +134,5 @@ export async function runPlayOnHost(o: PlayOnHost): Promise<HostPlayOutcome> {
     .filter((x) => x.step)
     .map(({ h, step }) => result(name, h.name, step!.status === 'failed' ? 'failed' : 'changed', step!.status === 'failed' ? `exit ${step!.rc}: ${step!.log.trim().slice(-2000)}` : ''));
   if (handlerResults.some((r) => r.status === 'failed')) state = 'failed';
-  return { facts, results, handlerResults, state };
+  return { facts, results, handlerResults, state, applied: toRun.length > 0 || live.some((p) => p.changes.some((c) => c.kind === 'local-file')) };
 }

@@ -4,7 +4,7 @@ import pLimit from 'p-limit';
 import { openConnection, UnreachableError } from '../connection/index.js';
 import { selectHosts } from '../inventory/index.js';
 import { selectTasks, type Play, type Playbook } from '../playbook.js';
-import type { Connection, HostSpec, Inventory, TaskResult, Vars } from '../types.js';
+import type { Connection, Facts, HostSpec, Inventory, TaskResult, Vars } from '../types.js';
 import { clusterVar } from './cluster.js';
 import { FACTS_TASK, runPlayOnHost, type HostPlayOutcome } from './host-play.js';
 import { count, emptyStats, exitCode, type HostStats, type Reporter } from './output.js';
@@ -59,7 +59,7 @@ function playHosts(inv: Inventory, play: Play, limit: string | undefined, dead: 
   return [...chosen].filter((h) => limited.has(h) && !dead.has(h)).map((h) => inv.hosts.get(h)!);
 }
 
-async function runOne(pool: ConnectionPool, host: HostSpec, play: Play, o: RunOptions, cluster: Vars): Promise<HostPlayOutcome> {
+async function runOne(pool: ConnectionPool, host: HostSpec, play: Play, o: RunOptions, cluster: Vars, cachedFacts?: Facts): Promise<HostPlayOutcome> {
   const vars = { ...host.vars, smbdirect_cluster: cluster, ...play.vars, ...o.extraVars };
   const spec = { ...host, vars };
   let conn: Connection;
@@ -70,7 +70,7 @@ async function runOne(pool: ConnectionPool, host: HostSpec, play: Play, o: RunOp
     return { results: [{ host: host.name, task: FACTS_TASK, status: 'unreachable', msg }], handlerResults: [], state: 'unreachable' };
   }
   const tasks = selectTasks(play, o.tags, o.skipTags);
-  return runPlayOnHost({ conn, host: spec, tasks, handlers: play.handlers, check: o.check, timeoutMs: o.timeoutMs });
+  return runPlayOnHost({ conn, host: spec, tasks, handlers: play.handlers, check: o.check, timeoutMs: o.timeoutMs, cachedFacts });
 }
 
 function report(play: Play, hosts: HostSpec[], outcomes: Map<string, HostPlayOutcome>, o: RunOptions, stats: Map<string, HostStats>) {
@@ -100,6 +100,7 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, o: RunOptions): 
   const limit = pLimit(o.forks);
   const summary: RunSummary = { code: 0, stats, outcomes: [], roundTrips: new Map() };
   const cluster = clusterVar(inv, o.extraVars) as unknown as Vars;
+  const reusable = new Map<string, Facts>();
   try {
     for (const play of pb.plays) {
       const hosts = playHosts(inv, play, o.limit, dead);
@@ -116,11 +117,17 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, o: RunOptions): 
       await Promise.all(hosts.map((h) => limit(async () => {
         working.add(h.name);
         o.reporter.progress(play.name, done, hosts.length, [...working]);
-        outcomes.set(h.name, await runOne(pool, h, play, o, cluster));
+        const out = await runOne(pool, h, play, o, cluster, reusable.get(h.name));
+        outcomes.set(h.name, out);
+        // Facts stay true only while nothing was applied to the host (check mode applies nothing).
+        if (out.facts && !out.applied) reusable.set(h.name, out.facts);
+        else reusable.delete(h.name);
         working.delete(h.name);
         o.reporter.progress(play.name, ++done, hosts.length, [...working]);
       })));
       report(play, hosts, outcomes, o, stats);
+      // Facts can be large (file contents); only the reusable copies are kept past the report.
+      for (const out of outcomes.values()) delete out.facts;
       summary.outcomes.push(outcomes);
       const failed = hosts.filter((h) => outcomes.get(h.name)!.state !== 'ok');
       failed.forEach((h) => dead.add(h.name));

@@ -31,12 +31,15 @@ export interface ServicesFacts {
 export const services: Fact<ServicesFacts> = {
   name: 'services',
   script: `sec services
-[ -d /run/systemd/system ] && echo 'systemd yes'
+[ -d /run/systemd/system ] && sd=yes && echo 'systemd yes' || sd=
+# Without a running systemd there is no manager to ask for loaded units or their activity.
 us=$({ ls /etc/systemd/system /usr/lib/systemd/system /lib/systemd/system
-  have systemctl && systemctl list-units --all --no-legend --plain 'smbdirect-rdma-*' | awk '{ print $1 }'
+  [ -n "$sd" ] && have systemctl && systemctl list-units --all --no-legend --plain 'smbdirect-rdma-*' | awk '{ print $1 }'
 } | grep -E '^smbdirect-rdma-.+[.]service$' | sort -u)
 for u in ksmbd.service $us; do
-  have systemctl && printf 'unit\\t%s\\t%s\\t%s\\n' "$u" "$(t systemctl is-enabled "$u")" "$(t systemctl is-active "$u")"
+  have systemctl || continue
+  a=; [ -n "$sd" ] && a=$(t systemctl is-active "$u")
+  printf 'unit\\t%s\\t%s\\t%s\\n' "$u" "$(systemctl is-enabled "$u")" "$a"
 done
 echo "btime $(awk '/^btime/ { print $2 }' /proc/stat)"
 echo "hz $(getconf CLK_TCK)"
