@@ -44,3 +44,9 @@ t.test('fingerprint equals ssh-keygen -l; recordKey appends a line ssh accepts',
   const found = execFileSync('ssh-keygen', ['-F', '[127.0.0.9]:2200', '-f', `${d}/kh`]).toString();
   t.match(found, /ssh-ed25519/);
 });
+
+t.test('connection options refuse a port that is not a whole number', async (t) => {
+  const { connectOptions } = await import('../src/connection/options.js');
+  t.throws(() => connectOptions({ name: 'h', groups: [], vars: { ansible_port: '22; id' } }, { timeoutMs: 1000 }), /h: ansible_port must be a whole number/);
+  t.equal(connectOptions({ name: 'h', groups: [], vars: { ansible_port: '2222' } }, { timeoutMs: 1000 }).port, 2222);
+});

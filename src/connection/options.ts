@@ -39,10 +39,13 @@ export function connectOptions(host: HostSpec, defaults: { timeoutMs: number }):
     knownHostsFromArgs(v.ansible_ssh_extra_args) ??
     '~/.ssh/known_hosts';
   const timeout = Number(str('ansible_timeout') ?? str('ansible_ssh_timeout') ?? NaN);
+  const port = Number(str('ansible_port') ?? str('ansible_ssh_port') ?? 22);
+  // loadInventory refuses these already; callers that build hosts themselves get the same guard.
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${host.name}: ansible_port must be a whole number from 1 to 65535`);
   return {
     host: host.name,
     address: str('ansible_host') ?? str('ansible_ssh_host') ?? host.name,
-    port: Number(str('ansible_port') ?? str('ansible_ssh_port') ?? 22),
+    port,
     user: str('ansible_user') ?? str('ansible_ssh_user') ?? userInfo().username,
     keyFile: str('ansible_ssh_private_key_file') ? expand(str('ansible_ssh_private_key_file')!) : undefined,
     knownHosts: expand(known),

@@ -128,7 +128,38 @@ export async function loadInventory(source: string, opts: LoadOptions = {}): Pro
     Object.assign(vars, await hostVars.load(h.name));
     // 5. extra vars (-e)
     Object.assign(vars, opts.extraVars);
+    checkConnectionVars(h.name, vars, source);
     hosts.set(h.name, { name: h.name, groups: ['all', ...groupNames], vars: structuredClone(vars) });
   }
   return { hosts, groups, source };
+}
+
+/** Characters no host name or IP address has: a value with one is a mistake (or an injection attempt). */
+const BAD_ADDRESS = /[\s\u0000-\u001f\u007f;|&$`'"<>(){}*?!\\,=#~^]/;
+
+/**
+ * The connection variables every host ends up with, checked before anything connects: the address
+ * (ansible_host, else the host name) must look like a host name or IP address, the port must be a
+ * whole number 1-65535. Without this, "x;touch /tmp/pwned" went to DNS and "22; id" became port NaN.
+ */
+function checkConnectionVars(host: string, vars: Vars, source: string): void {
+  if (vars.ansible_connection === 'local') return;
+  for (const key of ['ansible_host', 'ansible_ssh_host']) {
+    const v = vars[key];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'string' || v === '' || BAD_ADDRESS.test(v)) {
+      fail({ file: source }, key, `host "${host}": ${key} ${JSON.stringify(v)} is not a host name or IP address`, `Set ${key} to the host's DNS name or IP address (letters, digits, ".", "-", ":" only)`);
+    }
+  }
+  if (vars.ansible_host === undefined && vars.ansible_ssh_host === undefined && BAD_ADDRESS.test(host)) {
+    fail({ file: source }, host, `host name "${host}" is used as its address (no ansible_host), but it is not a host name or IP address`, 'Rename the host, or set ansible_host to its DNS name or IP address');
+  }
+  for (const key of ['ansible_port', 'ansible_ssh_port']) {
+    const v = vars[key];
+    if (v === undefined || v === null) continue;
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+    if (!Number.isInteger(n) || n < 1 || n > 65535) {
+      fail({ file: source }, key, `host "${host}": ${key} ${JSON.stringify(v)} is not a port number`, `Set ${key} to a whole number from 1 to 65535`);
+    }
+  }
 }

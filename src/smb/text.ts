@@ -38,7 +38,7 @@ export function absPathProblem(p: string): string | undefined {
 
 /** Strips trailing slashes ("/mnt/a/" -> "/mnt/a"), keeping "/" itself. */
 export function normalizePath(p: string): string {
-  const s = p.replace(/\/+$/, '');
+  const s = p.replace(/\/{2,}/g, '/').replace(/\/+$/, '');
   return s === '' ? '/' : s;
 }
 

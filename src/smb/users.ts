@@ -12,9 +12,12 @@ const PASSWORD_KEYS = ['password', 'pass', 'passwd', 'smb_password'];
  * without ":". We also refuse what breaks elsewhere: "," (mount.cifs copies the credentials
  * file's username into its option string unescaped), blanks, ";" and "#" (ksmbd.conf user
  * lists split at blanks and commas, and ";"/"#" start comments), and a leading "@" (a group).
+ * And more than 32 bytes: the server play creates the system user of the same name (ksmbd maps
+ * SMB users to it) and useradd refuses longer names (found by test/safety-input.test.ts).
  */
 export function userNameProblem(name: string): string | undefined {
   if (name === '' || utf8Bytes(name) > 47) return 'a ksmbd user name is 1-47 bytes of UTF-8';
+  if (utf8Bytes(name) > 32) return `a ksmbd user name is also a system user name (ksmbd maps each SMB user to the system user of the same name, which the server play creates), and useradd refuses names over 32 bytes; this one is ${utf8Bytes(name)}`;
   if (name.includes(':')) return 'a ksmbd user name cannot contain ":" (it separates name and hash in ksmbdpwd.db)';
   if (CONTROL.test(name)) return 'a ksmbd user name cannot contain control characters (newline, tab, ...)';
   if (/[\s,;#]/.test(name)) return 'a ksmbd user name cannot contain blanks, ",", ";" or "#" (they break ksmbd.conf user lists and the cifs credentials file)';
