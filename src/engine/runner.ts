@@ -6,6 +6,7 @@ import { selectHosts } from '../inventory/index.js';
 import { selectTasks, type Play, type Playbook } from '../playbook.js';
 import type { Connection, Facts, HostSpec, Inventory, TaskResult, Vars } from '../types.js';
 import { clusterVar } from './cluster.js';
+import { prepareModules } from './prepare-modules.js';
 import { FACTS_TASK, runPlayOnHost, type HostPlayOutcome } from './host-play.js';
 import { count, emptyStats, exitCode, type HostStats, type Reporter } from './output.js';
 
@@ -102,6 +103,14 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, o: RunOptions): 
   const cluster = clusterVar(inv, o.extraVars) as unknown as Vars;
   const reusable = new Map<string, Facts>();
   try {
+    const everyone = [...new Set(pb.plays.flatMap((p) => playHosts(inv, p, o.limit, new Set())))];
+    try {
+      await prepareModules(everyone, o.extraVars, pool, (l) => o.reporter.message(l));
+    } catch (e) {
+      o.reporter.message(`ERROR! building the SMB Direct modules failed; no host was changed: ${(e as Error).message}`);
+      summary.code = 1;
+      return summary;
+    }
     for (const play of pb.plays) {
       const hosts = playHosts(inv, play, o.limit, dead);
       o.reporter.play(play.name);

@@ -167,14 +167,12 @@ async function installModules(stateDir: string, vm: VmState, release: string, ko
 }
 
 function renderInventory(stateDir: string, vms: VmState[], release: string): string {
-  const server = VMS.find((v) => v.group === 'smb_servers');
   const lines = [
     '# Written by smbdirect-provision vmLabUp: the truth-tier qemu VMs. Regenerated on every start.',
     'all:', '  vars:', '    ansible_user: root',
     `    ansible_ssh_private_key_file: ${join(stateDir, 'id_ed25519')}`,
     `    smbdirect_known_hosts: ${join(stateDir, 'known_hosts')}`,
     `    smbdirect_rdma_netdev: ${LINK.netdev}`,
-    `    smbdirect_server_address: ${server ? privateAddress(server) : ''}`,
     `    smbdirect_lab_kernel_release: ${release}`,
     '  children:',
   ];
@@ -184,6 +182,8 @@ function renderInventory(stateDir: string, vms: VmState[], release: string): str
       const vm = vms.find((v) => v.name === spec.name);
       lines.push(`        ${spec.name}:`, '          ansible_host: 127.0.0.1', `          ansible_port: ${vm?.sshPort ?? 0}`,
         `          smbdirect_private_address: ${privateAddress(spec)}`);
+      // What clients mount from (the runner's smbdirect_cluster): the private link, where RDMA runs.
+      if (group === 'smb_servers') lines.push(`          smbdirect_server_address: ${privateAddress(spec)}`);
     }
   }
   return `${lines.join('\n')}\n`;

@@ -9,6 +9,7 @@ import { dependsOnRdma, kernelAtLeast, systemOf, type ModuleName, type SystemFac
 import type { Plan, TaskContext, Vars } from '../types.js';
 import { kconfigGaps, requiredSymbols, type KconfigRequirement, type Role } from './kconfig-fragment.js';
 import { KERNEL_POLICIES, RDMA_MODES, type KernelPolicy, type RdmaMode } from './model.js';
+import { REBUILT_FOR, cachedModules, modulesCacheRoot, type CachedModules, type RebuiltModule } from '../kernel/remedy.js';
 
 export type { Role };
 
@@ -239,8 +240,65 @@ export function kernelGate(ctx: TaskContext, role: Role, needs?: readonly string
   const policy = kernelPolicyOf(ctx.vars);
   if (policy === 'warn') return { proceed: false, plan: { status: 'skip', msg: `${what}; smbdirect_kernel_policy=warn stages configuration only` } };
   if (policy === 'build-modules' && truthy(ctx.vars.smbdirect_modules_built)) return { proceed: true };
+  if (policy === 'build-modules') {
+    // smbdirect/kernel-modules (earlier in the play) installs the rebuilt modules: go on when they cover every problem.
+    const rem = modulesRemedy(systemOf(ctx.facts), role, rdmaModeOf(ctx.vars), ctx.vars);
+    const covered = !rem.problem && !support.kernelTooOld && !support.device
+      && support.missing.filter((m) => !needs || needs.includes(m.symbol)).every((m) => rem.missing.some((r) => r.symbol === m.symbol));
+    if (covered) return { proceed: true };
+    if (rem.problem) return { proceed: false, plan: { status: 'fail', msg: `${what}; smbdirect_kernel_policy=build-modules: build-modules comes with the kernel remedy, which cannot apply: ${rem.problem}` } };
+  }
   if (policy === 'build-modules') return { proceed: false, plan: { status: 'fail', msg: `${what}; smbdirect_kernel_policy=build-modules: build-modules comes with the kernel remedy` } };
   return { proceed: false, plan: { status: 'fail', msg: `${what}; see the preflight task (smbdirect_kernel_policy=warn stages configuration only)` } };
+}
+
+// ---- the build-modules remedy ----
+
+/** Why unsigned rebuilt modules cannot load here (Secure Boot, lockdown, sig_enforce), if they cannot. */
+export function moduleSigningRefusal(sys: SystemFacts): string | undefined {
+  const s = sys.security;
+  const why = [
+    s.secureBoot ? `Secure Boot is on (${s.secureBootSource})` : '',
+    ['integrity', 'confidentiality'].includes(s.lockdown ?? '') ? `kernel lockdown is ${s.lockdown}` : '',
+    s.sigEnforce ? 'module signatures are enforced (sig_enforce)' : '',
+  ].filter(Boolean);
+  if (!why.length) return undefined;
+  return `smbdirect_kernel_policy=build-modules cannot work here: ${why.join(', ')}, and rebuilt modules are unsigned, so the kernel refuses to load them; sign them with a key enrolled in MOK, install a kernel built with the missing options, or use smbdirect_kernel_policy=warn`;
+}
+
+export interface ModulesRemedy {
+  /** What the running kernel itself lacks (rebuilt modules under updates/ not counted). */
+  missing: MissingOption[];
+  /** The rebuilt modules that provide it (empty: nothing to do). */
+  modules: RebuiltModule[];
+  /** Set when the remedy cannot apply here, saying why. */
+  problem?: string;
+  /** The controller's build for this kernel release, when there is one. */
+  built?: CachedModules;
+}
+
+/**
+ * The build-modules remedy for this host and role: the modules to install (cifs for clients,
+ * ksmbd for servers, siw in siw mode; rdma_rxe and the RDMA core are Debian's own) and whether it
+ * can apply: a Debian kernel, no module signature enforcement, nothing else missing, the modules
+ * built for exactly this release on the controller (ensureModulesBuilt, before the play).
+ */
+export function modulesRemedy(sys: SystemFacts, role: Role, mode: RdmaMode, vars: Vars): ModulesRemedy {
+  const stock = kernelSupport({ ...sys, modules: { ...sys.modules, updates: [] } }, role, mode);
+  const missing = stock.missing.filter((m) => m.remedy === 'kernel');
+  const modules = [...new Set(missing.flatMap((m) => (REBUILT_FOR[m.symbol] ? [REBUILT_FOR[m.symbol]!] : [])))];
+  const release = sys.kernel.release;
+  const uncovered = missing.filter((m) => !REBUILT_FOR[m.symbol]).map((m) => `CONFIG_${m.symbol}`);
+  let problem: string | undefined;
+  if (stock.kernelTooOld) problem = stock.kernelTooOld;
+  else if (uncovered.length) problem = `build-modules rebuilds only cifs, ksmbd and siw; ${uncovered.join(', ')} need(s) a kernel built with ${uncovered.length > 1 ? 'them' : 'it'}`;
+  if (!modules.length) return { missing, modules, problem };
+  problem ??= moduleSigningRefusal(sys);
+  if (!problem && sys.distro.id !== 'debian') problem = `build-modules rebuilds modules from Debian's linux-source against Debian's headers; ${sys.distro.pretty || sys.distro.id || 'this distribution'} (kernel ${release}) is not Debian`;
+  const root = modulesCacheRoot(vars);
+  const built = problem ? undefined : cachedModules(release, root);
+  if (!problem && !built) problem = `no modules are built for kernel ${release} on the controller (${root}/${release}): the runner builds them before the play (ensureModulesBuilt from src/kernel/remedy.ts)`;
+  return { missing, modules, ...(problem ? { problem } : {}), ...(built ? { built } : {}) };
 }
 
 // ---- ksmbd-tools ----

@@ -6,6 +6,10 @@
  * Always refused, whatever the policy: a server with iWARP and IB/RoCE devices together (also when
  * the planned siw/rxe link would mix them), an unusable RDMA netdev, build-modules under Secure
  * Boot or lockdown. Servers: ksmbd-tools older than 3.5.2 on kernel 6.1+ (payload_sz).
+ * build-modules: when every missing option is one a rebuilt cifs/ksmbd/siw provides, the kernel is
+ * Debian's, nothing enforces module signatures and the controller has built the modules for this
+ * release (ensureModulesBuilt, before the play), the problems become warnings: smbdirect/kernel-modules
+ * installs the modules, and verify checks the outcome. Otherwise it fails, saying which condition failed.
  * Vars: smbdirect_role (play), smbdirect_kernel_policy fail|warn|build-modules, smbdirect_rdma_mode,
  * smbdirect_rdma_netdev, smbdirect_rdma_link_name, smbdirect_modules_built, smbdirect_fragment_dir
  * (default ./smbdirect-kconfig).
@@ -18,7 +22,7 @@ import { kconfigFragment } from '../../src/smb/kconfig-fragment.js';
 import type { RdmaMode } from '../../src/smb/model.js';
 import {
   isBookworm, kernelPolicyOf, kernelSupport, ksmbdToolsInstalled, ksmbdToolsTooOld, linkNameOf, rdmaModeOf, rdmaNetdev, roleOf,
-  compareDebVersions, upstreamVersion, type KernelSupport, type Role,
+  compareDebVersions, moduleSigningRefusal, modulesRemedy, upstreamVersion, type KernelSupport, type Role,
 } from '../../src/smb/support.js';
 import type { Change, Task, Vars } from '../../src/types.js';
 
@@ -41,17 +45,6 @@ function mixRefusal(sys: SystemFacts, vars: Vars, role: Role, mode: RdmaMode): s
   if (!iwarp.length || !ibroce.length) return undefined;
   const fix = planned ? `use smbdirect_rdma_mode ${mode === 'siw' ? 'hardware' : 'siw'} here, or remove the other devices` : 'delete the devices of one kind (rdma link delete NAME)';
   return `refusing a ksmbd server with iWARP and IB/RoCE RDMA devices together (iWARP: ${iwarp.join(', ')}; IB/RoCE: ${ibroce.join(', ')}): ksmbd's RDMA listener moves to port 5445 as soon as any iWARP device exists, so IB/RoCE clients cannot connect, and mixing is broken on current kernels; ${fix}`;
-}
-
-function secureBootRefusal(sys: SystemFacts): string | undefined {
-  const s = sys.security;
-  const why = [
-    s.secureBoot ? `Secure Boot is on (${s.secureBootSource})` : '',
-    ['integrity', 'confidentiality'].includes(s.lockdown ?? '') ? `kernel lockdown is ${s.lockdown}` : '',
-    s.sigEnforce ? 'module signatures are enforced (sig_enforce)' : '',
-  ].filter(Boolean);
-  if (!why.length) return undefined;
-  return `smbdirect_kernel_policy=build-modules cannot work here: ${why.join(', ')}, and rebuilt modules are unsigned, so the kernel refuses to load them; sign them with a key enrolled in MOK, install a kernel built with the missing options, or use smbdirect_kernel_policy=warn`;
 }
 
 /** ksmbd-tools on a server: [problem (fatal with policy fail), warnings]. */
@@ -90,7 +83,7 @@ const task: Task = {
     const refusals = [
       mixRefusal(sys, vars, role, mode),
       netdev && 'error' in netdev ? netdev.error : undefined,
-      policy === 'build-modules' && kernelMissing.length ? secureBootRefusal(sys) : undefined,
+      policy === 'build-modules' && kernelMissing.length ? moduleSigningRefusal(sys) : undefined,
     ].filter((x): x is string => x !== undefined);
     const [toolsProblem, toolsWarnings] = role === 'server' ? ksmbdTools(sys) : [undefined, []];
     const issues = [...(s.kernelTooOld ? [s.kernelTooOld] : []), ...(s.device ? [s.device] : []), ...s.missing.map((m) => `${m.meaning} (fix: ${m.fix})`)];
@@ -98,11 +91,15 @@ const task: Task = {
     const content = kernelMissing.length
       ? `# Kernel options SMB Direct needs on ${host} (role ${role}, smbdirect_rdma_mode ${mode}).\n# Running kernel: ${sys.kernel.release} ${sys.kernel.version}\n${kconfigFragment(kernelMissing.map((m) => `${m.symbol}=${m.want}`))}`
       : undefined;
-    const modulesBuilt = policy === 'build-modules' && truthy(vars.smbdirect_modules_built);
+    const remedy = policy === 'build-modules' && issues.length ? modulesRemedy(sys, role, mode, vars) : undefined;
+    // smbdirect/kernel-modules installs the rebuilt modules later in this play: they cover the issues?
+    const provided = remedy !== undefined && !remedy.problem && !s.kernelTooOld && !s.device
+      && s.missing.every((m) => remedy.missing.some((r) => r.symbol === m.symbol));
+    const modulesBuilt = policy === 'build-modules' && (truthy(vars.smbdirect_modules_built) || provided);
     const fatal = [
       ...refusals,
       ...(issues.length && policy === 'fail' ? issues : []),
-      ...(issues.length && policy === 'build-modules' && !modulesBuilt ? [`${issues.join('; ')}; build-modules comes with the kernel remedy`] : []),
+      ...(issues.length && policy === 'build-modules' && !modulesBuilt ? [`${issues.join('; ')}; build-modules comes with the kernel remedy${remedy?.problem && !refusals.includes(remedy.problem) ? `, which cannot apply: ${remedy.problem}` : ''}`] : []),
       ...(toolsProblem && policy === 'fail' ? [toolsProblem] : []),
     ];
     const where = content
@@ -119,7 +116,7 @@ const task: Task = {
       ...issues, ...(toolsProblem ? [toolsProblem] : []), ...toolsWarnings,
       ...s.unknown.map((u) => `${u} could not be checked: no kernel config and no module evidence`), ...(doubtful ? s.notes : []),
     ];
-    if (issues.length) warnings.push(`smbdirect_kernel_policy=${policy}: going on${modulesBuilt ? ' (smbdirect_modules_built)' : ', configuration is staged only'}${where}`);
+    if (issues.length) warnings.push(`smbdirect_kernel_policy=${policy}: going on${provided && remedy ? ` (smbdirect/kernel-modules installs the rebuilt ${remedy.modules.join(', ')} for ${sys.kernel.release}; verify checks the outcome)` : modulesBuilt ? ' (smbdirect_modules_built)' : ', configuration is staged only'}${where}`);
     const msg = issues.length
       ? `${role} on kernel ${sys.kernel.release}: ${issues.length} problem(s), see warnings`
       : `${role} on kernel ${sys.kernel.release}: SMB Direct supported (${s.present.join(', ')})${s.notes.length && !doubtful ? `; ${s.notes.join('; ')}` : ''}`;
