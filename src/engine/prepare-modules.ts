@@ -7,7 +7,7 @@ import type { HostSpec, Vars } from '../types.js';
 import type { ConnectionPool } from './runner.js';
 
 export async function prepareModules(hosts: HostSpec[], extraVars: Vars, pool: ConnectionPool, log: (l: string) => void): Promise<void> {
-  const wanting = hosts.filter((h) => kernelPolicyOf({ ...h.vars, ...extraVars }) === 'build-modules');
+  const wanting = hosts.filter((h) => policy({ ...h.vars, ...extraVars }) === 'build-modules');
   if (wanting.length === 0) return;
   const releases = new Set<string>();
   for (const h of wanting) {
@@ -21,4 +21,13 @@ export async function prepareModules(hosts: HostSpec[], extraVars: Vars, pool: C
   if (releases.size === 0) return;
   log(`build-modules: SMB Direct modules for ${[...releases].join(', ')} (built once per release, cached)`);
   await ensureModulesBuilt([...releases], log, modulesCacheRoot({ ...wanting[0]!.vars, ...extraVars }));
+}
+
+/** A bad policy value is the validate task's to report (per host, exit 2), not a reason to stop here. */
+function policy(vars: Vars): string | undefined {
+  try {
+    return kernelPolicyOf(vars);
+  } catch {
+    return undefined;
+  }
 }
