@@ -3,7 +3,7 @@
 // tell a [global] change (restart) from a share-only change (reload).
 import { createHash } from 'node:crypto';
 import type { KsmbdShare, SmbModel } from './model.js';
-import { renderTemplate } from './template.js';
+import { render } from '../render.js';
 import { casefold } from './text.js';
 
 export const KSMBD_CONF = '/etc/ksmbd/ksmbd.conf';
@@ -33,7 +33,7 @@ export function shareParams(s: KsmbdShare): Param[] {
 }
 
 export function renderKsmbdConf(model: Pick<SmbModel, 'global' | 'shares'>): string {
-  return renderTemplate('ksmbd.conf.hbs', {
+  return render('ksmbd.conf.hbs', {
     global: model.global.map(([key, value]) => ({ key, value })),
     shares: model.shares.map((s) => ({ name: s.name, params: shareParams(s) })),
   });

@@ -15,7 +15,7 @@ import { systemOf, type SystemFacts } from '../../src/facts/index.js';
 import { cmd } from '../../src/quote.js';
 import { DAEMON_RELOAD, RESTART_KSMBD } from '../../src/smb/handlers.js';
 import { SOFT_RDMA, kernelGate, linkNameOf, rdmaModeOf, rdmaNetdev, roleOf } from '../../src/smb/support.js';
-import { renderTemplate } from '../../src/smb/template.js';
+import { render } from '../../src/render.js';
 import type { Change, Handler, Plan, Task, Vars } from '../../src/types.js';
 
 export const MODULES_LOAD = '/etc/modules-load.d/smbdirect-rdma.conf';
@@ -37,7 +37,7 @@ export const systemdArg = (s: string): string => `"${s.replace(/[\\"]/g, '\\$&')
 export function renderLinkUnit(link: string, mode: 'siw' | 'rxe', netdev: string): string {
   const soft = SOFT_RDMA[mode];
   const script = `${cmd('rdma', 'link', 'show', link)} >/dev/null 2>&1 || ${cmd('rdma', 'link', 'add', link, 'type', soft.type, 'netdev', netdev)}`;
-  return renderTemplate('smbdirect-rdma-link.service.hbs', {
+  return render('smbdirect-rdma-link.service.hbs', {
     link, type: soft.type, netdev: netdev.replace(/%/g, '%%'), module: cmd(soft.module),
     deviceUnit: `sys-subsystem-net-devices-${systemdEscape(netdev)}.device`, script: systemdArg(script),
   });
