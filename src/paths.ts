@@ -14,3 +14,9 @@ export const ROOT = packageRoot(dirname(fileURLToPath(import.meta.url)));
 export const PLAYBOOKS_DIR = join(ROOT, 'playbooks');
 export const TEMPLATES_DIR = join(ROOT, 'templates');
 export const TASKS_DIST_DIR = join(ROOT, 'dist', 'tasks');
+
+/**
+ * The controller's caches (lab images, debs, rebuilt kernel modules), outside the repository so
+ * a clean clone reuses them. SMBDIRECT_CACHE_DIR moves them (e.g. to measure a cold run).
+ */
+export const CACHE_ROOT = process.env.SMBDIRECT_CACHE_DIR || '/var/cache/smbdirect-provision';

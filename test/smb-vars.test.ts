@@ -217,11 +217,15 @@ t.test('password-looking values are never echoed, wherever they are put', async 
   t.match(e, ['h1: ksmbd_global["password"]: unknown ksmbd [global] parameter "password";', 'h1: ksmbd_users[0].passwd: passwords are never accepted in vars']);
 });
 
-t.test('a misspelled variable name is a warning with a suggestion', async (t) => {
-  t.same(warnings({ ksmbd_share: [], smb_mount: [], inventory_hostname: 'h1', ansible_host: '10.0.0.1', smbdirect_rdma_links: [], smbdirect_packages: [] }), [
-    'h1: ksmbd_share: not a variable smbdirect-provision knows, so it has no effect; did you mean "ksmbd_shares"?',
-    'h1: smb_mount: not a variable smbdirect-provision knows, so it has no effect; did you mean "smb_mounts"?',
+t.test('a misspelled variable name is an error with a suggestion; other teams\' variables and our internal ones stay quiet', async (t) => {
+  const vars = { ksmbd_share: [], smb_mount: [], inventory_hostname: 'h1', ansible_host: '10.0.0.1', smbdirect_rdma_links: [], smbdirect_packages: [],
+    smbdirect_server_address: '10.0.0.2', smbdirect_modules_cache: '/c', smb_servers: 1 };
+  t.same(errors(vars), [
+    'h1: ksmbd_share: not a variable smbdirect-provision knows (a typo would silently provision nothing); did you mean "ksmbd_shares"? rename it',
+    'h1: smb_mount: not a variable smbdirect-provision knows (a typo would silently provision nothing); did you mean "smb_mounts"? rename it',
   ]);
+  t.same(warnings(vars), []);
+  t.equal(validateSmbVars(vars, ctx).model, undefined, 'no model: the host fails before any change');
 });
 
 t.test('serverInfo gives clients the names they may use', async (t) => {

@@ -7,7 +7,7 @@
 // passes again. Slow (TCG): ~20 minutes with warm caches. Fails, never skips, if VMs cannot start.
 import t, { type Test } from 'tap';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
@@ -21,7 +21,13 @@ const log = (line: string) => process.stderr.write(`[${((Date.now() - T0) / 1000
 const pexec = promisify(execFile);
 
 const stateDir = mkdtempSync(join('/var/lib/smbdirect-provision', 'vm-e2e-'));
-t.teardown(async () => { await vmLabDown({ stateDir, log }); log(`total ${((Date.now() - T0) / 1000).toFixed(0)}s`); });
+const dir = mkdtempSync(join(tmpdir(), 'sd-vm-inv-'));
+const secrets = mkdtempSync(join(tmpdir(), 'sd-vm-secret-'));
+t.teardown(async () => {
+  await vmLabDown({ stateDir, log }); // stops exactly the qemu processes it started (recorded PIDs)
+  for (const d of [stateDir, dir, secrets]) rmSync(d, { recursive: true, force: true });
+  log(`total ${((Date.now() - T0) / 1000).toFixed(0)}s`);
+});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function ssh(host: 'srv1' | 'cli1', script: string, ok = true, tries = 5): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -47,7 +53,6 @@ async function waitFor<T>(what: string, seconds: number, probe: () => Promise<T 
 let ports: Record<string, number> = {};
 let release = '';
 let built!: NonNullable<ReturnType<typeof cachedModules>>;
-const dir = mkdtempSync(join(tmpdir(), 'sd-vm-inv-'));
 async function setup(t: Test): Promise<void> {
 const inventory = await vmLabUp({ stateDir, modules: false, log, bootTimeout: 600 }); // throws (the test fails) if the VMs cannot start
 ports = Object.fromEntries((await vmLabStatus({ stateDir })).vms.map((v) => [v.name, v.sshPort]));
@@ -62,7 +67,6 @@ log(`ensureModulesBuilt(${release}): ${((Date.now() - t1) / 1000).toFixed(0)}s`)
 built = cachedModules(release)!;
 
 // Inventory: the lab's hosts plus group vars; the password file 0600 outside the inventory dir.
-const secrets = mkdtempSync(join(tmpdir(), 'sd-vm-secret-'));
 const pwFile = join(secrets, 'labuser.pw');
 writeFileSync(pwFile, 'Vm-e2e-Pa55\n', { mode: 0o600 });
 copyFileSync(inventory, join(dir, 'hosts.yml'));
@@ -82,9 +86,9 @@ writeFileSync(join(dir, 'group_vars', 'smb_clients.yml'), 'smb_mounts:\n  - serv
 // In a subtest: the root test must have something pending across these long awaits (it ended early otherwise).
 await t.test('VM lab up (stock kernels) and modules built on the controller', async (t) => { await setup(t); });
 
-const run = async (playbook: string): Promise<JsonRun> => {
+const run = async (playbook: string, ...extra: string[]): Promise<JsonRun> => {
   const t0 = Date.now();
-  const r = await runJson(['run', playbook, '-i', dir]);
+  const r = await runJson(['run', playbook, '-i', dir, ...extra]);
   log(`run ${playbook}: exit ${r.code} in ${((Date.now() - t0) / 1000).toFixed(0)}s`);
   if (r.code !== 0) log(r.results.filter((x) => x.status === 'failed').map((x) => `${x.host} ${x.task}: ${x.msg}`).join('\n'));
   return r;
@@ -151,5 +155,23 @@ await t.test('after rebooting both VMs the link and the mount come back, verify 
   t.equal(v.code, 0, 'verify passes after the reboot');
   t.equal(result(v, 'cli1', /verify/)?.status, 'ok');
   t.equal(result(v, 'srv1', /verify/)?.status, 'ok');
+});
+
+await t.test('rxe: teardown, then site with smbdirect_rdma_mode=rxe mounts over soft RoCE', async (t) => {
+  const down = await run('teardown');
+  t.equal(down.code, 0, 'teardown succeeds');
+  t.notMatch((await ssh('cli1', 'cat /proc/mounts')).stdout, / \/mnt\/share cifs /, 'unmounted');
+  t.equal((await ssh('srv1', 'rdma link show siw0/1', false)).code !== 0, true, 'siw0 deleted');
+  const r = await run('site', '-e', 'smbdirect_rdma_mode=rxe');
+  t.equal(r.code, 0, 'site with rxe succeeds');
+  for (const h of ['srv1', 'cli1'] as const) {
+    t.match((await ssh(h, 'rdma link show rxe0/1')).stdout, /rxe0\/1 state ACTIVE .*netdev eth1/, `${h}: rxe0 on the private link`);
+    t.equal(result(r, h, /verify/)?.status, 'ok', `${h}: verify passes over rxe`);
+  }
+  t.match((await ssh('cli1', 'grep " /mnt/share cifs " /proc/mounts')).stdout, /,rdma,/);
+  const a = (await ssh('cli1', 'head -c 4194304 /dev/urandom > /mnt/share/rxe.bin && sync && sha256sum /mnt/share/rxe.bin')).stdout.split(' ')[0];
+  t.equal((await ssh('srv1', 'sha256sum /srv/smb/share/rxe.bin')).stdout.split(' ')[0], a, 'a file written over rxe reads back identical');
+  const again = await run('site', '-e', 'smbdirect_rdma_mode=rxe');
+  t.same(Object.fromEntries(Object.entries(again.recap).map(([h, s]) => [h, s.changed])), { srv1: 0, cli1: 0 }, 'a second rxe run changes nothing');
 });
 }

@@ -15,6 +15,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { follow, noLog, since, step, type Log } from '../lab/vm-progress.js';
+import { CACHE_ROOT } from '../paths.js';
 
 export type ModuleName = 'cifs' | 'ksmbd' | 'siw';
 export interface BuiltModules { dir: string; modules: Record<ModuleName, string>; patches: string[] }
@@ -42,7 +43,7 @@ export async function buildSmbDirectModules(opts: { release: string; cacheDir?: 
   const { release } = opts;
   const log = opts.log ?? noLog;
   if (!/^\d+\.\d+\.\d+-\d+[\w.+-]*$/.test(release)) throw new Error(`not a Debian kernel release: ${release}`);
-  const dir = opts.cacheDir ?? join('/var/cache/smbdirect-provision/modules', release);
+  const dir = opts.cacheDir ?? join(CACHE_ROOT, 'modules', release);
   const cached = await readCached(dir);
   if (cached) return log(`modules ${release}: cached at ${dir}`), cached;
   const t0 = Date.now();

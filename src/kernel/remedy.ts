@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import type { ModuleName } from './build-modules.js';
 import type { Log } from '../lab/vm-progress.js';
 import type { Vars } from '../types.js';
+import { CACHE_ROOT } from '../paths.js';
 
 export type { ModuleName as RebuiltModule };
-export const DEFAULT_MODULES_CACHE = '/var/cache/smbdirect-provision/modules';
+export const DEFAULT_MODULES_CACHE = join(CACHE_ROOT, 'modules');
 
 /** Kernel options a rebuilt module provides. Anything else (INFINIBAND, rdma_cm...) needs a kernel. */
 export const REBUILT_FOR: Readonly<Record<string, ModuleName>> = {

@@ -15,11 +15,12 @@ import {
   type Group, type HostState, type LabState,
 } from './state.js';
 import { ensurePrereqs, noLog, requireRoot, sleep, timed } from './util.js';
+import { CACHE_ROOT } from '../paths.js';
 
 export interface LabUpOptions { servers: number; clients: number; stateDir?: string; log?: (line: string) => void }
 
 export const DEFAULT_LAB_DIR = '/var/lib/smbdirect-provision/lab';
-export const CACHE_DIR = '/var/cache/smbdirect-provision';
+export const CACHE_DIR = CACHE_ROOT;
 
 /**
  * Hosts prepared and started at once. The work is process spawns and sshd start-up, so

@@ -18,6 +18,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { follow, noLog, step, type Log } from './vm-progress.js';
+import { CACHE_ROOT } from '../paths.js';
 
 const MIRROR = 'http://deb.debian.org/debian';
 const SECURITY = 'http://deb.debian.org/debian-security';
@@ -44,7 +45,7 @@ const sh = $({ quiet: true, verbose: false });
 /** Returns the cached image for the current recipe and Debian kernel, building it if absent. */
 export async function buildVmImage(opts: { cacheDir?: string; log?: Log } = {}): Promise<VmImage> {
   const log = opts.log ?? noLog;
-  const cache = opts.cacheDir ?? '/var/cache/smbdirect-provision';
+  const cache = opts.cacheDir ?? CACHE_ROOT;
   const dir = join(cache, 'images', `bookworm-${await imageKey()}`);
   if (existsSync(join(dir, 'manifest.json'))) {
     log(`vm image: cached at ${dir}`);

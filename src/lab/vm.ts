@@ -18,6 +18,7 @@ import { buildSmbDirectModules } from '../kernel/build-modules.js';
 import { buildVmImage, type VmImage } from './vm-image.js';
 import { noLog, step, type Log } from './vm-progress.js';
 import { LINK, ensureClientKey, macs, privateAddress, writeSeed, type VmSpec } from './vm-seed.js';
+import { CACHE_ROOT } from '../paths.js';
 
 export interface VmLabOpts {
   stateDir?: string;
@@ -38,7 +39,7 @@ const VMS: VmSpec[] = [
 const sh = $({ quiet: true, verbose: false });
 const defaults = (o: VmLabOpts) => ({
   stateDir: o.stateDir ?? '/var/lib/smbdirect-provision/vmlab',
-  cacheDir: o.cacheDir ?? '/var/cache/smbdirect-provision',
+  cacheDir: o.cacheDir ?? CACHE_ROOT,
   log: o.log ?? noLog,
 });
 

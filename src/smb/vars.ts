@@ -35,7 +35,7 @@ export function validateSmbVars(vars: Vars, ctx: SmbVarsContext): SmbValidation 
   const shares = validateShares(vars.ksmbd_shares, userNames(vars.ksmbd_users), p);
   const mounts = validateMounts(vars.smb_mounts, ctx.servers ?? {}, p);
   if (rdma.netdev !== undefined) checkBoundInterfaces(global, rdma.netdev, p);
-  warnMisspelled(vars, p);
+  rejectMisspelled(vars, p);
   const model = p.errors.length ? undefined : { kernelPolicy: kernelPolicy!, rdma, global, shares, users, mounts };
   return { model, errors: p.errors, warnings: p.warnings };
 }
@@ -72,12 +72,20 @@ function rdmaSettings(vars: Vars, p: Problems): RdmaSettings {
   };
 }
 
-/** A variable within 2 edits of one of ours is probably a typo (ksmbd_share); other teams' vars stay quiet. */
-function warnMisspelled(vars: Vars, p: Problems): void {
+/** Variables the engine, the lab and the runner read besides SMB_VARS: never reported as typos. */
+const OTHER_KNOWN_VARS = ['smbdirect_cluster', 'smbdirect_fragment_dir', 'smbdirect_modules_built', 'smbdirect_modules_cache', 'smbdirect_role',
+  'smbdirect_known_hosts', 'smbdirect_server_address', 'smbdirect_private_address', 'smbdirect_lab_kernel_release', 'smb_servers', 'smb_clients'];
+
+/**
+ * A variable within 2 edits of one of ours is a typo (ksmbd_share): an error, since running on
+ * without it would silently provision nothing (Ansible would ignore it). Other teams' variables,
+ * further away, stay quiet.
+ */
+function rejectMisspelled(vars: Vars, p: Problems): void {
   for (const name of Object.keys(vars)) {
-    if (SMB_VARS.includes(name)) continue;
+    if (SMB_VARS.includes(name) || OTHER_KNOWN_VARS.includes(name)) continue;
     const hint = closest(name, SMB_VARS);
-    if (hint && levenshtein(name.toLowerCase(), hint) <= 2) p.warn(name, undefined, 'not a variable smbdirect-provision knows, so it has no effect', `did you mean "${hint}"?`);
+    if (hint && levenshtein(name.toLowerCase(), hint) <= 2) p.error(name, undefined, 'not a variable smbdirect-provision knows (a typo would silently provision nothing)', `did you mean "${hint}"? rename it`);
   }
 }
 
