@@ -1,6 +1,7 @@
 // The apply script is run by a real /bin/sh (dash) against real files in a temp dir.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { buildApplyScript, parseApplyOutput } from '../src/engine/apply-script.js';
 import type { Change } from '../src/types.js';
@@ -75,6 +76,35 @@ t.test('absent keeps a backup and removes the file', async (t) => {
   t.notOk(existsSync(`${d}/gone.conf`));
   t.equal(readFileSync(`/var/backups/smbdirect-provision${d}/gone.conf`, 'utf8'), 'bye\n');
   execFileSync('rm', ['-rf', `/var/backups/smbdirect-provision${d}`]);
+});
+
+t.test('a script cut short in transit runs nothing at all', async (t) => {
+  const d = t.testdir({});
+  const script = buildApplyScript([
+    { id: 0, changes: [{ kind: 'file', path: `${d}/first.conf`, content: 'one\n' }] },
+    { id: 1, changes: [{ kind: 'file', path: `${d}/second.conf`, content: 'two\n'.repeat(5000) }] },
+  ], []);
+  const cut = script.slice(0, Math.floor(script.length * 0.9)); // mid-way through the second task
+  const r = (() => { try { return execFileSync('sh', ['-s'], { input: cut, stdio: ['pipe', 'pipe', 'pipe'] }).toString(); } catch (e) { return String((e as { stdout?: Buffer }).stdout ?? ''); } })();
+  t.notOk(parseApplyOutput(r).ended, 'no end marker');
+  t.equal(parseApplyOutput(r).steps.length, 0, 'no step ran');
+  t.notOk(existsSync(`${d}/first.conf`), 'the first task did not run either');
+  t.ok(run(script).ended, 'the whole script runs');
+  t.equal(readFileSync(`${d}/first.conf`, 'utf8'), 'one\n');
+});
+
+t.test('the controller gone mid-run (stdout closed): the script still finishes its transactions', async (t) => {
+  const d = t.testdir({});
+  const script = buildApplyScript([
+    { id: 0, changes: [{ kind: 'command', desc: 'slow', cmd: 'sleep 0.5' }] },
+    { id: 1, changes: [{ kind: 'file', path: `${d}/after.conf`, content: 'written\n' }] },
+  ], []);
+  const child = spawn('sh', ['-s'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  child.stdout.destroy(); // the reading end is gone: the next report line would raise SIGPIPE
+  child.stdin.end(script);
+  const [code, signal] = await once(child, 'exit');
+  t.equal(signal, null, `sh was not killed by SIGPIPE (exit ${code})`);
+  t.equal(readFileSync(`${d}/after.conf`, 'utf8'), 'written\n', 'the task after the lost report ran');
 });
 
 t.test('a truncated report (session died) has no end marker', async (t) => {

@@ -4,7 +4,7 @@
 // (exit 0, then zero changes) once the fault heals.
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runJson, startLab, tmp, type JsonRun } from './helpers/lab.js';
 import { startHost, waitForSsh } from '../src/lab/hosts.js';
@@ -171,6 +171,58 @@ t.test('sshd killed in the middle of the apply phase: exit 4, every file old or 
   t.notOk(readFileSync(join(root, 'etc/fstab'), 'utf8').includes('/mnt/second'), 'no stale line');
   t.same(readdirSync(join(root, credDir)), ['srv01@alice'], 'stale credentials removed once healed');
 });
+
+for (const [how, args, msg, mount] of [
+  ['--task-timeout 8', ['--task-timeout', '8'], /no answer from the host within 8s \(task timeout\)/, '/mnt/sixth'],
+  ['no task timeout (SSH keepalives)', [], /connection to the host was lost/, '/mnt/seventh'],
+] as const) {
+t.test(`network cut in the middle of the apply phase, ${how}: exit 4 in bounded time; the host finishes or restores each task; healed, it converges`, async (t) => {
+  // Same deterministic moment as above (an `rm` wrapper pauses the apply script), then the
+  // host's link goes down: the controller hears nothing, gives up after the task timeout, and
+  // closes a channel the host cannot see. The script on the host was parsed whole and ignores
+  // SIGPIPE, so it goes on: each task done or restored, never half-written.
+  const h = 'cli02';
+  const root = join(lab.stateDir, 'hosts', h, 'root');
+  const view = `/proc/${sshdPid(await lab.pid(h))}/root`; // the host's own view (its /tmp included)
+  const credDir = 'etc/smbdirect-provision/credentials';
+  const veth = hostState(h).veth;
+  writeFileSync(join(root, credDir, 'srv01@stale'), 'username=stale\npassword=x\n', { mode: 0o600 });
+  writeFileSync(join(root, 'usr/local/bin/rm'), '#!/bin/sh\ncase "$*" in *srv01@stale*) : > /tmp/safety-in-rm; sleep 15;; esac\nexec /bin/rm "$@"\n', { mode: 0o755 });
+  const oldFstab = await hostFile(h, 'etc/fstab');
+  setMounts(['/mnt/data', mount]);
+  const started = Date.now();
+  const run = runJson(['run', 'client', '-i', inv, ...args]);
+  const deadline = Date.now() + 90_000;
+  while (!existsSync(join(view, 'tmp/safety-in-rm')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.ok(Date.now() < deadline, 'the apply phase reached the stale-credentials removal');
+  execFileSync('ip', ['link', 'set', veth, 'down']);
+  let r: JsonRun;
+  try {
+    r = await run;
+  } finally {
+    execFileSync('ip', ['link', 'set', veth, 'up']);
+  }
+  const secs = (Date.now() - started) / 1000;
+  t.comment(`network cut mid-apply: run ended after ${secs.toFixed(1)} s`);
+  t.equal(r.code, 4, 'exit 4');
+  t.ok(secs < 60, 'bounded time');
+  t.equal(r.recap[h]?.unreachable, 1, `${h} unreachable`);
+  t.match(r.results.find((x) => x.host === h && x.status === 'unreachable')?.msg, msg);
+  t.equal(r.recap.cli01?.failed, 0, 'cli01 fine');
+  t.equal(r.recap.cli01?.unreachable, 0, 'cli01 reachable');
+  // The host's script goes on by itself once the wrapper wakes: wait for its temp dir to go.
+  const txGone = () => !readdirSync(join(view, 'tmp')).some((n) => n.startsWith('.smbdirect-tx.'));
+  const until = Date.now() + 60_000;
+  while (!(txGone() && !existsSync(join(root, credDir, 'srv01@stale'))) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+  t.ok(Date.now() < until, 'the script on the host ran to its end without the controller');
+  const fstab = readFileSync(join(root, 'etc/fstab'), 'utf8');
+  t.not(fstab, oldFstab, 'fstab: not the old one (the host finished the client tasks by itself)');
+  t.match(fstab, new RegExp(`${mount} cifs [^\\n]*\\n$`), 'fstab: the new line, whole');
+  execFileSync('/bin/rm', ['-f', join(root, 'usr/local/bin/rm'), join(view, 'tmp/safety-in-rm')]);
+  await converge(t, 'client');
+  t.equal(readFileSync(join(root, 'etc/fstab'), 'utf8'), fstab, 'fstab: what the host wrote alone was already the complete new file');
+});
+}
 
 t.test('the mount fails after fstab changed: exit 2, fstab restored; healed, it converges', async (t) => {
   // The lab kernel lacks cifs, so the kernel gate skips mounting. Make this one host look capable

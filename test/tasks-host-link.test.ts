@@ -23,7 +23,7 @@ t.test('the unit file: ordering, binding, idempotent start, quoting', async (t) 
   t.matchSnapshot(renderLinkUnit('rxe_a', 'rxe', 'br-lan'), 'rxe on a netdev needing escapes');
   t.match(unit, /^Before=ksmbd\.service remote-fs-pre\.target$/m);
   t.match(unit, /^BindsTo=sys-subsystem-net-devices-ens3\.device$/m);
-  t.match(unit, /^ExecStart=\/bin\/sh -c "rdma link show siw0 >\/dev\/null 2>&1 \|\| rdma link add siw0 type siw netdev ens3"$/m);
+  t.match(unit, /^ExecStart=\/bin\/sh -c "rdma dev show siw0 >\/dev\/null 2>&1 \|\| rdma link add siw0 type siw netdev ens3"$/m);
   t.equal(systemdEscape('br-lan.5'), 'br\\x2dlan.5');
   t.equal(systemdArg(`a "b" \\ 50% $HOME`), `"a \\"b\\" \\\\ 50%% $$HOME"`);
 });
@@ -35,7 +35,7 @@ t.test('siw link missing, kernel able: unit, modules-load, enable, guarded creat
   t.match(unit, { path: unitPath('siw0'), mode: '0644', notify: ['systemd daemon-reload'] });
   t.match(load, { path: MODULES_LOAD, content: /^siw$/m });
   t.same(svc, { kind: 'service', name: 'smbdirect-rdma-siw0.service', enabled: true });
-  t.same(add, { kind: 'command', desc: 'create RDMA link siw0', cmd: 'modprobe siw && rdma link add siw0 type siw netdev ens3', unless: 'rdma link show siw0', notify: [] });
+  t.same(add, { kind: 'command', desc: 'create RDMA link siw0', cmd: 'modprobe siw && rdma link add siw0 type siw netdev ens3', unless: 'rdma dev show siw0', notify: [] });
   t.match(p.status === 'change' && p.msg, /siw0 \(siw\) on ens3 \[the interface carrying ansible_host 10\.0\.0\.31\]/);
 });
 

@@ -1,5 +1,6 @@
 // One persistent SSH session per host (node-ssh over ssh2). Scripts travel on stdin to `sh -s`,
 // so nothing we send (file contents, secrets) ever appears in a remote process's argv.
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { NodeSSH } from 'node-ssh';
 import type { Connection, RunOutput } from '../types.js';
@@ -7,6 +8,9 @@ import { explainConnectError, UnreachableError } from './errors.js';
 import { fingerprint, hostToken, readKnownHosts, recordKey, verdict } from './known-hosts.js';
 import type { ConnectOptions } from './options.js';
 import { cmd } from '../quote.js';
+
+/** How long close() waits for the server's side of a clean goodbye before destroying the socket. */
+const CLOSE_GRACE_MS = 2000;
 
 export interface HostKeyPolicy { acceptNew: boolean }
 
@@ -59,7 +63,11 @@ export class SshConnection implements Connection {
       throw new UnreachableError(refusal ?? explainConnectError(e, target));
     }
     if (accepted) await recordKey(o.knownHosts, tokens[0]!, accepted);
-    ssh.connection?.on('error', () => undefined); // a dropped session surfaces as a failed run(), not a crash
+    // A dropped session surfaces as a failed run(), not a crash. When keepalives go unanswered
+    // (the link is cut), ssh2 only half-closes a socket whose FIN can never arrive: destroy it, so
+    // the open channel ends now (host unreachable) instead of after minutes of TCP retransmits.
+    const client = ssh.connection;
+    client?.on('error', (e: Error & { level?: string }) => { if (e.level === 'client-timeout') client.destroy(); });
     return new SshConnection(o.host, ssh, remoteShell(o));
   }
 
@@ -68,15 +76,28 @@ export class SshConnection implements Connection {
     if (!this.ssh.isConnected()) throw new UnreachableError('connection to the host was lost');
     let channel: { close(): void } | undefined;
     const exec = this.ssh.execCommand(this.shell, { stdin: script, noTrim: true, onChannel: (c) => (channel = c) });
-    const res = await withTimeout(exec, opts.timeoutMs, () => channel?.close());
+    const res = await withTimeout(exec, opts.timeoutMs, () => { this.timedOut = true; channel?.close(); });
     if (res.code === null) {
       throw new UnreachableError(res.signal ? `remote shell killed by ${res.signal}` : 'connection to the host was lost');
     }
     return { code: res.code, stdout: res.stdout, stderr: res.stderr };
   }
 
+  /** Set when a run() timed out: the link may be dead, so close() does not wait for a goodbye. */
+  private timedOut = false;
+
+  /**
+   * Ends the session politely, then destroys the socket: after a network cut the TCP close would
+   * otherwise keep the process alive for minutes of retransmits after the recap was printed.
+   */
   async close(): Promise<void> {
+    const client = this.ssh.connection;
     this.ssh.dispose();
+    if (!client) return;
+    if (!this.timedOut) {
+      await Promise.race([once(client, 'close'), new Promise((r) => setTimeout(r, CLOSE_GRACE_MS).unref())]);
+    }
+    client.destroy();
   }
 }
 

@@ -19,7 +19,10 @@ export interface ScriptHandler {
   changes: Change[];
 }
 
+// SIGPIPE ignored: if the controller goes away (link cut, task timeout), the script still
+// finishes each transaction (or restores its files) instead of dying at its next report line.
 const PRELUDE = `umask 022
+trap '' PIPE
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH
 SD_TX=$(mktemp -d /tmp/.smbdirect-tx.XXXXXX) || { echo "${MARK} abort cannot create a temp dir"; exit 0; }
 sd_mark() { printf '\\n${MARK} %s\\n' "$*"; }
@@ -143,9 +146,10 @@ export function buildApplyScript(tasks: ScriptTask[], handlers: ScriptHandler[])
     out.push(
       `${fn}() {\nSD_CH=0\n${lines.join('\n')}\n}`,
       `if ${fn} > "$SD_TX/log" 2>&1; then sd_log ${label}; sd_mark "done ${label} $SD_CH"`,
-      `else SD_RC=$?; sd_log ${label}; [ -n "\${SD_T:-}" ] && rm -f -- "$SD_T"`,
+      // Restore first, report after: nothing that talks to the controller comes before the files are back.
+      `else SD_RC=$?; [ -n "\${SD_T:-}" ] && rm -f -- "$SD_T"`,
       ...restore.map((r) => `  ${r}`),
-      `  sd_mark "failed ${label} $SD_RC"; rm -rf -- "$SD_TX"; exit 0; fi`,
+      `  sd_log ${label}; sd_mark "failed ${label} $SD_RC"; rm -rf -- "$SD_TX"; exit 0; fi`,
     );
   };
   for (const t of tasks) block(`sd_task_${t.id}`, `task:${t.id}`, t.changes);
@@ -155,7 +159,10 @@ export function buildApplyScript(tasks: ScriptTask[], handlers: ScriptHandler[])
     out.push('fi');
   }
   out.push('rm -rf -- "$SD_TX"', `sd_mark end`);
-  return out.join('\n') + '\n';
+  // One brace group: sh parses all of it before running any of it, so a script cut short in
+  // transit (the link dropped while it streamed in on stdin) is a syntax error that changes
+  // nothing, instead of running its first tasks.
+  return `{\n${out.join('\n')}\n}\n`;
 }
 
 export interface StepReport {

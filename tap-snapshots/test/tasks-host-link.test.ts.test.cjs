@@ -21,7 +21,7 @@ After=network.target sys-subsystem-net-devices-br\\x2dlan.device
 Type=oneshot
 RemainAfterExit=yes
 ExecStartPre=-/sbin/modprobe rdma_rxe
-ExecStart=/bin/sh -c "rdma link show rxe_a >/dev/null 2>&1 || rdma link add rxe_a type rxe netdev br-lan"
+ExecStart=/bin/sh -c "rdma dev show rxe_a >/dev/null 2>&1 || rdma link add rxe_a type rxe netdev br-lan"
 
 [Install]
 WantedBy=multi-user.target
@@ -44,7 +44,7 @@ After=network.target sys-subsystem-net-devices-ens3.device
 Type=oneshot
 RemainAfterExit=yes
 ExecStartPre=-/sbin/modprobe siw
-ExecStart=/bin/sh -c "rdma link show siw0 >/dev/null 2>&1 || rdma link add siw0 type siw netdev ens3"
+ExecStart=/bin/sh -c "rdma dev show siw0 >/dev/null 2>&1 || rdma link add siw0 type siw netdev ens3"
 
 [Install]
 WantedBy=multi-user.target

@@ -36,7 +36,7 @@ export const systemdArg = (s: string): string => `"${s.replace(/[\\"]/g, '\\$&')
 
 export function renderLinkUnit(link: string, mode: 'siw' | 'rxe', netdev: string): string {
   const soft = SOFT_RDMA[mode];
-  const script = `${cmd('rdma', 'link', 'show', link)} >/dev/null 2>&1 || ${cmd('rdma', 'link', 'add', link, 'type', soft.type, 'netdev', netdev)}`;
+  const script = `${cmd('rdma', 'dev', 'show', link)} >/dev/null 2>&1 || ${cmd('rdma', 'link', 'add', link, 'type', soft.type, 'netdev', netdev)}`;
   return render('smbdirect-rdma-link.service.hbs', {
     link, type: soft.type, netdev: netdev.replace(/%/g, '%%'), module: cmd(soft.module),
     deviceUnit: `sys-subsystem-net-devices-${systemdEscape(netdev)}.device`, script: systemdArg(script),
@@ -101,7 +101,7 @@ const task: Task = {
       } else {
         const notify = role === 'server' && sys.services.ksmbdRunning ? [RESTART_KSMBD] : [];
         const add = `${cmd('modprobe', soft.module)} && ${cmd('rdma', 'link', 'add', link, 'type', soft.type, 'netdev', netdev)}`;
-        changes.push({ kind: 'command', desc: `create RDMA link ${link}`, cmd: add, unless: cmd('rdma', 'link', 'show', link), notify });
+        changes.push({ kind: 'command', desc: `create RDMA link ${link}`, cmd: add, unless: cmd('rdma', 'dev', 'show', link), notify });
       }
     }
     const msg = `${link} (${soft.type}) on ${netdev} [${nd.how}]${existing ? ` exists, ${existing.state ?? 'state unknown'}` : ''}; at boot: ${unit}`;

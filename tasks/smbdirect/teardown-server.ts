@@ -40,7 +40,7 @@ export function rdmaTeardown(vars: Vars, sys: SystemFacts): Change[] {
   // The configured soft link, then every unit of ours (also for links named differently before).
   const link = softLink(vars);
   if (link && sys.rdma.devices.some((d) => d.name === link)) {
-    changes.push({ kind: 'command', desc: `delete RDMA link ${link}`, cmd: cmd('rdma', 'link', 'delete', link), unless: `! ${cmd('rdma', 'link', 'show', link)}` });
+    changes.push({ kind: 'command', desc: `delete RDMA link ${link}`, cmd: cmd('rdma', 'link', 'delete', link), unless: `! ${cmd('rdma', 'dev', 'show', link)}` });
   }
   const ours = sys.services.units.filter((u) => /^smbdirect-rdma-.+\.service$/.test(u.name));
   for (const u of ours) {
