@@ -9,6 +9,15 @@ import { fingerprint, hostToken, readKnownHosts, recordKey, verdict } from './kn
 import type { ConnectOptions } from './options.js';
 import { cmd } from '../quote.js';
 
+/**
+ * Destroys the TCP socket under an ssh2 client. ssh2's own destroy() skips a socket that is no
+ * longer writable, which is exactly the state after end() on a dead link (FIN-WAIT-1 with unsent
+ * bytes): so the socket is reached directly (ssh2 keeps it in _sock; pinned by the lockfile).
+ */
+function destroySocket(client: object): void {
+  (client as { _sock?: { destroy(): void } })._sock?.destroy();
+}
+
 /** How long close() waits for the server's side of a clean goodbye before destroying the socket. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -67,7 +76,7 @@ export class SshConnection implements Connection {
     // (the link is cut), ssh2 only half-closes a socket whose FIN can never arrive: destroy it, so
     // the open channel ends now (host unreachable) instead of after minutes of TCP retransmits.
     const client = ssh.connection;
-    client?.on('error', (e: Error & { level?: string }) => { if (e.level === 'client-timeout') client.destroy(); });
+    client?.on('error', (e: Error & { level?: string }) => { if (e.level === 'client-timeout') destroySocket(client); });
     return new SshConnection(o.host, ssh, remoteShell(o));
   }
 
@@ -97,7 +106,7 @@ export class SshConnection implements Connection {
     if (!this.timedOut) {
       await Promise.race([once(client, 'close'), new Promise((r) => setTimeout(r, CLOSE_GRACE_MS).unref())]);
     }
-    client.destroy();
+    destroySocket(client);
   }
 }
 
