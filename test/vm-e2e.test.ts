@@ -175,3 +175,29 @@ await t.test('rxe: teardown, then site with smbdirect_rdma_mode=rxe mounts over 
   t.same(Object.fromEntries(Object.entries(again.recap).map(([h, s]) => [h, s.changed])), { srv1: 0, cli1: 0 }, 'a second rxe run changes nothing');
 });
 }
+
+if (release) {
+await t.test('real ksmbd fails to restart after its config changed: exit 2, ksmbd.conf new and whole; healed, it converges', async (t) => {
+  // The client unmounts first (a server restart under a live SMB Direct mount is not this test).
+  t.equal((await run('teardown', '--limit', 'cli1')).code, 0, 'client torn down');
+  // The fault: a volatile drop-in that makes every start of ksmbd.service fail.
+  await ssh('srv1', 'mkdir -p /run/systemd/system/ksmbd.service.d && printf "[Service]\\nExecStartPre=/bin/false\\n" > /run/systemd/system/ksmbd.service.d/e2e-fault.conf && systemctl daemon-reload');
+  const before = (await ssh('srv1', 'cat /etc/ksmbd/ksmbd.conf')).stdout;
+  const global = ['-e', '{"smbdirect_rdma_mode": "rxe", "ksmbd_global": {"server string": "e2e fault"}}'];
+  const r = await run('server', ...global);
+  t.equal(r.code, 2, 'exit 2');
+  t.equal(r.recap.srv1?.failed, 1, 'srv1 failed');
+  t.match(r.results.find((x) => x.host === 'srv1' && x.status === 'failed')?.task, /restart ksmbd/, 'in the restart handler');
+  const after = (await ssh('srv1', 'cat /etc/ksmbd/ksmbd.conf')).stdout;
+  t.not(after, before, 'ksmbd.conf changed');
+  t.match(after, /^# Managed by smbdirect-provision[^]*\n\[global\]\n(\t.*\n)*\tserver string = e2e fault\n(\t.*\n)*\n\[share\]\n(\t.*\n)+$/, 'ksmbd.conf: the new file, whole');
+  t.equal((await ssh('srv1', 'systemctl is-active ksmbd', false)).stdout.trim(), 'failed', 'ksmbd is down, as the host says');
+  await ssh('srv1', 'rm -rf /run/systemd/system/ksmbd.service.d && systemctl daemon-reload');
+  const healed = await run('server', ...global);
+  t.equal(healed.code, 0, 'healed: the next run succeeds');
+  t.equal(result(healed, 'srv1', /ksmbd service/)?.status, 'changed', 'the service task starts ksmbd again (the handler is not needed)');
+  t.equal((await ssh('srv1', 'systemctl is-active ksmbd')).stdout.trim(), 'active');
+  const again = await run('server', ...global);
+  t.equal(again.recap.srv1?.changed, 0, 'then zero changes');
+});
+}
