@@ -75,6 +75,20 @@ t.test('a process named ksmbd.mountd is seen in /proc with its start time', asyn
   t.equal(s.services.ksmbdRunning, true);
 });
 
+t.test('reads: one content stream split by size; names with newlines and trailing blanks; a size change is refused', async (t) => {
+  const dir = t.testdir({ 'a': 'first\n', 'nl\nname': 'second\n', 'trail ': 'third', 'd': {} });
+  const reads = ['a', 'nl\nname', 'missing', 'trail ', 'd', 'a'].map((n) => join(dir, n));
+  const req = { reads, probes: {}, system: false };
+  const out = runSh(factsScript(req)).stdout;
+  const f = parseFacts(out, req);
+  t.same(reads.map((p) => f.files[p]!.content), ['first\n', 'second\n', undefined, 'third', undefined, 'first\n']);
+  t.same(reads.map((p) => f.files[p]!.exists), [true, true, false, true, true, true]);
+  // The same output with one size that no longer matches its content (the file grew meanwhile).
+  const tampered = out.replace(/stat (\d+ \S+ \S+) 6\n/, 'stat $1 9\n');
+  t.not(tampered, out);
+  t.throws(() => parseFacts(tampered, req), { name: 'FactsError', message: /changed while its facts were read|changed while facts were read/ });
+});
+
 t.test('reads: content survives any bytes, state is exact, missing is missing', async (t) => {
   const tricky = "line 1\n'single' \"double\" `tick` $(echo no) $HOME \\back\\slash\n\tunicode: é ü 漢字 🚀\n\nno final newline";
   const dir = t.testdir({
@@ -203,7 +217,7 @@ t.test('a fresh dir read gives owner and group names', async (t) => {
 t.test('every fixture has exactly the sections the current script prints', async (t) => {
   const names = (out: string): string[] => {
     const nonce = /@@smbdirect@@ (\S+) begin/.exec(out)![1];
-    return [...out.matchAll(new RegExp(`\\n@@smbdirect@@ ${nonce} (\\S+)\\n`, 'g'))].map((m) => m[1]!).filter((n) => !n.startsWith('file.'));
+    return [...out.matchAll(new RegExp(`\\n@@smbdirect@@ ${nonce} (\\S+)\\n`, 'g'))].map((m) => m[1]!).filter((n) => !n.startsWith('file.') && n !== 'files.blob'); // reads, not system facts
   };
   const now = names(runSh(factsScript(FIXTURE_REQUEST)).stdout);
   for (const name of FIXTURE_NAMES) t.same(names(fixtureOutput(name)), now, name);

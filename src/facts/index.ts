@@ -105,6 +105,7 @@ rds() {
   # its state and, for a readable regular file up to the limit, one base64: about 1 process per
   # file instead of 3. A path whose line does not pair (created or removed meanwhile, or a
   # newline in its name) gets its own stat.
+  cl=
   st=$(for p; do case $p in *"$NL"*) continue;; esac; [ -e "$p" ] && printf '%s\0' "$p"; done | xargs -0r stat -L -c '%a %U %G %s %n' --)
   i=0
   for p; do
@@ -118,10 +119,15 @@ rds() {
     [ -n "$s" ] && echo "stat $s"
     [ -f "$p" ] && [ -r "$p" ] && [ -n "$s" ] || continue
     [ "\${s##* }" -le ${MAX_READ_BYTES} ] || { echo toolarge; continue; }
-    sec "file.$((i - 1)).content"; base64 < "$p"
+    case $p in *"$NL"*) sec "file.$((i - 1)).content"; base64 < "$p"; continue;; esac
+    echo blob; cl="$cl$p$NL"
   done <<EOF_STAT
 $st
 EOF_STAT
+  # The contents of every "blob" file, in order, as one base64 stream: the reader splits it by
+  # the sizes in the stat lines (and refuses it if a file changed size meanwhile).
+  sec files.blob
+  [ -z "$cl" ] || printf '%s' "$cl" | tr '\\n' '\\0' | xargs -0r cat -- | base64
 }
 pr() {
   sec "probe.$1"
@@ -144,6 +150,7 @@ export function parseFacts(stdout: string, opts: FactsRequest): Facts {
   const s = new Sections(splitSections(stdout));
   const files: Record<string, FileState> = {};
   opts.reads.forEach((path, i) => (files[path] = fileState(s, i, path)));
+  if (opts.reads.length) splitBlob(s, opts.reads, files);
   const probes: Record<string, ProbeResult> = {};
   probeNames(opts.probes).forEach((name, i) => (probes[name] = probe(s, i, name)));
   return { system: s.has('kernel') ? parseSystem(s) : {}, files, probes };
@@ -204,6 +211,21 @@ function fileState(s: Sections, i: number, path: string): FileState {
   const bytes = b64 === undefined ? undefined : Buffer.from(b64, 'base64');
   if (bytes && bytes.length <= MAX_READ_BYTES) f.content = bytes.toString('utf8');
   return f;
+}
+
+/** Hands each "blob" file its slice of the one content stream, by the sizes stat reported. */
+function splitBlob(s: Sections, reads: string[], files: Record<string, FileState>): void {
+  const blob = Buffer.from(s.raw('files.blob') ?? '', 'base64');
+  let at = 0;
+  reads.forEach((path, i) => {
+    const k = s.keyed(`file.${i}`);
+    if (!k.has('blob')) return;
+    const size = Number(/ (\d+)$/.exec(k.get('stat') ?? '')?.[1] ?? Number.NaN);
+    if (!Number.isInteger(size) || at + size > blob.length) throw new FactsError(`${path} changed while its facts were read (size ${k.get('stat')}): run again`);
+    files[path]!.content = blob.subarray(at, at + size).toString('utf8');
+    at += size;
+  });
+  if (at !== blob.length) throw new FactsError('a managed file changed while facts were read (contents longer than their sizes): run again');
 }
 
 function probe(s: Sections, i: number, name: string): ProbeResult {
