@@ -7,7 +7,8 @@ import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CACHE_DIR, DEFAULT_LAB_DIR, labDown, labStatus, labUp } from '../src/lab/lab.js';
+import { DEFAULT_LAB_DIR, labDown, labStatus, labUp } from '../src/lab/lab.js';
+import { CACHE_ROOT } from '../src/paths.js';
 import { baseImageKey, ensureBaseImage } from '../src/lab/rootfs.js';
 import { labPrefix } from '../src/lab/state.js';
 
@@ -120,7 +121,7 @@ t.test('2 servers + 3 clients: real ssh, names, reachability, status, clean tear
 
   await labDown({ stateDir, log: () => undefined });
   t.same(leftovers(stateDir, pids), clean, 'no PID alive, no netns, no links, no mounts, no state dir');
-  t.ok(existsSync(CACHE_DIR) && readdirSync(CACHE_DIR).some((n) => n.startsWith('rootfs-')), 'base image stays cached');
+  t.ok(existsSync(CACHE_ROOT) && readdirSync(CACHE_ROOT).some((n) => n.startsWith('rootfs-')), 'base image stays cached');
   t.same(await labStatus({ stateDir }), { up: false, hosts: [] });
 });
 

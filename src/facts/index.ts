@@ -149,8 +149,9 @@ export function factsScript(opts: FactsRequest & { system?: boolean }): string {
 export function parseFacts(stdout: string, opts: FactsRequest): Facts {
   const s = new Sections(splitSections(stdout));
   const files: Record<string, FileState> = {};
-  opts.reads.forEach((path, i) => (files[path] = fileState(s, i, path)));
-  if (opts.reads.length) splitBlob(s, opts.reads, files);
+  const blob = new ContentStream(s.raw('files.blob'));
+  opts.reads.forEach((path, i) => (files[path] = fileState(s, i, path, blob)));
+  blob.finish();
   const probes: Record<string, ProbeResult> = {};
   probeNames(opts.probes).forEach((name, i) => (probes[name] = probe(s, i, name)));
   return { system: s.has('kernel') ? parseSystem(s) : {}, files, probes };
@@ -201,31 +202,37 @@ function section(s: Sections, name: string, what: string): Map<string, string> {
   return s.keyed(name);
 }
 
-function fileState(s: Sections, i: number, path: string): FileState {
+function fileState(s: Sections, i: number, path: string, blob: ContentStream): FileState {
   const k = section(s, `file.${i}`, `read ${path}`);
   if (!k.has('exists')) return { path, exists: false };
   const f: FileState = { path, exists: true, isDir: k.has('dir') };
-  const st = /^([0-7]+) (\S+) (\S+) \d+$/.exec(k.get('stat') ?? '');
+  const st = /^([0-7]+) (\S+) (\S+) (\d+)$/.exec(k.get('stat') ?? '');
   if (st) Object.assign(f, { mode: st[1]!.padStart(4, '0'), owner: st[2], group: st[3] });
+  if (k.has('blob')) {
+    f.content = blob.take(path, st ? Number(st[4]) : Number.NaN);
+    return f;
+  }
   const b64 = s.raw(`file.${i}.content`);
   const bytes = b64 === undefined ? undefined : Buffer.from(b64, 'base64');
   if (bytes && bytes.length <= MAX_READ_BYTES) f.content = bytes.toString('utf8');
   return f;
 }
 
-/** Hands each "blob" file its slice of the one content stream, by the sizes stat reported. */
-function splitBlob(s: Sections, reads: string[], files: Record<string, FileState>): void {
-  const blob = Buffer.from(s.raw('files.blob') ?? '', 'base64');
-  let at = 0;
-  reads.forEach((path, i) => {
-    const k = s.keyed(`file.${i}`);
-    if (!k.has('blob')) return;
-    const size = Number(/ (\d+)$/.exec(k.get('stat') ?? '')?.[1] ?? Number.NaN);
-    if (!Number.isInteger(size) || at + size > blob.length) throw new FactsError(`${path} changed while its facts were read (size ${k.get('stat')}): run again`);
-    files[path]!.content = blob.subarray(at, at + size).toString('utf8');
-    at += size;
-  });
-  if (at !== blob.length) throw new FactsError('a managed file changed while facts were read (contents longer than their sizes): run again');
+/** The one content stream of the "blob" files, handed out in order by the sizes stat reported. */
+class ContentStream {
+  private readonly bytes: Buffer;
+  private at = 0;
+  constructor(b64: string | undefined) {
+    this.bytes = Buffer.from(b64 ?? '', 'base64');
+  }
+  take(path: string, size: number): string {
+    if (!Number.isInteger(size) || this.at + size > this.bytes.length) throw new FactsError(`${path} changed while its facts were read (size ${size}): run again`);
+    this.at += size;
+    return this.bytes.subarray(this.at - size, this.at).toString('utf8');
+  }
+  finish(): void {
+    if (this.at !== this.bytes.length) throw new FactsError('a managed file changed while facts were read (contents longer than their sizes): run again');
+  }
 }
 
 function probe(s: Sections, i: number, name: string): ProbeResult {

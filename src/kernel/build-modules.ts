@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { follow, noLog, since, step, type Log } from '../lab/vm-progress.js';
 import { CACHE_ROOT } from '../paths.js';
+import { DEBIAN_RELEASE } from './remedy.js';
 
 export type ModuleName = 'cifs' | 'ksmbd' | 'siw';
 export interface BuiltModules { dir: string; modules: Record<ModuleName, string>; patches: string[] }
@@ -42,7 +43,7 @@ const sh = $({ quiet: true, verbose: false });
 export async function buildSmbDirectModules(opts: { release: string; cacheDir?: string; log?: Log }): Promise<BuiltModules> {
   const { release } = opts;
   const log = opts.log ?? noLog;
-  if (!/^\d+\.\d+\.\d+-\d+[\w.+-]*$/.test(release)) throw new Error(`not a Debian kernel release: ${release}`);
+  if (!DEBIAN_RELEASE.test(release)) throw new Error(`not a Debian kernel release: ${release}`);
   const dir = opts.cacheDir ?? join(CACHE_ROOT, 'modules', release);
   const cached = await readCached(dir);
   if (cached) return log(`modules ${release}: cached at ${dir}`), cached;

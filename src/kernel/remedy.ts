@@ -11,6 +11,8 @@ import type { Vars } from '../types.js';
 import { CACHE_ROOT } from '../paths.js';
 
 export type { ModuleName as RebuiltModule };
+/** A Debian kernel release (6.1.0-26-amd64): what build-modules can rebuild for. */
+export const DEBIAN_RELEASE = /^\d+\.\d+\.\d+-\d+[\w.+-]*$/;
 export const DEFAULT_MODULES_CACHE = join(CACHE_ROOT, 'modules');
 
 /** Kernel options a rebuilt module provides. Anything else (INFINIBAND, rdma_cm...) needs a kernel. */
@@ -66,7 +68,7 @@ function modinfoField(bytes: Buffer, field: string): string | undefined {
 export async function ensureModulesBuilt(releases: string[], log?: Log, root: string = DEFAULT_MODULES_CACHE): Promise<CachedModules[]> {
   const out: CachedModules[] = [];
   for (const release of [...new Set(releases.map((r) => r.trim()).filter(Boolean))]) {
-    if (!/^\d+\.\d+\.\d+-\d+[\w.+-]*$/.test(release)) throw new Error(`cannot build modules for kernel ${release}: build-modules rebuilds Debian kernels only (RELEASE like 6.1.0-26-amd64)`);
+    if (!DEBIAN_RELEASE.test(release)) throw new Error(`cannot build modules for kernel ${release}: build-modules rebuilds Debian kernels only (RELEASE like 6.1.0-26-amd64)`);
     const { buildSmbDirectModules } = await import('./build-modules.js'); // zx and apt only when building
     await buildSmbDirectModules({ release, cacheDir: join(root, release), log });
     const cached = cachedModules(release, root);

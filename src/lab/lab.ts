@@ -20,7 +20,6 @@ import { CACHE_ROOT } from '../paths.js';
 export interface LabUpOptions { servers: number; clients: number; stateDir?: string; log?: (line: string) => void }
 
 export const DEFAULT_LAB_DIR = '/var/lib/smbdirect-provision/lab';
-export const CACHE_DIR = CACHE_ROOT;
 
 /**
  * Hosts prepared and started at once. The work is process spawns and sshd start-up, so
@@ -36,7 +35,7 @@ function hostName(group: Group, i: number): string {
 
 function checkStateDir(stateDir: string): void {
   const depth = stateDir.split('/').filter(Boolean).length;
-  const cache = path.resolve(CACHE_DIR);
+  const cache = path.resolve(CACHE_ROOT);
   if (depth < 2 || stateDir === cache || stateDir.startsWith(`${cache}/`) || cache.startsWith(`${stateDir}/`)) {
     throw new Error(`refusing to use ${stateDir} as a lab state dir`);
   }
@@ -64,7 +63,7 @@ export async function labUp(opts: LabUpOptions): Promise<string> {
     await timed(log, `tear down existing lab in ${stateDir}`, () => labDown({ stateDir, log: noLog }));
   }
 
-  const baseImage = await ensureBaseImage(CACHE_DIR, log);
+  const baseImage = await ensureBaseImage(CACHE_ROOT, log);
   const subnet = await chooseSubnet(stateDir === path.resolve(DEFAULT_LAB_DIR), prefix);
   await fs.mkdir(path.join(stateDir, 'hosts'), { recursive: true, mode: 0o700 });
   await fs.writeFile(path.join(stateDir, MARKER), 'smbdirect-provision lab state dir; removed by `smbdirect lab down`\n');

@@ -1,5 +1,5 @@
 // The shared, read-only base image every lab host overlays. Building it (debootstrap plus a
-// backports install) takes minutes, so it is cached under CACHE_DIR keyed by what went into
+// backports install) takes minutes, so it is cached under CACHE_ROOT (src/paths.ts) keyed by what went into
 // it, built in a temp dir and renamed into place only when complete: an interrupted build is
 // never used, and its leftovers are removed by the next build.
 

@@ -202,7 +202,7 @@ export function kernelSupport(sys: SystemFacts, role: Role, mode: RdmaMode): Ker
     if (proven) notes.push(`kernel ${k.release} is older than 5.15, but has every option SMB Direct needs (a distribution backport)`);
     else kernelTooOld = `kernel ${k.release} is older than 5.15, the first release with SMB Direct in both ksmbd and cifs: install a 5.15 or newer kernel`;
   }
-  if (sys.modules.updates.length && (sys.security.secureBoot || sys.security.sigEnforce || ['integrity', 'confidentiality'].includes(sys.security.lockdown ?? '')))
+  if (sys.modules.updates.length && moduleSigningRefusal(sys))
     notes.push('modules under updates/ are rebuilt and usually unsigned: this host enforces module signatures (Secure Boot, lockdown or sig_enforce), so they load only if signed with an enrolled key');
   const device = mode === 'hardware' ? hardwareProblem(sys) : undefined;
   const ok = missing.length === 0 && !kernelTooOld && !device;
