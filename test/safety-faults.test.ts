@@ -67,14 +67,7 @@ t.test('a host down before the run: exit 4, the others fine; after restart it co
   t.equal(r.recap.cli01?.unreachable, 0, 'cli01 reachable');
   t.not(await hostFile('cli01', 'etc/fstab'), before, 'cli01 got its new fstab');
   t.match(await hostFile('cli01', 'etc/fstab'), /\/mnt\/second cifs/);
-  // Heal: restart the host the way the lab starts it, and record its new PID for labDown.
-  const h = hostState(victim);
-  execFileSync('ip', ['-n', h.netns, 'addr', 'flush', 'dev', 'eth0']);
-  const { pid, startTime } = await startHost(h, 16);
-  const s = state();
-  Object.assign(s.hosts.find((x) => x.name === victim)!, { pid, startTime });
-  writeFileSync(join(lab.stateDir, 'state.json'), JSON.stringify(s, null, 2));
-  await waitForSsh(h.address, 30_000, async () => true);
+  await restartHost(victim); // heal
   await converge(t, 'client');
 });
 
@@ -127,6 +120,28 @@ t.test('read-only /etc: the client fails with fstab intact; healed, it converges
   await converge(t, 'client');
 });
 
+const CRED_DIR = 'etc/smbdirect-provision/credentials';
+
+/**
+ * A deterministic moment in the apply phase: a stale credentials file makes the credentials task
+ * run `rm -f -- FILE` after writing the new credentials; an `rm` wrapper first on the apply
+ * script's PATH (/usr/local/bin) marks that moment in the host's /tmp and sleeps `sleepS`.
+ * `reached()` waits for the mark (false after 90 s); `unplant()` removes the wrapper and the mark.
+ */
+function pauseAtStaleRemoval(h: string, sleepS: number): { reached: () => Promise<boolean>; unplant: () => void } {
+  const root = join(lab.stateDir, 'hosts', h, 'root');
+  writeFileSync(join(root, CRED_DIR, 'srv01@stale'), 'username=stale\npassword=x\n', { mode: 0o600 });
+  writeFileSync(join(root, 'usr/local/bin/rm'), `#!/bin/sh\ncase "$*" in *srv01@stale*) : > /tmp/safety-in-rm; sleep ${sleepS};; esac\nexec /bin/rm "$@"\n`, { mode: 0o755 });
+  return {
+    reached: async () => {
+      const deadline = Date.now() + 90_000;
+      while (!(await hostFile(h, 'tmp/safety-in-rm').then((x) => x !== 'absent')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      return Date.now() < deadline;
+    },
+    unplant: () => execFileSync('/bin/rm', ['-f', join(root, 'usr/local/bin/rm'), join(root, 'tmp/safety-in-rm')]),
+  };
+}
+
 /** Restarts a killed host the way the lab starts it and records its new PID for labDown. */
 async function restartHost(name: string): Promise<void> {
   const h = hostState(name);
@@ -139,22 +154,17 @@ async function restartHost(name: string): Promise<void> {
 }
 
 t.test('sshd killed in the middle of the apply phase: exit 4, every file old or new; restarted, it converges', async (t) => {
-  // Deterministic timing: a stale credentials file makes the credentials task run `rm -f -- FILE`
-  // after writing the new credentials; an `rm` wrapper first on the apply script's PATH
-  // (/usr/local/bin) marks that moment and sleeps, and the host is killed right then: the RDMA
-  // unit and credentials are already written, mount points and fstab are not.
+  // The host is killed at the stale-credentials removal (pauseAtStaleRemoval): the RDMA unit and
+  // credentials are already written, mount points and fstab are not.
   const h = 'cli01';
   const root = join(lab.stateDir, 'hosts', h, 'root');
-  const credDir = 'etc/smbdirect-provision/credentials';
-  writeFileSync(join(root, credDir, 'srv01@stale'), 'username=stale\npassword=x\n', { mode: 0o600 });
-  writeFileSync(join(root, 'usr/local/bin/rm'), '#!/bin/sh\ncase "$*" in *srv01@stale*) : > /tmp/safety-in-rm; sleep 60;; esac\nexec /bin/rm "$@"\n', { mode: 0o755 });
+  const credDir = CRED_DIR;
+  const pause = pauseAtStaleRemoval(h, 60);
   const oldFstab = await hostFile(h, 'etc/fstab');
   const oldCred = await hostFile(h, `${credDir}/srv01@alice`);
   setMounts(['/mnt/data', '/mnt/fifth']);
   const run = runJson(['run', 'client', '-i', inv]);
-  const deadline = Date.now() + 90_000;
-  while (!(await hostFile(h, 'tmp/safety-in-rm').then((x) => x !== 'absent')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  t.ok(Date.now() < deadline, 'the apply phase reached the stale-credentials removal');
+  t.ok(await pause.reached(), 'the apply phase reached the stale-credentials removal');
   execFileSync('kill', ['-KILL', String(sshdPid(await lab.pid(h)))]);
   const r = await run;
   t.equal(r.code, 4, 'exit 4');
@@ -164,7 +174,7 @@ t.test('sshd killed in the middle of the apply phase: exit 4, every file old or 
   t.equal(readFileSync(join(root, 'etc/fstab'), 'utf8'), oldFstab, 'fstab: old (its task never ran)');
   t.equal(readFileSync(join(root, credDir, 'srv01@alice'), 'utf8'), oldCred, 'credentials: whole');
   t.ok(readFileSync(join(root, credDir, 'srv01@stale'), 'utf8').startsWith('username=stale'), 'the stale file: old (rm never ran)');
-  execFileSync('/bin/rm', ['-f', join(root, 'usr/local/bin/rm'), join(root, 'tmp/safety-in-rm')]);
+  pause.unplant();
   await restartHost(h);
   await converge(t, 'client');
   t.match(readFileSync(join(root, 'etc/fstab'), 'utf8'), /\/mnt\/fifth cifs/);
@@ -177,24 +187,21 @@ for (const [how, args, msg, mount] of [
   ['no task timeout (SSH keepalives)', [], /connection to the host was lost/, '/mnt/seventh'],
 ] as const) {
 t.test(`network cut in the middle of the apply phase, ${how}: exit 4 in bounded time; the host finishes or restores each task; healed, it converges`, async (t) => {
-  // Same deterministic moment as above (an `rm` wrapper pauses the apply script), then the
+  // Same deterministic moment as above (pauseAtStaleRemoval), then the
   // host's link goes down: the controller hears nothing, gives up after the task timeout, and
   // closes a channel the host cannot see. The script on the host was parsed whole and ignores
   // SIGPIPE, so it goes on: each task done or restored, never half-written.
   const h = 'cli02';
   const root = join(lab.stateDir, 'hosts', h, 'root');
   const view = `/proc/${sshdPid(await lab.pid(h))}/root`; // the host's own view (its /tmp included)
-  const credDir = 'etc/smbdirect-provision/credentials';
+  const credDir = CRED_DIR;
   const veth = hostState(h).veth;
-  writeFileSync(join(root, credDir, 'srv01@stale'), 'username=stale\npassword=x\n', { mode: 0o600 });
-  writeFileSync(join(root, 'usr/local/bin/rm'), '#!/bin/sh\ncase "$*" in *srv01@stale*) : > /tmp/safety-in-rm; sleep 15;; esac\nexec /bin/rm "$@"\n', { mode: 0o755 });
+  const pause = pauseAtStaleRemoval(h, 15);
   const oldFstab = await hostFile(h, 'etc/fstab');
   setMounts(['/mnt/data', mount]);
   const started = Date.now();
   const run = runJson(['run', 'client', '-i', inv, ...args]);
-  const deadline = Date.now() + 90_000;
-  while (!existsSync(join(view, 'tmp/safety-in-rm')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  t.ok(Date.now() < deadline, 'the apply phase reached the stale-credentials removal');
+  t.ok(await pause.reached(), 'the apply phase reached the stale-credentials removal');
   execFileSync('ip', ['link', 'set', veth, 'down']);
   let r: JsonRun;
   try {
@@ -218,7 +225,7 @@ t.test(`network cut in the middle of the apply phase, ${how}: exit 4 in bounded 
   const fstab = readFileSync(join(root, 'etc/fstab'), 'utf8');
   t.not(fstab, oldFstab, 'fstab: not the old one (the host finished the client tasks by itself)');
   t.match(fstab, new RegExp(`${mount} cifs [^\\n]*\\n$`), 'fstab: the new line, whole');
-  execFileSync('/bin/rm', ['-f', join(root, 'usr/local/bin/rm'), join(view, 'tmp/safety-in-rm')]);
+  pause.unplant();
   await converge(t, 'client');
   t.equal(readFileSync(join(root, 'etc/fstab'), 'utf8'), fstab, 'fstab: what the host wrote alone was already the complete new file');
 });
