@@ -106,8 +106,14 @@ const mode = (m: number): string => m.toString(8);
 function fileLines(p: string, e: Entry): string[] {
   if (e.type === 'd') return [`d ${q(p)} ${mode(e.mode)} ${e.uid} ${e.gid}`];
   if (e.type === 'l') return [`l ${q(e.sum)} ${q(p)}`];
-  const b64 = (e.content ?? Buffer.alloc(0)).toString('base64').replace(/.{1,76}/g, '$&\n');
-  return [`f ${q(p)} ${mode(e.mode)} ${e.uid} ${e.gid} <<'__FLOOR_EOF__'`, `${b64}__FLOOR_EOF__`];
+  const b64 = (e.content ?? Buffer.alloc(0)).toString('base64');
+  return [`f ${q(p)} ${mode(e.mode)} ${e.uid} ${e.gid} ${e.sum} ${q(b64)}`];
+}
+
+/** The lines that read every path's state and every file's hash, before the per-path lines. */
+function stateLines(entries: Array<[string, Entry]>): string[] {
+  const files = entries.filter(([, e]) => e.type === 'f').map(([p]) => q(p));
+  return [`st ${entries.map(([p]) => q(p)).join(' ')}`, ...(files.length ? [`sums ${files.join(' ')}`] : [])];
 }
 
 /** Directories first (parents before children), then files and links. */
@@ -117,7 +123,8 @@ function ordered(m: Map<string, Entry>): Array<[string, Entry]> {
 
 /** The floor's script for a host: the library (bench/floor/lib.sh), then one line per managed path. */
 export function floorScript(lib: string, plan: HostPlan): string {
-  const body = ordered(plan.reference).flatMap(([p, e]) => fileLines(p, e));
+  const entries = ordered(plan.reference);
+  const body = [...stateLines(entries), ...entries.flatMap(([p, e]) => fileLines(p, e))];
   return `${lib}\n${body.join('\n')}\necho "changed=$changed"\n`;
 }
 
@@ -131,6 +138,7 @@ export function resetScript(lib: string, plan: HostPlan): string {
   }
   const body = [
     ...remove.sort().map((p) => `rm -rf ${q(p)}`),
+    ...stateLines(ordered(restore)),
     ...ordered(restore).flatMap(([p, e]) => fileLines(p, e)),
     'rm -rf /root/.ansible',
   ];

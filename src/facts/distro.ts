@@ -24,7 +24,9 @@ const MANAGERS = { debian: 'apt', rhel: 'dnf', suse: 'zypper', unknown: null } a
 
 export const distro: Fact<DistroFacts> = {
   name: 'distro',
-  script: 'sec distro; cat /etc/os-release || cat /usr/lib/os-release',
+  script: `sec distro
+f=/etc/os-release; [ -r $f ] || f=/usr/lib/os-release
+while IFS= read -r l || [ -n "$l" ]; do printf '%s\\n' "$l"; done < $f`,
   parse(s) {
     const kv = osRelease(s.raw('distro') ?? '');
     const id = kv.get('ID') ?? '';

@@ -26,24 +26,31 @@ export interface DmesgFacts {
 
 export const dmesg: Fact<DmesgFacts> = {
   name: 'dmesg',
+  // One dmesg, read once: awk keeps the last 200 matching lines, and dmesg's own complaint as the
+  // first line ("dmesg: read kernel buffer failed: ...") means unreadable. The clock by builtins:
+  // now is boot time plus uptime (the parser adds them).
   script: `sec dmesg
-if dmesg >/dev/null 2>&1; then echo readable; dmesg | grep -aE '${DMESG_PATTERN}' | tail -n 200; else echo unreadable; fi
+if have dmesg; then
+  dmesg 2>&1 | awk 'NR < 2 && /^dmesg: / { u = 1; exit } /${DMESG_PATTERN}/ { l[n++] = $0; delete l[n - 201] }
+    END { if (u) { print "unreadable"; exit } print "readable"; for (i = n - 200; i < n; i++) if (i in l) print l[i] }'
+else echo unreadable; fi
 sec dmesg.clock
-echo "uptime $(cut -d ' ' -f 1 /proc/uptime)"
-echo "btime $(awk '/^btime/ { print $2 }' /proc/stat)"
-echo "now $(date +%s)"`,
+rl /proc/uptime && echo "uptime \${RL%% *}"
+while read -r k v _; do [ "$k" = btime ] && echo "btime $v" && break; done < /proc/stat`,
   parse(s) {
     const [status, ...rest] = s.lines('dmesg');
     const readable = status === 'readable';
     const k = s.keyed('dmesg.clock');
     const uptime = Number.parseFloat(k.get('uptime') ?? '');
+    const bootTime = int(k.get('btime'));
     return {
       readable,
       note: readable ? null : 'dmesg is not readable (not root, or kernel.dmesg_restrict=1)',
       lines: rest.map(line),
       uptime: Number.isFinite(uptime) ? uptime : null,
-      bootTime: int(k.get('btime')),
-      now: int(k.get('now')),
+      bootTime,
+      // Older captures printed `date +%s`; boot time plus uptime is the same clock.
+      now: int(k.get('now')) ?? (bootTime !== null && Number.isFinite(uptime) ? bootTime + Math.floor(uptime) : null),
     };
   },
 };

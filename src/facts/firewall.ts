@@ -30,7 +30,7 @@ have ufw && echo "ufw $(t ufw status 2>&1 | head -n 1)"
 if have nft && [ -d /sys/module/nf_tables ]; then
   if r=$(t nft list ruleset); then printf '%s\\n' "$r" | awk '/policy drop/ { d = 1 } /^\\t\\t/ && !/^\\t\\t(type|policy|comment) / { n++ } END { print "nft " n + 0 " " d + 0 }'; else echo 'nft error'; fi
 fi
-if have iptables && grep -q . /proc/net/ip_tables_names; then
+if have iptables && rl /proc/net/ip_tables_names; then
   if r=$(t iptables -S); then echo "iptables $(printf '%s\\n' "$r" | grep -c '^-A')"; else echo 'iptables error'; fi
 fi
 sec firewall.ufw

@@ -17,8 +17,16 @@ export interface HostFacts {
 
 export const host: Fact<HostFacts> = {
   name: 'host',
+  // By builtins: the effective uid from /proc/self/status (the shell's own), its name from
+  // /etc/passwd; \`id\` only when those do not tell (NSS-only users).
   script: `sec host
-echo "hostname $(uname -n)"; echo "user $(id -un)"; echo "uid $(id -u)"; echo "pid1 $(cat /proc/1/comm)"
+rl /proc/sys/kernel/hostname && echo "hostname $RL" || echo "hostname $(uname -n)"
+ui=; while read -r k _ e _; do [ "$k" = Uid: ] && ui=$e && break; done < /proc/self/status
+[ -n "$ui" ] || ui=$(id -u)
+un=; while IFS=: read -r n _ u _; do [ "$u" = "$ui" ] && un=$n && break; done < /etc/passwd
+[ -n "$un" ] || un=$(id -un)
+echo "user $un"; echo "uid $ui"
+rl /proc/1/comm && echo "pid1 $RL"
 have sudo && echo 'sudo yes'; have systemctl && echo 'systemctl yes'; [ -d /run/systemd/system ] && echo 'systemd yes'`,
   parse(s) {
     const k = s.keyed('host');

@@ -24,7 +24,7 @@ const PATTERN = quote(`^(# )?CONFIG_(${KCONFIG_SYMBOLS.join('|')})(=| is not set
 export const kconfig: Fact<KconfigFacts> = {
   name: 'kconfig',
   script: `sec kconfig
-c="/boot/config-$(uname -r)"
+c="/boot/config-$KR"
 if [ -r "$c" ]; then echo "source $c"; grep -E ${PATTERN} "$c"
 elif [ -r /proc/config.gz ] && have zcat; then echo 'source /proc/config.gz'; zcat /proc/config.gz | grep -E ${PATTERN}
 else echo 'source none'; fi`,

@@ -15,7 +15,10 @@ export interface KernelFacts {
 
 export const kernel: Fact<KernelFacts> = {
   name: 'kernel',
-  script: 'sec kernel; uname -r; uname -v; uname -m',
+  // /proc/sys/kernel holds what uname prints (kernel.arch since Linux 6.1): read by builtins.
+  script: `sec kernel; echo "$KR"
+rl /proc/sys/kernel/version && echo "$RL" || uname -v
+rl /proc/sys/kernel/arch && echo "$RL" || uname -m`,
   parse(s) {
     const [release = '', version = '', arch = ''] = s.lines('kernel');
     const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release);

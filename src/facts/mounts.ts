@@ -12,7 +12,9 @@ export interface CifsMount {
 
 export const mounts: Fact<CifsMount[]> = {
   name: 'mounts',
-  script: `sec mounts; grep -E '^[^ ]+ [^ ]+ (cifs|smb3) ' /proc/mounts`,
+  // /proc/mounts escapes blanks in its fields, so the shell's read splits it exactly.
+  script: `sec mounts
+while read -r d m f o r; do case $f in cifs|smb3) echo "$d $m $f $o $r";; esac; done < /proc/mounts`,
   parse(s) {
     return s.lines('mounts').flatMap((line): CifsMount[] => {
       const [source, target, fstype, options] = line.split(' ');

@@ -24,11 +24,12 @@ if have dpkg-query; then echo 'tool dpkg'; dpkg-query -W -f='\${Package}\\t\${St
 elif have rpm; then echo 'tool rpm'; rpm -q --qf '%{NAME}\\tinstalled\\t%{VERSION}-%{RELEASE}\\n' ${RPM.join(' ')}
 fi
 sec packages.ksmbd
-have ksmbd.mountd && echo "mountd $(ksmbd.mountd -V 2>&1 | head -n 1)"
-have ksmbd.control && echo "control $(ksmbd.control -V 2>&1 | head -n 1)"
-[ -r /sys/module/ksmbd/version ] && echo "module $(cat /sys/module/ksmbd/version)"
+# ksmbd.control is asked only when ksmbd.mountd did not tell (the same ksmbd-tools version).
+v=; have ksmbd.mountd && v=$(ksmbd.mountd -V 2>&1); [ -n "$v" ] && echo "mountd \${v%%"$NL"*}"
+case $v in *'ksmbd-tools version'*) ;; *) have ksmbd.control && { v=$(ksmbd.control -V 2>&1); echo "control \${v%%"$NL"*}"; };; esac
+rl /sys/module/ksmbd/version && echo "module $RL"
 sec packages.apt
-[ -d /etc/apt ] && grep -rhsE '^[^#]*-backports' /etc/apt/sources.list /etc/apt/sources.list.d | head -n 50`,
+[ -d /etc/apt ] && grep -m 50 -rhsE '^[^#]*-backports' /etc/apt/sources.list /etc/apt/sources.list.d`,
   parse(s) {
     const lines = s.lines('packages');
     const tool = /^tool (dpkg|rpm)$/.exec(lines[0] ?? '')?.[1] as 'dpkg' | 'rpm' | undefined;

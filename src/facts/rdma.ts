@@ -35,7 +35,9 @@ sec rdma.sysfs
 for d in /sys/class/infiniband/*; do
   [ -d "$d" ] || continue
   for p in "$d"/ports/*; do
-    [ -d "$p" ] && printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "\${d##*/}" "\${p##*/}" "$(cat "$d/node_type")" "$(cat "$p/link_layer")" "$(cat "$p/state")" "$(cat "$p/gid_attrs/ndevs/0")"
+    [ -d "$p" ] || continue
+    rl "$d/node_type"; nt=$RL; rl "$p/link_layer"; ll=$RL; rl "$p/state"; ps=$RL; rl "$p/gid_attrs/ndevs/0"
+    printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\n' "\${d##*/}" "\${p##*/}" "$nt" "$ll" "$ps" "$RL"
   done
 done`,
   parse(s) {

@@ -16,11 +16,11 @@ export interface SecurityFacts {
 export const security: Fact<SecurityFacts> = {
   name: 'security',
   script: `sec security
-[ -r /sys/kernel/security/lockdown ] && echo "lockdown $(cat /sys/kernel/security/lockdown)"
+rl /sys/kernel/security/lockdown && echo "lockdown $RL"
 [ -d /sys/firmware/efi ] && echo 'efi yes'
 have mokutil && echo "mokutil $(t mokutil --sb-state 2>&1 | head -n 1)"
 for v in /sys/firmware/efi/efivars/SecureBoot-*; do [ -r "$v" ] && echo "efivar $(od -An -tu1 "$v" | awk '{ for (i = 1; i <= NF; i++) b = $i } END { print b }')"; done
-[ -r /sys/module/module/parameters/sig_enforce ] && echo "sig_enforce $(cat /sys/module/module/parameters/sig_enforce)"`,
+rl /sys/module/module/parameters/sig_enforce && echo "sig_enforce $RL"`,
   parse(s) {
     const k = s.keyed('security');
     const mok = /SecureBoot (enabled|disabled)/.exec(k.get('mokutil') ?? '')?.[1];
