@@ -47,6 +47,8 @@ export interface FileState {
   isDir?: boolean;
   /** UTF-8 content; absent for directories and for files too large to read. */
   content?: string;
+  /** Names in the directory (without . and ..), for a read whose path ends in "/". */
+  entries?: string[];
   /** Octal string such as "0644". */
   mode?: string;
   owner?: string;

@@ -35,8 +35,11 @@ t.test('system facts gathered here match what the machine says', async (t) => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const udp = createSocket('udp4');
   await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
-  t.teardown(() => { server.close(); udp.close(); });
+  const server6 = createServer();
+  await new Promise<void>((resolve) => server6.listen(0, '::1', resolve));
+  t.teardown(() => { server.close(); udp.close(); server6.close(); });
   const tcpPort = (server.address() as { port: number }).port;
+  const tcp6Port = (server6.address() as { port: number }).port;
   const udpPort = udp.address().port;
 
   const r = runSh(factsScript({ reads: [], probes: {} }));
@@ -54,6 +57,8 @@ t.test('system facts gathered here match what the machine says', async (t) => {
   t.ok(lo?.addrs.some((a) => a.address === '127.0.0.1' && a.prefix === 8), 'lo has 127.0.0.1/8');
   t.ok(s.ports.tcp.includes(tcpPort), `our TCP listener on ${tcpPort} is seen`);
   t.ok(s.ports.udp.includes(udpPort), `our UDP socket on ${udpPort} is seen`);
+  t.same(s.ports.listeners.filter((l) => l.port === tcp6Port), [{ proto: 'tcp', address: '[::1]', port: tcp6Port }], 'an IPv6 listener, written as ss writes it');
+  t.same(s.ports.listeners.filter((l) => l.port === tcpPort), [{ proto: 'tcp', address: '127.0.0.1', port: tcpPort }]);
   t.equal(s.dmesg.bootTime, Number(sh("awk '/^btime/ { print $2 }' /proc/stat")));
   t.ok(s.dmesg.now !== null && Math.abs(s.dmesg.now - Date.now() / 1000) < 60, 'host clock read');
   t.equal(s.kconfig.source === null, sh('[ -r "/boot/config-$(uname -r)" ] || [ -r /proc/config.gz ] && echo y || echo n') === 'n');
@@ -120,6 +125,29 @@ t.test('reads: content survives any bytes, state is exact, missing is missing', 
   t.equal(bigS!.content, undefined, 'no content above 1 MiB');
   t.equal(exactS!.content?.length, MAX_READ_BYTES, 'exactly 1 MiB is read');
   t.same(f.system, {}, 'system: false gathers no system facts');
+});
+
+t.test('reads: a path ending in "/" lists the directory (dot files, blanks, a dangling link; no newline names)', async (t) => {
+  const dir = t.testdir({ 'sub': { '.hidden': 'h', '..twodots': 'x', 'a b ': 'y', 'nl\nname': 'z', 'inner': {}, 'dangling': t.fixture('symlink', 'nowhere') }, 'file': 'f' });
+  const reads = [join(dir, 'sub') + '/', join(dir, 'sub'), join(dir, 'file') + '/', join(dir, 'missing') + '/'];
+  const f = gather({ reads, probes: {}, system: false });
+  t.same(f.files[reads[0]!]!.entries, ['..twodots', '.hidden', 'a b ', 'dangling', 'inner'], 'sorted, . and .. left out');
+  t.equal(f.files[reads[0]!]!.isDir, true);
+  t.equal(f.files[reads[1]!]!.entries, undefined, 'no entries without the trailing "/"');
+  t.same(f.files[reads[2]!], { path: reads[2], exists: false }, 'a file is not a directory');
+  t.same(f.files[reads[3]!], { path: reads[3], exists: false });
+});
+
+t.test('as a user who may not read the kernel log: dmesg unreadable (or readable, as dmesg says), user and uid', async (t) => {
+  const asNobody = (input: string) => spawnSync('runuser', ['-u', 'nobody', '--', 'sh'], { input, encoding: 'utf8' });
+  const probe = asNobody('dmesg >/dev/null 2>&1; echo $?');
+  t.equal(probe.status, 0, `runuser works here: ${probe.stderr}`);
+  const r = asNobody(factsScript({ reads: [], probes: {} }));
+  const s = systemOf(parseFacts(r.stdout, { reads: [], probes: {} }));
+  t.equal(s.dmesg.readable, probe.stdout.trim() === '0', `dmesg as nobody exits ${probe.stdout.trim()}`);
+  t.equal(s.dmesg.note === null, s.dmesg.readable);
+  t.equal(s.host.user, 'nobody');
+  t.equal(s.host.uid, Number(sh('id -u nobody')));
 });
 
 t.test('probes: stdout and exit code, exit and syntax errors stay contained', async (t) => {

@@ -6,7 +6,7 @@ import { clusterContext } from '../src/smb/cluster.js';
 import { CREDENTIALS_DIR } from '../src/smb/credentials.js';
 import { DAEMON_RELOAD } from '../src/smb/handlers.js';
 import type { Change, FileChange, Vars } from '../src/types.js';
-import cifsCredentials, { STALE_PROBE } from '../tasks/smbdirect/cifs-credentials.js';
+import cifsCredentials from '../tasks/smbdirect/cifs-credentials.js';
 import cifsMount, { FSTAB, mountCommand, ourFstabTargets } from '../tasks/smbdirect/cifs-mount.js';
 import mountPoints from '../tasks/smbdirect/mount-points.js';
 import validate from '../tasks/smbdirect/validate.js';
@@ -59,14 +59,14 @@ t.test('converged client: nothing to change', async (t) => {
   const facts0 = factsFor('rhel9', TASKS, v, 'cn1');
   const facts = converge(facts0, plan(TASKS, facts0, v, 'cn1'));
   sys(facts).mounts.push({ source: '//10.0.0.11/data', target: '/mnt/data', fstype: 'cifs', options: ['rw', 'vers=3.1.1', 'cache=none', 'addr=10.0.0.11', 'rdma', 'upcall_target=app'] });
-  facts.probes[STALE_PROBE] = { code: 0, stdout: 'srv1@alice\n' };
+  facts.files[`${CREDENTIALS_DIR}/`] = { path: `${CREDENTIALS_DIR}/`, exists: true, isDir: true, entries: ['srv1@alice'] };
   const again = plan(TASKS, facts, v, 'cn1');
   t.same(again.map((p) => [p.status, p.changes.length]), [['ok', 0], ['ok', 0], ['ok', 0], ['ok', 0]]);
 });
 
 t.test('a live mount without rdma is remounted; credentials of old pairs are removed', async (t) => {
   const v = vars();
-  const facts = factsFor('rhel9', [cifsCredentials, cifsMount], v, 'cn1', {}, { [STALE_PROBE]: { code: 0, stdout: 'srv1@alice\nsrv2@bob\nnot ours.txt\n' } });
+  const facts = factsFor('rhel9', [cifsCredentials, cifsMount], v, 'cn1', { [`${CREDENTIALS_DIR}/`]: { isDir: true, entries: ['not ours.txt', 'srv1@alice', 'srv2@bob'] } });
   sys(facts).mounts[0]!.options = sys(facts).mounts[0]!.options.filter((o) => o !== 'rdma');
   const [cred, mount] = plan([cifsCredentials, cifsMount], facts, v, 'cn1');
   t.same(kinds(cred!.changes).slice(-1), [`command: remove unused credentials ${CREDENTIALS_DIR}/srv2@bob`]);

@@ -81,7 +81,10 @@ export const MAX_READ_BYTES = 1024 * 1024;
 export const COMMAND_TIMEOUT_S = 20;
 
 export interface FactsRequest {
-  /** Absolute paths whose state (and content, for regular files up to 1 MiB) is wanted. */
+  /**
+   * Absolute paths whose state (and content, for regular files up to 1 MiB) is wanted. A path
+   * ending in "/" also lists the directory's entries (FileState.entries).
+   */
   reads: string[];
   /** Read-only shell commands by name; each gives its stdout and exit code. */
   probes: Record<string, string>;
@@ -105,6 +108,7 @@ sec() { printf '\\n${MARK} %s %s\\n' "$N" "$1"; }
 have() { command -v "$1" >/dev/null 2>&1; }
 NL='
 '
+TAB='\t'
 t() { if have timeout; then timeout ${COMMAND_TIMEOUT_S} "$@"; else "$@"; fi; }
 rds() {
   # One stat for all the paths (names last, to check the pairing below), then per path its state
@@ -118,6 +122,11 @@ rds() {
     sec "file.$i"; i=$((i + 1))
     [ -e "$p" ] || { echo missing; continue; }
     echo exists; [ -d "$p" ] && echo dir
+    # A path ending in "/" asks for the directory's entries too (names with a newline are left out).
+    case $p in */) for e in "$p"* "$p".[!.]* "$p"..?*; do
+      [ -e "$e" ] || [ -L "$e" ] || continue
+      case \${e##*/} in *"$NL"*) ;; *) printf 'entry %s\\n' "\${e##*/}";; esac
+    done;; esac
     IFS= read -r s || s=
     m=\${s#* }; m=\${m#* }; m=\${m#* }; m=\${m#* }
     [ "$m" = "$p" ] || s=$(stat -L -c '%a %U %G %s %n' -- "$p")
@@ -217,6 +226,7 @@ function fileState(s: Sections, i: number, path: string, blob: ContentStream): F
   const k = section(s, `file.${i}`, `read ${path}`);
   if (!k.has('exists')) return { path, exists: false };
   const f: FileState = { path, exists: true, isDir: k.has('dir') };
+  if (path.endsWith('/')) f.entries = (s.raw(`file.${i}`) ?? '').split('\n').filter((l) => l.startsWith('entry ')).map((l) => l.slice('entry '.length)).sort();
   const st = /^([0-7]+) (\S+) (\S+) (\d+)$/.exec(k.get('stat') ?? '');
   if (st) Object.assign(f, { mode: st[1]!.padStart(4, '0'), owner: st[2], group: st[3] });
   if (k.has('blob')) {

@@ -23,10 +23,11 @@ const PATTERN = quote(`^(# )?CONFIG_(${KCONFIG_SYMBOLS.join('|')})(=| is not set
 
 export const kconfig: Fact<KconfigFacts> = {
   name: 'kconfig',
+  // gzip -dc, not zcat: zcat is a shell script around it (one exec fewer).
   script: `sec kconfig
 c="/boot/config-$KR"
 if [ -r "$c" ]; then echo "source $c"; grep -E ${PATTERN} "$c"
-elif [ -r /proc/config.gz ] && have zcat; then echo 'source /proc/config.gz'; zcat /proc/config.gz | grep -E ${PATTERN}
+elif [ -r /proc/config.gz ] && have gzip; then echo 'source /proc/config.gz'; gzip -dc /proc/config.gz | grep -E ${PATTERN}
 else echo 'source none'; fi`,
   parse(s) {
     const lines = s.lines('kconfig');

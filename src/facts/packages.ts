@@ -20,16 +20,26 @@ export interface PackagesFacts {
 export const packages: Fact<PackagesFacts> = {
   name: 'packages',
   script: `sec packages
-if have dpkg-query; then echo 'tool dpkg'; dpkg-query -W -f='\${Package}\\t\${Status}\\t\${Version}\\n' ${DEB.join(' ')}
-elif have rpm; then echo 'tool rpm'; rpm -q --qf '%{NAME}\\tinstalled\\t%{VERSION}-%{RELEASE}\\n' ${RPM.join(' ')}
+po=
+if have dpkg-query; then echo 'tool dpkg'; po=$(dpkg-query -W -f='\${Package}\\t\${Status}\\t\${Version}\\n' ${DEB.join(' ')})
+elif have rpm; then echo 'tool rpm'; po=$(rpm -q --qf '%{NAME}\\tinstalled\\t%{VERSION}-%{RELEASE}\\n' ${RPM.join(' ')})
 fi
+[ -z "$po" ] || printf '%s\\n' "$po"
 sec packages.ksmbd
-# ksmbd.control is asked only when ksmbd.mountd did not tell (the same ksmbd-tools version).
-v=; have ksmbd.mountd && v=$(ksmbd.mountd -V 2>&1); [ -n "$v" ] && echo "mountd \${v%%"$NL"*}"
-case $v in *'ksmbd-tools version'*) ;; *) have ksmbd.control && { v=$(ksmbd.control -V 2>&1); echo "control \${v%%"$NL"*}"; };; esac
+# The binaries are asked only when no package has ksmbd-tools installed (the package's version
+# wins), and ksmbd.control only when ksmbd.mountd did not tell.
+kt=; case "$NL$po" in *"\${NL}ksmbd-tools$TAB"*) kt="$NL$po"; kt=\${kt#*"\${NL}ksmbd-tools$TAB"}; kt=\${kt%%"$NL"*};; esac
+case $kt in *" installed$TAB"?*|"installed$TAB"?*) ;; *)
+  v=; have ksmbd.mountd && v=$(ksmbd.mountd -V 2>&1); [ -n "$v" ] && echo "mountd \${v%%"$NL"*}"
+  case $v in *'ksmbd-tools version'*) ;; *) have ksmbd.control && { v=$(ksmbd.control -V 2>&1); echo "control \${v%%"$NL"*}"; };; esac;;
+esac
 rl /sys/module/ksmbd/version && echo "module $RL"
 sec packages.apt
-[ -d /etc/apt ] && grep -m 50 -rhsE '^[^#]*-backports' /etc/apt/sources.list /etc/apt/sources.list.d`,
+# Lines naming a -backports suite before any comment, read by the shell (apt source files are small).
+for f in /etc/apt/sources.list /etc/apt/sources.list.d/*; do
+  [ -f "$f" ] || continue
+  while IFS= read -r l || [ -n "$l" ]; do case \${l%%#*} in *-backports*) printf '%s\\n' "$l";; esac; done < "$f"
+done`,
   parse(s) {
     const lines = s.lines('packages');
     const tool = /^tool (dpkg|rpm)$/.exec(lines[0] ?? '')?.[1] as 'dpkg' | 'rpm' | undefined;

@@ -13,8 +13,6 @@ import { CREDENTIALS_DIR, credentialsFile, credentialsPath } from '../../src/smb
 import type { SmbModel } from '../../src/smb/model.js';
 import type { Change, Task } from '../../src/types.js';
 
-export const STALE_PROBE = 'cifs_credentials_ls';
-
 /** (server, user) pairs of the mounts, once each, with their file path. */
 export function credentialPairs(model: Pick<SmbModel, 'mounts'>): Array<{ server: string; user: string; path: string }> {
   const seen = new Map<string, { server: string; user: string; path: string }>();
@@ -28,8 +26,8 @@ export function credentialPairs(model: Pick<SmbModel, 'mounts'>): Array<{ server
 const task: Task = {
   name: 'smbdirect: cifs credentials',
   tags: ['smbdirect', 'cifs', 'credentials'],
-  reads: (vars, host) => [CREDENTIALS_DIR, ...credentialPairs(smbModelOrUndefined(vars, host) ?? { mounts: [] }).map((p) => p.path)],
-  probes: () => ({ [STALE_PROBE]: `ls -A ${cmd(CREDENTIALS_DIR)} 2>/dev/null; true` }),
+  // The directory twice: its state, and (trailing "/") its entries, to find stale files.
+  reads: (vars, host) => [CREDENTIALS_DIR, `${CREDENTIALS_DIR}/`, ...credentialPairs(smbModelOrUndefined(vars, host) ?? { mounts: [] }).map((p) => p.path)],
   plan({ vars, host, facts }) {
     const model = smbModel(vars, host);
     const pairs = credentialPairs(model);
@@ -45,7 +43,7 @@ const task: Task = {
     }
     // Our file names are [A-Za-z0-9._%@-] only (credentialsPath); anything else is not ours.
     const wanted = new Set(pairs.map((p) => p.path));
-    const stale = (facts.probes[STALE_PROBE]?.stdout ?? '').split('\n')
+    const stale = (facts.files[`${CREDENTIALS_DIR}/`]?.entries ?? [])
       .filter((n) => /^[A-Za-z0-9._%-]+@[A-Za-z0-9._%-]+$/.test(n) && !wanted.has(`${CREDENTIALS_DIR}/${n}`));
     for (const n of stale) {
       const path = `${CREDENTIALS_DIR}/${n}`;
