@@ -30,14 +30,24 @@ export interface Route {
 export interface NetFacts {
   netdevs: Netdev[];
   defaultRoute4: Route | null;
+  /** Looked up only when there is no IPv4 default route (null otherwise): it is the fallback. */
   defaultRoute6: Route | null;
 }
 
 export const net: Fact<NetFacts> = {
   name: 'net',
-  script: `sec net.addr; ip -j addr show
-sec net.route4; ip -j -4 route show default
-sec net.route6; ip -j -6 route show default`,
+  // One ip for addresses and the IPv4 default route (a batch prints one JSON line per command),
+  // and the IPv6 default route only when there is no IPv4 one: it is only the fallback.
+  script: `o=$(ip -j -force -batch - <<EOF_IP
+addr show
+route show default
+EOF_IP
+)
+case $o in *"$NL"*) ;; *) o="$(ip -j addr show)$NL$(ip -j -4 route show default)";; esac
+sec net.addr; printf '%s\\n' "\${o%%"$NL"*}"
+o=\${o#*"$NL"}
+sec net.route4; printf '%s\\n' "$o"
+sec net.route6; case $o in *'"dev"'*) ;; *) ip -j -6 route show default;; esac`,
   parse(s) {
     return {
       netdevs: list(s.text('net.addr')).map(netdev),

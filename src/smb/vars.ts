@@ -83,10 +83,22 @@ const OTHER_KNOWN_VARS = ['smbdirect_cluster', 'smbdirect_fragment_dir', 'smbdir
  */
 function rejectMisspelled(vars: Vars, p: Problems): void {
   for (const name of Object.keys(vars)) {
-    if (SMB_VARS.includes(name) || OTHER_KNOWN_VARS.includes(name)) continue;
-    const hint = closest(name, SMB_VARS);
-    if (hint && levenshtein(name.toLowerCase(), hint) <= 2) p.error(name, undefined, 'not a variable smbdirect-provision knows (a typo would silently provision nothing)', `did you mean "${hint}"? rename it`);
+    const hint = misspelledOf(name);
+    if (hint) p.error(name, undefined, 'not a variable smbdirect-provision knows (a typo would silently provision nothing)', `did you mean "${hint}"? rename it`);
   }
+}
+
+/** name -> the variable it is a typo of, or null. Memoized: every task validates the same names per host. */
+const typoOf = new Map<string, string | null>();
+
+function misspelledOf(name: string): string | null {
+  let hint = typoOf.get(name);
+  if (hint === undefined) {
+    const near = SMB_VARS.includes(name) || OTHER_KNOWN_VARS.includes(name) ? undefined : closest(name, SMB_VARS);
+    hint = near && levenshtein(name.toLowerCase(), near) <= 2 ? near : null;
+    typoOf.set(name, hint);
+  }
+  return hint;
 }
 
 function oneOf<T extends string>(v: unknown, values: readonly T[], dflt: T, path: string, p: Problems): T | undefined {
