@@ -28,7 +28,10 @@ export interface Inventory {
 
 export interface RunOutput {
   code: number;
+  /** stdout decoded as UTF-8 once, whole (never chunk by chunk: that would split characters). */
   stdout: string;
+  /** stdout as sent: facts carry file contents as raw bytes. */
+  stdoutBytes: Buffer;
   stderr: string;
 }
 

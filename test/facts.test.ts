@@ -15,8 +15,9 @@ function runSh(script: string, shell = 'sh'): { stdout: string; status: number |
   return { stdout: r.stdout, status: r.status, stderr: r.stderr };
 }
 
+/** As the engine does: stdout as bytes (file contents travel raw). */
 function gather(req: FactsRequest & { system?: boolean }, shell = 'sh'): Facts {
-  const out = runSh(factsScript(req), shell);
+  const out = spawnSync(shell, [], { input: factsScript(req), maxBuffer: 64 * 1024 * 1024 });
   return parseFacts(out.stdout, req);
 }
 
@@ -125,6 +126,17 @@ t.test('reads: content survives any bytes, state is exact, missing is missing', 
   t.equal(bigS!.content, undefined, 'no content above 1 MiB');
   t.equal(exactS!.content?.length, MAX_READ_BYTES, 'exactly 1 MiB is read');
   t.same(f.system, {}, 'system: false gathers no system facts');
+});
+
+t.test('reads: raw bytes (not UTF-8, NUL, CR) keep their sizes; the text is their UTF-8 reading', async (t) => {
+  const dir = t.testdir({});
+  const bin = Buffer.from([0xff, 0x00, 0xc3, 0x0d, 0x0a, 0x41]);
+  writeFileSync(join(dir, 'bin'), bin);
+  writeFileSync(join(dir, 'after'), 'é\n');
+  const reads = [join(dir, 'bin'), join(dir, 'after')];
+  const f = gather({ reads, probes: {}, system: false });
+  t.equal(f.files[reads[0]!]!.content, bin.toString('utf8'));
+  t.equal(f.files[reads[1]!]!.content, 'é\n', 'the next file starts where the sizes say');
 });
 
 t.test('reads: a path ending in "/" lists the directory (dot files, blanks, a dangling link; no newline names)', async (t) => {
@@ -245,7 +257,7 @@ t.test('a fresh dir read gives owner and group names', async (t) => {
 t.test('every fixture has exactly the sections the current script prints', async (t) => {
   const names = (out: string): string[] => {
     const nonce = /@@smbdirect@@ (\S+) begin/.exec(out)![1];
-    return [...out.matchAll(new RegExp(`\\n@@smbdirect@@ ${nonce} (\\S+)\\n`, 'g'))].map((m) => m[1]!).filter((n) => !n.startsWith('file.') && n !== 'files.blob'); // reads, not system facts
+    return [...out.matchAll(new RegExp(`\\n@@smbdirect@@ ${nonce} (\\S+)\\n`, 'g'))].map((m) => m[1]!).filter((n) => !n.startsWith('file.') && n !== 'files.blob' && n !== 'files.raw'); // reads, not system facts
   };
   const now = names(runSh(factsScript(FIXTURE_REQUEST)).stdout);
   for (const name of FIXTURE_NAMES) t.same(names(fixtureOutput(name)), now, name);

@@ -12,7 +12,7 @@ export class LocalConnection implements Connection {
     const sudo = this.become && process.getuid?.() !== 0;
     const p = $({ input: script, nothrow: true, quiet: true, timeout: opts.timeoutMs });
     const out = sudo ? await p`sudo -n sh -s` : await p`sh -s`;
-    return { code: out.exitCode ?? 1, stdout: out.stdout, stderr: out.stderr };
+    return { code: out.exitCode ?? 1, stdout: out.stdout, stdoutBytes: out.buffer(), stderr: out.stderr };
   }
 
   async close(): Promise<void> {}

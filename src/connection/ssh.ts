@@ -84,12 +84,19 @@ export class SshConnection implements Connection {
     this.roundTrips++;
     if (!this.ssh.isConnected()) throw new UnreachableError('connection to the host was lost');
     let channel: { close(): void } | undefined;
-    const exec = this.ssh.execCommand(this.shell, { stdin: script, noTrim: true, onChannel: (c) => (channel = c) });
+    // node-ssh decodes each chunk on its own, which breaks a character split between two chunks:
+    // keep the bytes and decode once.
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const exec = this.ssh.execCommand(this.shell, {
+      stdin: script, noTrim: true, onChannel: (c) => (channel = c), onStdout: (b) => out.push(b), onStderr: (b) => err.push(b),
+    });
     const res = await withTimeout(exec, opts.timeoutMs, () => { this.timedOut = true; channel?.close(); });
     if (res.code === null) {
       throw new UnreachableError(res.signal ? `remote shell killed by ${res.signal}` : 'connection to the host was lost');
     }
-    return { code: res.code, stdout: res.stdout, stderr: res.stderr };
+    const stdoutBytes = Buffer.concat(out);
+    return { code: res.code, stdout: stdoutBytes.toString('utf8'), stdoutBytes, stderr: Buffer.concat(err).toString('utf8') };
   }
 
   /** Set when a run() timed out: the link may be dead, so close() does not wait for a goodbye. */

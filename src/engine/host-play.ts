@@ -47,7 +47,7 @@ export async function gatherFacts(conn: Connection, tasks: Task[], host: HostSpe
   if (cached && reads.length === 0 && Object.keys(probes).length === 0) return cached;
   const out = await conn.run(factsScript({ reads, probes, system: !cached }), { timeoutMs });
   if (out.code !== 0) throw new Error(`fact gathering exited ${out.code}: ${out.stderr.trim().slice(0, 500)}`);
-  const fresh = parseFacts(out.stdout, { reads, probes });
+  const fresh = parseFacts(out.stdoutBytes, { reads, probes });
   if (!cached) return fresh;
   return { system: cached.system, files: { ...cached.files, ...fresh.files }, probes: { ...cached.probes, ...fresh.probes } };
 }
