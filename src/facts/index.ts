@@ -3,9 +3,10 @@
 //
 // Output format: every section starts on its own line "@@smbdirect@@ NONCE NAME" preceded by a
 // newline (so a section whose text lacks a final newline still ends cleanly). NONCE is drawn from
-// /dev/urandom when the script starts and printed first ("... NONCE begin"), so no text the host
+// the kernel (a random UUID; /dev/urandom without it) when the script starts and printed first ("... NONCE begin"), so no text the host
 // prints (dmesg, file names, process names) can fake a section. File contents and probe output
-// travel as base64. The last section is "end": without it the output was cut short.
+// travel as they are (sections are cut at markers, file contents by their stat sizes). The last
+// section is "end": without it the output was cut short.
 //
 // The script is read-only: it writes nothing but /dev/null, and commands that would load kernel
 // modules as a side effect (rdma, nft, iptables) run only when those modules are already there.
@@ -150,11 +151,9 @@ EOF_STAT
 pr() {
   sec "probe.$1"
   o=$(t sh -c "$2"; printf '.%s' "$?")
+  # The exit code, then the output as it is, up to the next marker (which no output can fake).
   echo "\${o##*.}"
-  # A here-document, not printf | base64: one process fewer. It adds a newline the reader drops.
-  base64 <<EOF_PROBE
-\${o%.*}
-EOF_PROBE
+  printf '%s' "\${o%.*}"
 }
 sec begin`;
 
@@ -267,9 +266,8 @@ class ContentStream {
 
 function probe(s: Sections, i: number, name: string): ProbeResult {
   section(s, `probe.${i}`, `probe ${name}`);
-  const [code = '', ...b64] = (s.raw(`probe.${i}`) ?? '').split('\n');
-  const n = Number.parseInt(code, 10);
-  const out = Buffer.from(b64.join(''), 'base64').toString('utf8');
-  // The script's here-document ends the output with one newline of its own.
-  return { code: Number.isNaN(n) ? -1 : n, stdout: out.endsWith('\n') ? out.slice(0, -1) : out };
+  const raw = s.raw(`probe.${i}`) ?? '';
+  const nl = raw.indexOf('\n');
+  const n = Number.parseInt(nl < 0 ? raw : raw.slice(0, nl), 10);
+  return { code: Number.isNaN(n) ? -1 : n, stdout: nl < 0 ? '' : raw.slice(nl + 1) };
 }
