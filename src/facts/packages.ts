@@ -9,7 +9,7 @@ export interface PackagesFacts {
   tool: 'dpkg' | 'rpm' | null;
   /** Installed packages among those queried: name -> version ("3.5.2-1~bpo12+1", "7.0-2"). */
   installed: Record<string, string>;
-  /** `ksmbd.mountd -V` / `ksmbd.control -V`: "3.4.7"; null when absent or unparsable. */
+  /** `ksmbd.mountd -V` / `ksmbd.control -V`: "3.4.7"; asked only when no package has ksmbd-tools (null then). */
   ksmbdToolsVersion: string | null;
   /** /sys/module/ksmbd/version (the loaded module's version). */
   ksmbdModuleVersion: string | null;
@@ -21,7 +21,15 @@ export const packages: Fact<PackagesFacts> = {
   name: 'packages',
   script: `sec packages
 po=
-if have dpkg-query; then echo 'tool dpkg'; po=$(dpkg-query -W -f='\${Package}\\t\${Status}\\t\${Version}\\n' ${DEB.join(' ')})
+# dpkg's status file read by one awk (a third of dpkg-query's cost), the same lines dpkg-query
+# prints; dpkg-query itself while a dpkg run left journal entries in updates/ (not yet merged).
+set -- /var/lib/dpkg/updates/[0-9]*
+if have dpkg-query && [ -r /var/lib/dpkg/status ] && [ ! -e "$1" ] && have awk; then
+  echo 'tool dpkg'
+  po=$(awk -v want=' ${DEB.join(' ')} ' 'BEGIN { RS = ""; FS = "\\n" }
+    { p = s = v = ""; for (i = 1; i <= NF; i++) { if ($i ~ /^Package: /) p = substr($i, 10); else if ($i ~ /^Status: /) s = substr($i, 9); else if ($i ~ /^Version: /) v = substr($i, 10) }
+      if (p != "" && index(want, " " p " ")) printf "%s\\t%s\\t%s\\n", p, s, v }' /var/lib/dpkg/status)
+elif have dpkg-query; then echo 'tool dpkg'; po=$(dpkg-query -W -f='\${Package}\\t\${Status}\\t\${Version}\\n' ${DEB.join(' ')})
 elif have rpm; then echo 'tool rpm'; po=$(rpm -q --qf '%{NAME}\\tinstalled\\t%{VERSION}-%{RELEASE}\\n' ${RPM.join(' ')})
 fi
 [ -z "$po" ] || printf '%s\\n' "$po"
