@@ -137,6 +137,12 @@ t.test('net: interfaces, addresses, default route', async (t) => {
   t.match(here.netdevs.find((d) => d.name === 'eth0'), { up: true, mac: '02:fc:00:00:00:01', mtu: 1400 });
   t.equal(netdevForAddress(loadFixtureFacts('this-machine'), 'FD00::2'), 'eth0', 'IPv6, any case');
   t.equal(here.defaultRoute6?.gateway, 'fd00::1');
+  // The IPv6 fallback as the script now prints it from /proc/net/ipv6_route (network order).
+  const v6 = (text: string) => net.parse(sections({ 'net.addr': '[]', 'net.route4': '[]', 'net.route6': text })).defaultRoute6;
+  t.same(v6('fd000000000000000000000000000001 eth0\n'), { dev: 'eth0', gateway: 'fd00::1' });
+  t.same(v6('fe8000000000000002fc00fffe000001 ib0\n'), { dev: 'ib0', gateway: 'fe80::2fc:ff:fe00:1' });
+  t.same(v6('00000000000000000000000000000000 ppp0\n'), { dev: 'ppp0', gateway: null }, 'a route without a gateway');
+  t.equal(v6(''), null);
 });
 
 t.test('distro', async (t) => {
@@ -201,6 +207,7 @@ udp  12: 00000000:12B7 00000000:0000 07 00000000:00000000 00:00000000 00000000  
   t.same(proc.tcp, [445, 2024]);
   t.same(proc.udp, [4791]);
   t.match(proc.listeners[0], { proto: 'tcp', address: '0.0.0.0', port: 2024 });
+  t.match(proc.listeners.find((l) => l.port === 445), { proto: 'tcp', address: '[::]' }, 'IPv6 written as ss writes it');
 });
 
 t.test('cifs mounts', async (t) => {

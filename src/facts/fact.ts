@@ -76,3 +76,17 @@ export function int(text: string | undefined): number | null {
   if (text === undefined || !/^\s*-?\d+\s*$/.test(text)) return null;
   return Number.parseInt(text, 10);
 }
+
+/** RFC 5952 text: lower-case hex, the longest run of two or more zero words as "::". */
+export function ipv6Text(words: number[]): string {
+  let best = { at: -1, len: 0 };
+  for (let i = 0; i < 8; i++) {
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > best.len && j - i >= 2) best = { at: i, len: j - i };
+    i = Math.max(i, j);
+  }
+  const hex = words.map((w) => w.toString(16));
+  if (best.at < 0) return hex.join(':');
+  return `${hex.slice(0, best.at).join(':')}::${hex.slice(best.at + best.len).join(':')}`;
+}

@@ -1,7 +1,7 @@
 // Network interfaces and their addresses (`ip -j addr`), and the default routes (`ip -j route`).
 import type { Facts } from '../types.js';
 import type { Fact } from './fact.js';
-import { isRecord, jsonOr, num, str } from './fact.js';
+import { ipv6Text, isRecord, jsonOr, num, str } from './fact.js';
 
 export interface NetAddr {
   family: 'inet' | 'inet6';
@@ -47,12 +47,18 @@ case $o in *"$NL"*) ;; *) o="$(ip -j addr show)$NL$(ip -j -4 route show default)
 sec net.addr; printf '%s\\n' "\${o%%"$NL"*}"
 o=\${o#*"$NL"}
 sec net.route4; printf '%s\\n' "$o"
-sec net.route6; case $o in *'"dev"'*) ;; *) ip -j -6 route show default;; esac`,
+sec net.route6
+# From /proc/net/ipv6_route by the shell: default (::/0) routes not on lo, "GATEWAY DEV" in hex.
+case $o in *'"dev"'*) ;; *)
+  while read -r d dl _ _ g _ _ _ _ dev; do
+    case $d$dl in 0000000000000000000000000000000000) [ "$dev" = lo ] || echo "$g $dev";; esac
+  done < /proc/net/ipv6_route;;
+esac`,
   parse(s) {
     return {
       netdevs: list(s.text('net.addr')).map(netdev),
       defaultRoute4: route(s.text('net.route4')),
-      defaultRoute6: route(s.text('net.route6')),
+      defaultRoute6: route6(s.text('net.route6')),
     };
   },
 };
@@ -84,6 +90,15 @@ function netdev(j: Record<string, unknown>): Netdev {
 function route(text: string): Route | null {
   const r = list(text).find((x) => str(x.dev) !== undefined);
   return r ? { dev: str(r.dev)!, gateway: str(r.gateway) ?? null } : null;
+}
+
+/** "GATEWAY DEV" lines from /proc/net/ipv6_route (older captures: `ip -j -6 route` JSON). */
+function route6(text: string): Route | null {
+  if (text.startsWith('[')) return route(text);
+  const m = /^([0-9a-f]{32}) (\S+)$/m.exec(text);
+  if (!m) return null;
+  const words = Array.from({ length: 8 }, (_, i) => Number.parseInt(m[1]!.slice(4 * i, 4 * i + 4), 16));
+  return { dev: m[2]!, gateway: words.every((w) => w === 0) ? null : ipv6Text(words) };
 }
 
 /** The interface that carries ADDR ("10.0.0.5" or "10.0.0.5/24"), if any. */

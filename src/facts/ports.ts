@@ -1,6 +1,7 @@
 // Listening TCP and bound UDP ports, from /proc/net/{tcp,udp}[6] (captures taken with `ss -Hltnu`
 // are still read). We care about 445 (SMB), 5445 (SMB Direct over iWARP) and 4791 (RoCEv2).
 import type { Fact } from './fact.js';
+import { ipv6Text } from './fact.js';
 
 export interface Listener {
   proto: 'tcp' | 'udp';
@@ -59,18 +60,4 @@ function procAddress(hex: string): string {
   const b = [0, 8, 16, 24].flatMap((i) => bytes(hex.slice(i, i + 8)));
   const words = Array.from({ length: 8 }, (_, i) => (b[2 * i]! << 8) | b[2 * i + 1]!);
   return `[${ipv6Text(words)}]`;
-}
-
-/** RFC 5952 text: lower-case hex, the longest run of two or more zero words as "::". */
-function ipv6Text(words: number[]): string {
-  let best = { at: -1, len: 0 };
-  for (let i = 0; i < 8; i++) {
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > best.len && j - i >= 2) best = { at: i, len: j - i };
-    i = Math.max(i, j);
-  }
-  const hex = words.map((w) => w.toString(16));
-  if (best.at < 0) return hex.join(':');
-  return `${hex.slice(0, best.at).join(':')}::${hex.slice(best.at + best.len).join(':')}`;
 }
