@@ -165,8 +165,10 @@ first runs (the managed files are put back as they were, over plain SSH).
   (nothing needs facts), interpreter set (no discovery), transfer_method piped,
   curve25519 key exchange, host keys checked against the lab's known_hosts.
 - **floor**: every host at once, one \`ssh HOST 'sh -s' < script\` each (bench/floor/: lib.sh +
-  one line per managed path, compare-then-write). Scripts are derived from smbdirect's end state,
-  so it is the least any tool can do over SSH: one connection per host, no planning.
+  one line per managed path). One \`stat\` and one \`sha1sum\` cover every managed path, compared
+  with the expected state by the shell itself; only what differs is written (temp file, rename)
+  or fixed (chown/chmod). Scripts are derived from smbdirect's end state, so it is the least any
+  tool can do over SSH: one connection per host, no planning, no facts beyond the files.
 - **first** = on reset hosts (changes), **second** = the same again (no change).
 
 Metrics: **wall** time of the command; **CPU** = user+sys of the controller's whole process tree
@@ -203,11 +205,11 @@ ${analysis ? `\n${analysis.trim()}\n` : ''}${problems.length ? `\n## Problems se
 \`\`\`
 npx tsc -p . && npm run bench                 # N = 1, 10, 50; 3 runs each (root; brings up its own lab)
 node dist/bench/run.js --hosts 10 --quick     # one size, 1 run
-node dist/bench/run.js --hosts 50 --runs 1    # Ansible at 50 hosts takes minutes per run
+node dist/bench/run.js --ansible-runs 1       # 3 runs, Ansible once (at 50 hosts it takes minutes per run)
 node dist/bench/run.js --max                  # adds N = 200 (memory permitting)
 \`\`\`
 
-Options: \`--hosts N[,N...]\`, \`--runs K\`, \`--quick\` (1 run), \`--max\`, \`--no-ansible\`,
+Options: \`--hosts N[,N...]\`, \`--runs K\`, \`--ansible-runs K\`, \`--quick\` (1 run), \`--max\`, \`--no-ansible\`,
 \`--keep-lab\`, \`--state-dir DIR\` (default /var/lib/smbdirect-provision/bench-lab),
 \`--no-docs\` (print only). Installs Debian's \`ansible\` with apt-get when ansible-playbook is missing.
 `;

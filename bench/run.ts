@@ -1,8 +1,9 @@
 // `npm run bench`: smbdirect vs tuned Ansible vs the plain-SSH floor on a lab of real sshd hosts.
 // See docs/benchmarks.md for what is measured and how. Needs root (the lab) and a build.
 //
-//   node dist/bench/run.js [--hosts 1,10,50] [--runs 3] [--quick] [--max] [--no-ansible]
-//                          [--keep-lab] [--state-dir DIR] [--no-docs]
+//   node dist/bench/run.js [--hosts 1,10,50] [--runs 3] [--ansible-runs N] [--quick] [--max]
+//                          [--no-ansible] [--keep-lab] [--state-dir DIR] [--no-docs]
+// --ansible-runs: fewer runs for Ansible alone (a 50-host run takes minutes, and varies little).
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
@@ -20,6 +21,8 @@ import { YAML } from 'zx';
 interface Options {
   sizes: number[];
   runs: number;
+  /** Runs for Ansible (default: --runs). */
+  ansibleRuns?: number;
   ansible: boolean;
   keepLab: boolean;
   stateDir: string;
@@ -39,6 +42,7 @@ function parseArgs(argv: string[]): Options {
     };
     if (a === '--hosts') { o.sizes = val().split(',').map((x) => Number(x.trim())); sizesGiven = true; }
     else if (a === '--runs') o.runs = Number(val());
+    else if (a === '--ansible-runs') o.ansibleRuns = Number(val());
     else if (a === '--quick') o.runs = 1;
     else if (a === '--max') max = true;
     else if (a === '--no-ansible') o.ansible = false;
@@ -46,7 +50,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--state-dir') o.stateDir = path.resolve(val());
     else if (a === '--no-docs') o.docs = false;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node dist/bench/run.js [--hosts 1,10,50] [--runs 3] [--quick] [--max] [--no-ansible] [--keep-lab] [--state-dir DIR] [--no-docs]');
+      console.log('usage: node dist/bench/run.js [--hosts 1,10,50] [--runs 3] [--ansible-runs N] [--quick] [--max] [--no-ansible] [--keep-lab] [--state-dir DIR] [--no-docs]');
       process.exit(0);
     } else throw new Error(`unknown option ${a} (see --help)`);
   }
@@ -54,6 +58,7 @@ function parseArgs(argv: string[]): Options {
   else if (max) o.sizes.push(...(o.sizes.includes(200) ? [] : [200]));
   if (o.sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 500)) throw new Error('--hosts: whole numbers 1-500');
   if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs: a whole number >= 1');
+  if (o.ansibleRuns !== undefined && (!Number.isInteger(o.ansibleRuns) || o.ansibleRuns < 1 || o.ansibleRuns > o.runs)) throw new Error('--ansible-runs: a whole number from 1 to --runs');
   return o;
 }
 
@@ -148,7 +153,7 @@ async function benchSize(n: number, o: Options): Promise<SizeResult> {
     const endState: SizeResult['endState'] = {};
     let plans: HostPlan[] = [];
     const tools: Tool[] = o.ansible ? ['smbdirect', 'ansible', 'floor'] : ['smbdirect', 'floor'];
-    const runsOf = (t: Tool): number => o.runs;
+    const runsOf = (t: Tool): number => (t === 'ansible' ? (o.ansibleRuns ?? o.runs) : o.runs);
 
     const reset = async (): Promise<void> => {
       const r = await runFloor(ctx, resetDir, 'floor');
