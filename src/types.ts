@@ -63,11 +63,21 @@ export interface ProbeResult {
   stdout: string;
 }
 
+/** The kernel options as read from one source during one boot: valid until the host reboots. */
+export interface KconfigRead {
+  bootId: string;
+  source: string;
+  /** The kconfig section as the host printed it. */
+  text: string;
+}
+
 /** Everything a plan may look at. `system` is filled by the fact gatherers (src/facts). */
 export interface Facts {
   system: Record<string, unknown>;
   files: Record<string, FileState>;
   probes: Record<string, ProbeResult>;
+  /** The kernel config section as read this boot, for the controller to keep (src/facts/kconfig-cache.ts). */
+  kconfigRead?: KconfigRead;
 }
 
 interface ChangeBase {

@@ -162,6 +162,28 @@ t.test('as a user who may not read the kernel log: dmesg unreadable (or readable
   t.equal(s.host.uid, Number(sh('id -u nobody')));
 });
 
+t.test('kernel config: read once per boot and source; "cached" stands for what the controller kept', async (t) => {
+  const req = { reads: [], probes: {} };
+  const first = gather(req);
+  const k = systemOf(first).kconfig;
+  if (k.source === null) {
+    t.equal(first.kconfigRead, undefined, 'nothing to keep when no config could be read');
+  } else {
+    t.same(first.kconfigRead && { bootId: first.kconfigRead.bootId, source: first.kconfigRead.source },
+      { bootId: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), source: k.source });
+    const out = spawnSync('sh', [], { input: factsScript({ ...req, kconfig: first.kconfigRead }) }).stdout;
+    t.match(out.toString(), /\ncached \S+ /, 'the host answers "as before"');
+    const again = parseFacts(out, { ...req, kconfig: first.kconfigRead });
+    t.same(systemOf(again).kconfig, k, 'the same options, from the kept text');
+    t.equal(again.kconfigRead, undefined, 'nothing new to keep');
+    const otherBoot = { ...first.kconfigRead!, bootId: '00000000-0000-0000-0000-000000000000' };
+    const fresh = gather({ ...req, kconfig: otherBoot });
+    t.same(systemOf(fresh).kconfig, k, 'another boot id: read again');
+    t.equal(fresh.kconfigRead?.bootId, first.kconfigRead!.bootId);
+    t.throws(() => parseFacts(out, req), { name: 'FactsError', message: /did not ask about/ }, '"cached" without a kept text is refused');
+  }
+});
+
 t.test('probes: stdout and exit code, exit and syntax errors stay contained', async (t) => {
   const probes = {
     three: 'echo out; echo err >&2; exit 3',

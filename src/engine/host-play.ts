@@ -2,6 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { factsScript, parseFacts } from '../facts/index.js';
+import { loadKconfigRead, saveKconfigRead } from '../facts/kconfig-cache.js';
 import { UnreachableError } from '../connection/errors.js';
 import type { Change, Connection, Facts, Handler, HostSpec, ResultStatus, Task, TaskResult } from '../types.js';
 import { buildApplyScript, parseApplyOutput, type StepReport } from './apply-script.js';
@@ -45,9 +46,11 @@ export async function gatherFacts(conn: Connection, tasks: Task[], host: HostSpe
   const reads = cached ? allReads.filter((r) => !(r in cached.files)) : allReads;
   const probes = cached ? Object.fromEntries(Object.entries(allProbes).filter(([k]) => !(k in cached.probes))) : allProbes;
   if (cached && reads.length === 0 && Object.keys(probes).length === 0) return cached;
-  const out = await conn.run(factsScript({ reads, probes, system: !cached }), { timeoutMs });
+  const kconfig = cached ? undefined : loadKconfigRead(host.name);
+  const out = await conn.run(factsScript({ reads, probes, system: !cached, kconfig }), { timeoutMs });
   if (out.code !== 0) throw new Error(`fact gathering exited ${out.code}: ${out.stderr.trim().slice(0, 500)}`);
-  const fresh = parseFacts(out.stdoutBytes, { reads, probes });
+  const fresh = parseFacts(out.stdoutBytes, { reads, probes, kconfig });
+  if (fresh.kconfigRead) saveKconfigRead(host.name, fresh.kconfigRead);
   if (!cached) return fresh;
   return { system: cached.system, files: { ...cached.files, ...fresh.files }, probes: { ...cached.probes, ...fresh.probes } };
 }

@@ -14,7 +14,7 @@
 // arrives on stdin), stderr is discarded, and every probe runs in its own `sh -c` under a timeout.
 import { Buffer } from 'node:buffer';
 import { quote } from '../quote.js';
-import type { Facts, FileState, ProbeResult } from '../types.js';
+import type { Facts, FileState, KconfigRead, ProbeResult } from '../types.js';
 import { MARK, Sections, type Fact } from './fact.js';
 import { distro, type DistroFacts } from './distro.js';
 import { dmesg, type DmesgFacts } from './dmesg.js';
@@ -82,6 +82,8 @@ export const MAX_READ_BYTES = 1024 * 1024;
 export const COMMAND_TIMEOUT_S = 20;
 
 export interface FactsRequest {
+  /** What the controller kept of the kernel config: the host sends it again only after a reboot. */
+  kconfig?: KconfigRead;
   /**
    * Absolute paths whose state (and content, for regular files up to 1 MiB) is wanted. A path
    * ending in "/" also lists the directory's entries (FileState.entries).
@@ -161,13 +163,15 @@ sec begin`;
 export function factsScript(opts: FactsRequest & { system?: boolean }): string {
   const reads = opts.reads.length ? [`rds ${opts.reads.map((path) => quote(checkPath(path))).join(' ')}`] : [];
   const probes = probeNames(opts.probes).map((name, i) => `pr ${i} ${quote(checkProbe(name, opts.probes[name]!))}`);
-  const system = opts.system === false ? [] : Object.values(SYSTEM).map((f) => f.script);
+  const known = opts.kconfig ? `KC=${quote(`${opts.kconfig.bootId} ${opts.kconfig.source}`)}` : 'KC=';
+  const system = opts.system === false ? [] : [known, ...Object.values(SYSTEM).map((f) => f.script)];
   return ['{', PREAMBLE, ...reads, ...probes, ...system, 'sec end', '} </dev/null 2>/dev/null', 'exit 0', ''].join('\n');
 }
 
 /** Reads factsScript()'s stdout back; `opts` must be the request the script was built from. */
 export function parseFacts(stdout: string | Buffer, opts: FactsRequest): Facts {
   const split = splitSections(typeof stdout === 'string' ? Buffer.from(stdout, 'utf8') : stdout);
+  const kconfigRead = useKconfigCache(split.texts, opts.kconfig);
   const s = new Sections(split.texts);
   const files: Record<string, FileState> = {};
   // Older captures carry the contents as base64 ("files.blob").
@@ -176,7 +180,25 @@ export function parseFacts(stdout: string | Buffer, opts: FactsRequest): Facts {
   blob.finish();
   const probes: Record<string, ProbeResult> = {};
   probeNames(opts.probes).forEach((name, i) => (probes[name] = probe(s, i, name)));
-  return { system: s.has('kernel') ? parseSystem(s) : {}, files, probes };
+  return { system: s.has('kernel') ? parseSystem(s) : {}, files, probes, ...(kconfigRead ? { kconfigRead } : {}) };
+}
+
+/**
+ * "cached BOOT SOURCE" in the kconfig section stands for the text the request brought; a fresh
+ * read with a boot id is returned for the controller to keep.
+ */
+function useKconfigCache(texts: Map<string, string>, known: KconfigRead | undefined): KconfigRead | undefined {
+  const text = texts.get('kconfig');
+  if (text === undefined) return undefined;
+  const cached = /^cached (\S+) (.+)$/.exec(text.trim());
+  if (cached) {
+    if (!known || known.bootId !== cached[1] || known.source !== cached[2]) throw new FactsError('the host answered "kernel config as before" for a boot the controller did not ask about: run again');
+    texts.set('kconfig', known.text);
+    return undefined;
+  }
+  const source = /^source (.+)$/m.exec(text)?.[1];
+  const boot = /^boot (\S+)$/m.exec(text)?.[1];
+  return source && source !== 'none' && boot ? { bootId: boot, source, text } : undefined;
 }
 
 /** Facts.system typed; throws when the facts were gathered without system facts. */

@@ -23,12 +23,19 @@ const PATTERN = quote(`^(# )?CONFIG_(${KCONFIG_SYMBOLS.join('|')})(=| is not set
 
 export const kconfig: Fact<KconfigFacts> = {
   name: 'kconfig',
-  // gzip -dc, not zcat: zcat is a shell script around it (one exec fewer).
+  // The running kernel's options cannot change before a reboot: the controller keeps what it read
+  // per boot id and source (KC="BOOT_ID SOURCE", src/facts/kconfig-cache.ts), and the host only
+  // answers "cached" while both are the same. gzip -dc, not zcat: zcat is a script around it.
   script: `sec kconfig
 c="/boot/config-$KR"
-if [ -r "$c" ]; then echo "source $c"; grep -E ${PATTERN} "$c"
-elif [ -r /proc/config.gz ] && have gzip; then echo 'source /proc/config.gz'; gzip -dc /proc/config.gz | grep -E ${PATTERN}
-else echo 'source none'; fi`,
+if [ -r "$c" ]; then s=$c; elif [ -r /proc/config.gz ] && have gzip; then s=/proc/config.gz; else s=; fi
+rl /proc/sys/kernel/random/boot_id; b=$RL
+if [ -z "$s" ]; then echo 'source none'
+elif [ -n "$b" ] && [ "$b $s" = "$KC" ]; then echo "cached $b $s"
+else
+  echo "source $s"; [ -z "$b" ] || echo "boot $b"
+  if [ "$s" = "$c" ]; then grep -E ${PATTERN} "$c"; else gzip -dc /proc/config.gz | grep -E ${PATTERN}; fi
+fi`,
   parse(s) {
     const lines = s.lines('kconfig');
     const src = /^source (.+)$/.exec(lines[0] ?? '')?.[1];
