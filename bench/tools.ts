@@ -46,7 +46,9 @@ const tail = (s: string, n = 1500): string => (s.length > n ? `...${s.slice(-n)}
 export const kconfigDir = (ctx: Context): string => path.join(ctx.work, 'smbdirect-kconfig');
 
 export async function runSmbdirect(ctx: Context): Promise<RunResult> {
-  const args = [CLI, 'run', ctx.playbook, '-i', ctx.inventory, '--json', '-f', String(Math.max(ctx.hosts.length, 1))];
+  // Connect timeout 30 s, as the floor's ConnectTimeout: with every host on these 2 cores, 200
+  // simultaneous handshakes take longer than the default 10 s.
+  const args = [CLI, 'run', ctx.playbook, '-i', ctx.inventory, '--json', '-f', String(Math.max(ctx.hosts.length, 1)), '-T', '30'];
   // Kernel config fragments (preflight, policy warn) are written on the controller: keep them in
   // the bench's scratch dir, removed before each first run so every first run writes them.
   if (ctx.playbook === 'site') args.push('-e', 'smbdirect_kernel_policy=warn', '-e', `smbdirect_fragment_dir=${kconfigDir(ctx)}`);
