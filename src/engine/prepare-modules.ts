@@ -2,12 +2,13 @@
 // for their exact kernel release. The build runs on the controller, once per release (cached), so a
 // build failure stops the run before anything changes on any host.
 import { ensureModulesBuilt, modulesCacheRoot } from '../kernel/remedy.js';
-import { kernelPolicyOf } from '../smb/support.js';
+import { kernelPolicyOrUndefined } from '../smb/support.js';
 import type { HostSpec, Vars } from '../types.js';
 import type { ConnectionPool } from './runner.js';
 
 export async function prepareModules(hosts: HostSpec[], extraVars: Vars, pool: ConnectionPool, log: (l: string) => void): Promise<void> {
-  const wanting = hosts.filter((h) => policy({ ...h.vars, ...extraVars }) === 'build-modules');
+  // A bad policy value is the validate task's to report (per host, exit 2), not a reason to stop here.
+  const wanting = hosts.filter((h) => kernelPolicyOrUndefined({ ...h.vars, ...extraVars }) === 'build-modules');
   if (wanting.length === 0) return;
   const releases = new Set<string>();
   for (const h of wanting) {
@@ -23,11 +24,3 @@ export async function prepareModules(hosts: HostSpec[], extraVars: Vars, pool: C
   await ensureModulesBuilt([...releases], log, modulesCacheRoot({ ...wanting[0]!.vars, ...extraVars }));
 }
 
-/** A bad policy value is the validate task's to report (per host, exit 2), not a reason to stop here. */
-function policy(vars: Vars): string | undefined {
-  try {
-    return kernelPolicyOf(vars);
-  } catch {
-    return undefined;
-  }
-}

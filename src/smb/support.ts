@@ -63,6 +63,15 @@ function oneOf<T extends string>(vars: Vars, key: string, values: readonly T[], 
 }
 
 export const kernelPolicyOf = (vars: Vars): KernelPolicy => oneOf(vars, 'smbdirect_kernel_policy', KERNEL_POLICIES, 'fail');
+
+/** kernelPolicyOf, or undefined for a bad value: for code that must not throw (the validate task reports it). */
+export function kernelPolicyOrUndefined(vars: Vars): KernelPolicy | undefined {
+  try {
+    return kernelPolicyOf(vars);
+  } catch {
+    return undefined;
+  }
+}
 export const rdmaModeOf = (vars: Vars): RdmaMode => oneOf(vars, 'smbdirect_rdma_mode', RDMA_MODES, 'siw');
 
 export function linkNameOf(vars: Vars, mode: 'siw' | 'rxe'): string {

@@ -18,8 +18,8 @@ import { basename } from 'node:path';
 import { systemOf } from '../../src/facts/index.js';
 import type { RebuiltModule } from '../../src/kernel/remedy.js';
 import { cmd } from '../../src/quote.js';
-import { kernelPolicyOf, modulesRemedy, rdmaModeOf, roleOf } from '../../src/smb/support.js';
-import type { Change, Task, Vars } from '../../src/types.js';
+import { kernelPolicyOf, kernelPolicyOrUndefined, modulesRemedy, rdmaModeOf, roleOf } from '../../src/smb/support.js';
+import type { Change, Task } from '../../src/types.js';
 
 export const PROBE_SHA = 'kernel-modules.sha256';
 export const PROBE_LOADED = 'kernel-modules.srcversion';
@@ -46,20 +46,11 @@ function unload(name: string, hint: string): string {
   return `i=0; while grep -q ${cmd(`^${name} `)} /proc/modules; do rmmod ${cmd(name)} 2>/dev/null && break; i=$((i+1)); if [ $i -ge 10 ]; then echo ${cmd(`cannot unload the loaded ${name} module: ${hint}`)} >&2; exit 1; fi; sleep 1; done`;
 }
 
-/** probes() must not throw: an invalid policy is reported by plan(). */
-function buildsModules(vars: Vars): boolean {
-  try {
-    return kernelPolicyOf(vars) === 'build-modules';
-  } catch {
-    return false;
-  }
-}
-
 const task: Task = {
   name: 'smbdirect: kernel modules (build-modules)',
   tags: ['smbdirect', 'kernel'],
   // Only under build-modules (the default policy is fail): other policies look at no module file.
-  probes: (vars): Record<string, string> => (buildsModules(vars) ? {
+  probes: (vars): Record<string, string> => (kernelPolicyOrUndefined(vars) === 'build-modules' ? {
     [PROBE_SHA]: `cd "/lib/modules/$(uname -r)/updates" 2>/dev/null && sha256sum ${NAMES.map((n) => `${n}.ko`).join(' ')} 2>/dev/null; true`,
     [PROBE_LOADED]: `for m in ${NAMES.join(' ')}; do v=; read -r v < /sys/module/$m/srcversion; printf '%s %s\\n' "$m" "$v"; done 2>/dev/null`,
   } : {}),
