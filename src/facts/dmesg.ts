@@ -36,7 +36,7 @@ if have dmesg; then
 else echo unreadable; fi
 sec dmesg.clock
 rl /proc/uptime && echo "uptime \${RL%% *}"
-while read -r k v _; do [ "$k" = btime ] && echo "btime $v" && break; done < /proc/stat`,
+bt`,
   parse(s) {
     const [status, ...rest] = s.lines('dmesg');
     const readable = status === 'readable';

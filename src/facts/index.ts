@@ -3,10 +3,10 @@
 //
 // Output format: every section starts on its own line "@@smbdirect@@ NONCE NAME" preceded by a
 // newline (so a section whose text lacks a final newline still ends cleanly). NONCE is drawn from
-// the kernel (a random UUID; /dev/urandom without it) when the script starts and printed first ("... NONCE begin"), so no text the host
-// prints (dmesg, file names, process names) can fake a section. File contents and probe output
-// travel as they are (sections are cut at markers, file contents by their stat sizes). The last
-// section is "end": without it the output was cut short.
+// the kernel (a random UUID; /dev/urandom without it) when the script starts and printed first
+// ("... NONCE begin"), so no text the host prints (dmesg, file names, process names) can fake a
+// section. File contents and probe output travel as they are (sections are cut at markers, file
+// contents by their stat sizes). The last section is "end": without it the output was cut short.
 //
 // The script is read-only: it writes nothing but /dev/null, and commands that would load kernel
 // modules as a side effect (rdma, nft, iptables) run only when those modules are already there.
@@ -107,6 +107,8 @@ rl /proc/sys/kernel/random/uuid; N=$RL
 [ -n "$N" ] || N=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \\n'); [ -n "$N" ] || N="$$"
 # The running kernel's release, for the sections that look under /boot and /lib/modules.
 rl /proc/sys/kernel/osrelease && KR=$RL || KR=$(uname -r)
+# bt: the boot time line of /proc/stat ("btime SECONDS"), for the sections that judge times.
+bt() { while read -r k v _; do [ "$k" = btime ] && echo "btime $v" && break; done < /proc/stat; }
 sec() { printf '\\n${MARK} %s %s\\n' "$N" "$1"; }
 have() { command -v "$1" >/dev/null 2>&1; }
 NL='
@@ -137,8 +139,8 @@ rds() {
     [ -n "$s" ] && echo "stat $s"
     [ -f "$p" ] && [ -r "$p" ] && [ -n "$s" ] || continue
     [ "\${s##* }" -le ${MAX_READ_BYTES} ] || { echo toolarge; continue; }
-    case $p in *"$NL"*) sec "file.$((i - 1)).content"; base64 < "$p"; continue;; esac
-    # The loop's word list was expanded when it began: the "blob" files go after the paths.
+    # The loop's word list was expanded when it began: the "blob" files go after the paths (as
+    # arguments, so any name, newlines included, reaches cat whole).
     echo blob; set -- "$@" "$p"
   done <<EOF_STAT
 $st
@@ -266,6 +268,7 @@ function fileState(s: Sections, i: number, path: string, blob: ContentStream): F
     f.content = blob.take(path, st ? Number(st[4]) : Number.NaN);
     return f;
   }
+  // Older captures (test fixtures) carry each file's content as base64 in a section of its own.
   const b64 = s.raw(`file.${i}.content`);
   const bytes = b64 === undefined ? undefined : Buffer.from(b64, 'base64');
   if (bytes && bytes.length <= MAX_READ_BYTES) f.content = bytes.toString('utf8');

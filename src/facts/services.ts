@@ -54,7 +54,7 @@ sv() {
   done
 }
 have systemctl && sv $ul
-while read -r k v _; do [ "$k" = btime ] && echo "btime $v" && break; done < /proc/stat
+bt
 hz=
 kp() {
   rl "/proc/$1/stat" || return; s=\${RL##*) }; set -- "$1" "$2" $s
