@@ -22,7 +22,8 @@ meta() {
   chown "$3:$4" "$1" && chmod "$2" "$1" && changed=$((changed + 1))
 }
 d() {
-  if [ ! -d "$1" ]; then mkdir -p "$1" && changed=$((changed + 1)); fi
+  # A new directory is one change; the state read before it existed cannot judge its mode.
+  if [ ! -d "$1" ]; then mkdir -p "$1" && chown "$3:$4" "$1" && chmod "$2" "$1" && changed=$((changed + 1)); return; fi
   meta "$@"
 }
 f() {
