@@ -11,8 +11,10 @@ import type { Vars } from '../types.js';
 import { CACHE_ROOT } from '../paths.js';
 
 export type { ModuleName as RebuiltModule };
-/** A Debian kernel release (6.1.0-26-amd64): what build-modules can rebuild for. */
-export const DEBIAN_RELEASE = /^\d+\.\d+\.\d+-\d+[\w.+-]*$/;
+/** A Debian kernel release (6.1.0-26-amd64, 6.1.0-26-cloud-amd64, 6.12.12+bpo-amd64,
+ * 6.12.38+deb13-amd64): what build-modules can rebuild for. Not RHEL's 5.14.0-503.14.1.el9_5.x86_64
+ * nor Fedora's 6.11.4-301.fc41.x86_64 (the old pattern let those through to apt-get on the controller). */
+export const DEBIAN_RELEASE = /^\d+\.\d+\.\d+(?:-\d+|\+[a-z0-9]+)(?:-[a-z0-9]+)+$/;
 export const DEFAULT_MODULES_CACHE = join(CACHE_ROOT, 'modules');
 
 /** Kernel options a rebuilt module provides. Anything else (INFINIBAND, rdma_cm...) needs a kernel. */
