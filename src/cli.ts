@@ -1,27 +1,38 @@
 #!/usr/bin/env node
 // smbdirect: SMB Direct provisioning over SSH. One typed module per command under commands/.
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { execCommand } from './commands/exec.js';
-import { factsCommand } from './commands/facts.js';
-import { inventoryCommand } from './commands/inventory.js';
-import { labCommand } from './commands/lab.js';
-import { runCommand } from './commands/run.js';
+// Start-up is kept small (#14): this file and the command definitions load only yargs; each
+// command's implementation (zx, ssh2, handlebars, diff, the engine) is imported by its handler.
+import { readFileSync } from 'node:fs';
 
-await yargs(hideBin(process.argv))
-  .scriptName('smbdirect')
-  .parserConfiguration({ 'populate--': true })
-  .command(runCommand)
-  .command(factsCommand)
-  .command(inventoryCommand)
-  .command(execCommand)
-  .command(labCommand)
-  .demandCommand(1, 'name a command: run, facts, inventory, exec or lab')
-  .strict()
-  .fail((msg, err, y) => {
-    if (err) throw err;
-    process.stderr.write(`${y.help() && ''}ERROR! ${msg}\nRun "smbdirect --help" for usage.\n`);
-    process.exit(1);
-  })
-  .help()
-  .parseAsync();
+const args = process.argv.slice(2);
+if (args.length === 1 && args[0] === '--version') {
+  // What yargs would print, without loading yargs (a third of a bare start-up).
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  process.stdout.write(`${pkg.version}\n`);
+} else {
+  const [{ default: yargs }, { execCommand }, { factsCommand }, { inventoryCommand }, { labCommand }, { runCommand }] = await Promise.all([
+    import('yargs'),
+    import('./commands/exec.js'),
+    import('./commands/facts.js'),
+    import('./commands/inventory.js'),
+    import('./commands/lab.js'),
+    import('./commands/run.js'),
+  ]);
+  await yargs(args)
+    .scriptName('smbdirect')
+    .parserConfiguration({ 'populate--': true })
+    .command(runCommand)
+    .command(factsCommand)
+    .command(inventoryCommand)
+    .command(execCommand)
+    .command(labCommand)
+    .demandCommand(1, 'name a command: run, facts, inventory, exec or lab')
+    .strict()
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      process.stderr.write(`${y.help() && ''}ERROR! ${msg}\nRun "smbdirect --help" for usage.\n`);
+      process.exit(1);
+    })
+    .help()
+    .parseAsync();
+}

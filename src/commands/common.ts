@@ -1,7 +1,8 @@
 // Options shared by the commands, and the one place that turns errors into a message and an exit code.
+// Every command's definition imports this file, so it stays cheap: the inventory loader (and zx's
+// YAML with it) is imported by inventoryFrom, when a command runs (#14).
 import { existsSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { loadInventory, parseExtraVars } from '../inventory/index.js';
 import type { Inventory, Vars } from '../types.js';
 
 export const LAB_INVENTORY = '/var/lib/smbdirect-provision/lab/inventory/hosts.yml';
@@ -26,6 +27,7 @@ export function withConnection<T>(y: Argv<T>) {
 export async function inventoryFrom(argv: { inventory?: string; extraVars?: string[] }): Promise<{ inv: Inventory; extraVars: Vars }> {
   const path = argv.inventory ?? (existsSync(LAB_INVENTORY) ? LAB_INVENTORY : undefined);
   if (!path) throw new UsageError('no inventory: pass -i FILE, or start the built-in lab with "smbdirect lab up"');
+  const { loadInventory, parseExtraVars } = await import('../inventory/index.js');
   const extraVars = await parseExtraVars(argv.extraVars ?? [], process.cwd());
   return { inv: await loadInventory(path, { extraVars }), extraVars };
 }

@@ -1,6 +1,6 @@
+// `smbdirect inventory`: its options only; inventory-action.ts is loaded by the handler (#14).
 import type { Argv } from 'yargs';
-import { inventoryGraph, inventoryList } from '../inventory/index.js';
-import { handled, inventoryFrom, withInventory } from './common.js';
+import { withInventory } from './common.js';
 
 export const inventoryCommand = {
   command: 'inventory',
@@ -10,8 +10,5 @@ export const inventoryCommand = {
       .option('list', { type: 'boolean', default: false })
       .option('graph', { type: 'boolean', default: false })
       .check((a) => (a.list || a.graph ? true : 'give --list or --graph')),
-  handler: handled(async (argv) => {
-    const { inv } = await inventoryFrom(argv);
-    process.stdout.write(argv.graph ? inventoryGraph(inv) + '\n' : JSON.stringify(inventoryList(inv), null, 2) + '\n');
-  }),
+  handler: async (argv: unknown) => (await import('./inventory-action.js')).default(argv),
 };

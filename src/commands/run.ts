@@ -1,10 +1,7 @@
+// `smbdirect run`: its options only. The implementation (the engine, ssh2, handlebars, diff) is in
+// run-action.ts, loaded by the handler, so --help and the other commands never load it (#14).
 import type { Argv } from 'yargs';
-import { runPlaybook } from '../engine/runner.js';
-import { JsonReporter, TextReporter } from '../engine/output.js';
-import { loadPlaybook } from '../playbook.js';
-import { handled, inventoryFrom, withConnection, withInventory } from './common.js';
-
-const list = (v: string[] | undefined) => (v ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
+import { withConnection, withInventory } from './common.js';
 
 export const runCommand = {
   command: 'run <playbook>',
@@ -19,23 +16,5 @@ export const runCommand = {
       .option('max-fail-percent', { type: 'number', describe: 'stop after a play in which more than this % of hosts failed' })
       .option('task-timeout', { type: 'number', describe: 'seconds a host may take for one round trip before it is marked unreachable' })
       .option('json', { type: 'boolean', default: false, describe: 'JSON lines on stdout instead of text' }),
-  handler: handled(async (argv) => {
-    const { inv, extraVars } = await inventoryFrom(argv);
-    const pb = await loadPlaybook(argv.playbook);
-    const reporter = argv.json ? new JsonReporter() : new TextReporter(argv.verbose ?? 0, argv.diff);
-    const summary = await runPlaybook(pb, inv, {
-      check: argv.check,
-      limit: argv.limit,
-      tags: list(argv.tags),
-      skipTags: list(argv.skipTags),
-      forks: argv.forks,
-      maxFailPercent: argv.maxFailPercent,
-      timeoutMs: argv.taskTimeout ? argv.taskTimeout * 1000 : undefined,
-      connectTimeoutMs: argv.timeout * 1000,
-      acceptNewHostKeys: argv.acceptNewHostKeys,
-      extraVars,
-      reporter,
-    });
-    return summary.code;
-  }),
+  handler: async (argv: unknown) => (await import('./run-action.js')).default(argv),
 };

@@ -1,0 +1,33 @@
+// `smbdirect exec`, the implementation (its options are in exec.ts): output and exit code per host.
+import pLimit from 'p-limit';
+import { chalk } from 'zx';
+import { selectHosts } from '../inventory/index.js';
+import { ConnectionPool } from '../engine/runner.js';
+import { handled, inventoryFrom, UsageError } from './common.js';
+
+export default handled(async (argv) => {
+  const command = [...(argv.command ?? []), ...(argv['--'] ?? [])].join(' ');
+  if (!command.trim()) throw new UsageError('no command given: smbdirect exec PATTERN -i INV -- COMMAND');
+  const { inv } = await inventoryFrom(argv);
+  let names = selectHosts(inv, argv.pattern);
+  if (argv.limit) names = names.filter((n) => selectHosts(inv, argv.limit).includes(n));
+  if (names.length === 0) throw new UsageError(`no hosts matched "${argv.pattern}"`);
+  const pool = new ConnectionPool({ connectTimeoutMs: argv.timeout * 1000, acceptNewHostKeys: argv.acceptNewHostKeys });
+  const limit = pLimit(argv.forks);
+  let worst = 0;
+  const outs = await Promise.all(names.map((n) => limit(async () => {
+    try {
+      const conn = await pool.get(inv.hosts.get(n)!);
+      const r = await conn.run(command);
+      if (r.code !== 0) worst = Math.max(worst, 2);
+      const head = r.code === 0 ? chalk.yellow(`${n} | CHANGED | rc=0 >>`) : chalk.red(`${n} | FAILED | rc=${r.code} >>`);
+      return `${head}\n${(r.stdout + r.stderr).trimEnd()}`;
+    } catch (e) {
+      worst = 4;
+      return chalk.red(`${n} | UNREACHABLE! => ${(e as Error).message}`);
+    }
+  })));
+  await pool.closeAll();
+  process.stdout.write(outs.join('\n') + '\n');
+  return worst;
+});

@@ -1,0 +1,35 @@
+// `smbdirect lab up|down|status`, the implementation (its options are in lab.ts): the built-in lab
+// of real SSH hosts on this machine.
+import { labDown, labStatus, labUp } from '../lab/lab.js';
+import { vmLabDown, vmLabStatus, vmLabUp } from '../lab/vm.js';
+import { handled } from './common.js';
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+export default handled(async (argv) => {
+  if (argv.vm) return vmAction(argv.action, argv.stateDir, argv.vmModules);
+  if (argv.action === 'up') {
+    const inventory = await labUp({ servers: argv.servers, clients: argv.clients, stateDir: argv.stateDir, log });
+    process.stdout.write(`${inventory}\n`);
+  } else if (argv.action === 'down') {
+    await labDown({ stateDir: argv.stateDir, log });
+  } else {
+    const s = await labStatus({ stateDir: argv.stateDir });
+    if (!s.up) return process.stdout.write('lab is down\n'), 0;
+    for (const h of s.hosts) process.stdout.write(`${h.name.padEnd(8)} ${h.group.padEnd(12)} ${h.address.padEnd(15)} pid=${h.pid} ${h.alive ? 'alive' : 'DEAD'}\n`);
+    if (s.inventory) process.stdout.write(`${s.inventory}\n`);
+    return s.hosts.every((h) => h.alive) ? 0 : 2;
+  }
+});
+
+async function vmAction(action: string, stateDir: string | undefined, modules: boolean): Promise<number> {
+  if (action === 'up') process.stdout.write(`${await vmLabUp({ stateDir, log, modules })}\n`);
+  else if (action === 'down') await vmLabDown({ stateDir, log });
+  else {
+    const s = await vmLabStatus({ stateDir });
+    for (const v of s.vms) process.stdout.write(`${v.name.padEnd(8)} ssh 127.0.0.1:${v.sshPort} pid=${v.pid} ${v.alive ? 'alive' : 'DEAD'}\n`);
+    process.stdout.write(`${s.inventory}\n`);
+    return s.vms.length > 0 && s.vms.every((v) => v.alive) ? 0 : 2;
+  }
+  return 0;
+}
