@@ -54,8 +54,12 @@ export interface FileState {
   entries?: string[];
   /** Octal string such as "0644". */
   mode?: string;
+  /** Owner and group names as stat shows them (%U/%G: "UNKNOWN" for an id without a name). */
   owner?: string;
   group?: string;
+  /** The numeric ids (%u/%g), what a numeric owner/group is compared with. */
+  uid?: string;
+  gid?: string;
 }
 
 export interface ProbeResult {

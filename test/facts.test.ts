@@ -90,7 +90,8 @@ t.test('reads: one content stream split by size; names with newlines and trailin
   t.same(reads.map((p) => f.files[p]!.content), ['first\n', 'second\n', undefined, 'third', undefined, 'first\n']);
   t.same(reads.map((p) => f.files[p]!.exists), [true, true, false, true, true, true]);
   // The same output with one size that no longer matches its content (the file grew meanwhile).
-  const tampered = out.replace(/stat (\d+ \S+ \S+) 6\n/, 'stat $1 9\n');
+  t.same([f.files[reads[0]!]!.uid, f.files[reads[0]!]!.gid], [String(process.getuid!()), String(process.getgid!())], 'numeric ids beside the names');
+  const tampered = out.replace(/stat (\d+ \S+ \S+ \d+ \d+) 6\n/, 'stat $1 9\n');
   t.not(tampered, out);
   t.throws(() => parseFacts(tampered, req), { name: 'FactsError', message: /changed while its facts were read|changed while facts were read/ });
 });
@@ -118,7 +119,7 @@ t.test('reads: content survives any bytes, state is exact, missing is missing', 
   t.equal(tr!.isDir, false);
   t.equal(spaced!.content, 'x\n');
   const emptyMode = `0${(statSync(reads[2]!).mode & 0o7777).toString(8)}`;
-  t.same(empty, { path: reads[2], exists: true, isDir: false, mode: emptyMode, owner: userInfo().username, group: sh('id -gn'), content: '' });
+  t.same(empty, { path: reads[2], exists: true, isDir: false, mode: emptyMode, owner: userInfo().username, group: sh('id -gn'), uid: sh('id -u'), gid: sh('id -g'), content: '' });
   t.equal(sub!.isDir, true);
   t.equal(sub!.content, undefined, 'no content for a directory');
   t.same(missing, { path: reads[4], exists: false });

@@ -23,13 +23,31 @@ function fileDiff(path: string, before: string | undefined, after: string | unde
   return createTwoFilesPatch(`${path} (before)`, `${path} (after)`, before ?? '', after ?? '');
 }
 
-function attrsDiffer(cur: FileState, want: { mode?: string; owner?: string; group?: string }): boolean {
+type Attrs = { mode?: string; owner?: string; group?: string };
+const isId = (v: string): boolean => /^\d+$/.test(v);
+
+/** A numeric owner/group (chown 1000) is compared with the id stat gave, a name with the name. */
+function idDiffers(want: string | undefined, name: string | undefined, id: string | undefined): boolean {
+  if (want === undefined) return false;
+  return isId(want) && id !== undefined ? Number(want) !== Number(id) : want !== name;
+}
+
+function attrsDiffer(cur: FileState, want: Attrs): boolean {
   const mode = (m?: string) => (m ? m.replace(/^0+(?=\d{3})/, '') : m);
   return (
     (want.mode !== undefined && mode(want.mode) !== mode(cur.mode)) ||
-    (want.owner !== undefined && want.owner !== cur.owner) ||
-    (want.group !== undefined && want.group !== cur.group)
+    idDiffers(want.owner, cur.owner, cur.uid) ||
+    idDiffers(want.group, cur.group, cur.gid)
   );
+}
+
+/** The attributes after a change sets `want`: a numeric owner is an id (its name unknown), a name's id is unknown. */
+function withAttrs(cur: FileState, want: Attrs): Pick<FileState, 'mode' | 'owner' | 'group' | 'uid' | 'gid'> {
+  const id = (w: string | undefined, name: string | undefined, old: string | undefined) =>
+    w === undefined ? [name, old] : [w, isId(w) ? w : undefined];
+  const [owner, uid] = id(want.owner, cur.owner, cur.uid);
+  const [group, gid] = id(want.group, cur.group, cur.gid);
+  return { mode: want.mode ?? cur.mode, owner, group, uid, gid };
 }
 
 /** Keeps only the changes that would change something, updating the virtual files as it goes. */
@@ -45,11 +63,11 @@ function effective(changes: Change[], files: Map<string, FileState>, diffs: stri
       if (same && !attrsDiffer(cur, c)) continue;
       if (!same) diffs.push(fileDiff(c.path, cur.exists ? cur.content : undefined, c.content, c.sensitive));
       kept.push(same ? { ...c, attrsOnly: true } : c);
-      files.set(c.path, { ...cur, path: c.path, exists: true, isDir: false, content: c.content, mode: c.mode ?? cur.mode, owner: c.owner ?? cur.owner, group: c.group ?? cur.group });
+      files.set(c.path, { ...cur, path: c.path, exists: true, isDir: false, content: c.content, ...withAttrs(cur, c) });
     } else if (c.kind === 'dir') {
       if (cur.exists && cur.isDir && !attrsDiffer(cur, c)) continue;
       kept.push(c);
-      files.set(c.path, { path: c.path, exists: true, isDir: true, mode: c.mode ?? cur.mode, owner: c.owner ?? cur.owner, group: c.group ?? cur.group });
+      files.set(c.path, { path: c.path, exists: true, isDir: true, ...withAttrs(cur, c) });
     } else if (c.kind === 'absent') {
       if (!cur.exists) continue;
       if (!cur.isDir) diffs.push(fileDiff(c.path, cur.content, undefined, true));

@@ -120,7 +120,7 @@ rds() {
   # and, for a readable regular file up to the limit, a place in one content stream: a handful of
   # processes for any number of files. A path whose line does not pair (created or removed
   # meanwhile, or a newline in its name) gets its own stat.
-  st=$(stat -L -c '%a %U %G %s %n' -- "$@")
+  st=$(stat -L -c '%a %U %G %u %g %s %n' -- "$@")
   n=$#
   i=0
   for p; do
@@ -133,8 +133,8 @@ rds() {
       case \${e##*/} in *"$NL"*) ;; *) printf 'entry %s\\n' "\${e##*/}";; esac
     done;; esac
     IFS= read -r s || s=
-    m=\${s#* }; m=\${m#* }; m=\${m#* }; m=\${m#* }
-    [ "$m" = "$p" ] || s=$(stat -L -c '%a %U %G %s %n' -- "$p")
+    m=\${s#* }; m=\${m#* }; m=\${m#* }; m=\${m#* }; m=\${m#* }; m=\${m#* }
+    [ "$m" = "$p" ] || s=$(stat -L -c '%a %U %G %u %g %s %n' -- "$p")
     s=\${s%" $p"}
     [ -n "$s" ] && echo "stat $s"
     [ -f "$p" ] && [ -r "$p" ] && [ -n "$s" ] || continue
@@ -262,10 +262,11 @@ function fileState(s: Sections, i: number, path: string, blob: ContentStream): F
   if (!k.has('exists')) return { path, exists: false };
   const f: FileState = { path, exists: true, isDir: k.has('dir') };
   if (path.endsWith('/')) f.entries = (s.raw(`file.${i}`) ?? '').split('\n').filter((l) => l.startsWith('entry ')).map((l) => l.slice('entry '.length)).sort();
-  const st = /^([0-7]+) (\S+) (\S+) (\d+)$/.exec(k.get('stat') ?? '');
-  if (st) Object.assign(f, { mode: st[1]!.padStart(4, '0'), owner: st[2], group: st[3] });
+  // "MODE USER GROUP UID GID SIZE"; older captures lack the ids.
+  const st = /^([0-7]+) (\S+) (\S+) (?:(\d+) (\d+) )?(\d+)$/.exec(k.get('stat') ?? '');
+  if (st) Object.assign(f, { mode: st[1]!.padStart(4, '0'), owner: st[2], group: st[3] }, st[4] !== undefined ? { uid: st[4], gid: st[5] } : {});
   if (k.has('blob')) {
-    f.content = blob.take(path, st ? Number(st[4]) : Number.NaN);
+    f.content = blob.take(path, st ? Number(st[6]) : Number.NaN);
     return f;
   }
   // Older captures (test fixtures) carry each file's content as base64 in a section of its own.

@@ -75,6 +75,11 @@ function validateShare(item: unknown, users: string[], p: Problems, at: string):
     return r.mode;
   };
   const sysName = (k: string) => str(k, systemNameProblem, 'give an existing system user or group');
+  // owner/group may be a numeric id, and YAML reads an unquoted one (owner: 1000) as a number.
+  const ownerOrId = (k: string) => {
+    const v = item[k];
+    return Number.isSafeInteger(v) && (v as number) >= 0 ? String(v) : sysName(k);
+  };
   const share: KsmbdShare = {
     name: str('name', shareNameProblem, 'rename the share', true) ?? '',
     path: str('path', (s) => absPathProblem(s) ?? confValueProblem(s), 'give the absolute path of the shared directory', true) ?? '',
@@ -90,8 +95,8 @@ function validateShare(item: unknown, users: string[], p: Problems, at: string):
     createMask: mask('create_mask'),
     directoryMask: mask('directory_mask'),
     vetoFiles: vetoFiles(item.veto_files, p, `${at}.veto_files`),
-    owner: sysName('owner'),
-    group: sysName('group'),
+    owner: ownerOrId('owner'),
+    group: ownerOrId('group'),
     mode: mask('mode'),
   };
   return p.errors.length === before ? stripUndefined(share) : undefined;
