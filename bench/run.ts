@@ -5,11 +5,11 @@
 //                          [--no-ansible] [--keep-lab] [--state-dir DIR] [--no-docs]
 // --ansible-runs: fewer runs for Ansible alone (a 50-host run takes minutes, and varies little).
 
-import { execFileSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { labDown, labStatus, labUp } from '../src/lab/lab.js';
+import { ensurePrerequisites } from '../src/prereqs.js';
 import {
   TOOLS, machine, markdown, median, ratioRows, svg, table, textTable,
   type Figure, type Phase, type SizeResult,
@@ -63,12 +63,6 @@ function parseArgs(argv: string[]): Options {
 }
 
 const log = (line: string): void => { process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`); };
-
-function ensureAnsible(): void {
-  if (existsSync('/usr/bin/ansible-playbook')) return;
-  log('ansible-playbook missing: apt-get install -y ansible');
-  execFileSync('apt-get', ['install', '-y', 'ansible'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-}
 
 /** Enough memory for N hosts (~1.5 MiB each) plus Ansible's N forks (~60 MB each)? */
 function memoryAllows(n: number): boolean {
@@ -219,7 +213,7 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (process.getuid?.() !== 0) throw new Error('the bench brings up a lab of real hosts: run it as root');
   if (!existsSync(CLI)) throw new Error(`${CLI} missing: build first (npx tsc -p .)`);
-  if (o.ansible) ensureAnsible();
+  await ensurePrerequisites(o.ansible ? ['lab', 'bench'] : ['lab'], log);
   const store = path.join(ROOT, 'docs', 'benchmarks.json');
   const stored: SizeResult[] = existsSync(store) ? JSON.parse(await fs.readFile(store, 'utf8')) as SizeResult[] : [];
   const fresh: SizeResult[] = [];

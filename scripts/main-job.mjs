@@ -22,9 +22,12 @@ const step = (title, args, opts = {}) => {
   return r;
 };
 
-if (!existsSync(cli)) {
-  const b = spawnSync('npx', ['tsc', '-p', root], { stdio: 'inherit' });
-  if (b.status !== 0) process.exit(1);
+if (!existsSync(cli)) { // `npm ci` builds it (prepare); this covers a checkout without that step
+  const b = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', root], { stdio: 'inherit' });
+  if (b.status !== 0) {
+    process.stderr.write('npm start: the TypeScript build failed (see above); run `npm ci` first\n');
+    process.exit(1);
+  }
 }
 if (process.getuid?.() !== 0) {
   process.stderr.write('npm start needs root (it boots qemu VMs and installs the packages it needs): run it as root\n');

@@ -20,3 +20,7 @@ export const TASKS_DIST_DIR = join(ROOT, 'dist', 'tasks');
  * a clean clone reuses them. SMBDIRECT_CACHE_DIR moves them (e.g. to measure a cold run).
  */
 export const CACHE_ROOT = process.env.SMBDIRECT_CACHE_DIR || '/var/cache/smbdirect-provision';
+
+/** Whole output of the long local steps (debootstrap, apt, module builds, VM boots), which a
+ * failure message names. SMBDIRECT_LOG_DIR moves it. */
+export const logDir = (): string => process.env.SMBDIRECT_LOG_DIR || '/var/log/smbdirect-provision';

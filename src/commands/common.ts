@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import type { Inventory, Vars } from '../types.js';
+import { reportError } from '../errors.js';
 
 export const LAB_INVENTORY = '/var/lib/smbdirect-provision/lab/inventory/hosts.yml';
 
@@ -38,8 +39,7 @@ export function handled(body: (argv: any) => Promise<number | void>) {
     try {
       process.exitCode = (await body(argv)) ?? 0;
     } catch (e) {
-      process.stderr.write(`ERROR! ${(e as Error).message}\n`);
-      if (process.env.SMBDIRECT_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+      reportError(e);
       process.exitCode = 1;
     }
   };

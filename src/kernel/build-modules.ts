@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { follow, noLog, since, step, type Log } from '../lab/vm-progress.js';
 import { CACHE_ROOT } from '../paths.js';
 import { DEBIAN_RELEASE } from './remedy.js';
+import { aptInstall, ensurePrerequisites } from '../prereqs.js';
 
 export type ModuleName = 'cifs' | 'ksmbd' | 'siw';
 export interface BuiltModules { dir: string; modules: Record<ModuleName, string>; patches: string[] }
@@ -81,21 +82,11 @@ async function readCached(dir: string): Promise<BuiltModules | undefined> {
  * different source version would build modules whose structs disagree with the running kernel). */
 async function installSources(release: string, log: Log): Promise<{ tarball: string; top: string }> {
   const series = /^(\d+\.\d+)/.exec(release)?.[1] ?? '';
-  await aptInstall([`linux-headers-${release}`, 'make', 'gcc', 'xz-utils', 'patch', 'kmod'], log);
+  await ensurePrerequisites(['module-build'], log);
+  await aptInstall([`linux-headers-${release}`], `modules ${release}: headers`, log);
   const version = (await sh`dpkg-query -W -f=${'${Version}'} ${`linux-headers-${release}`}`).stdout.trim();
-  await aptInstall([`linux-source-${series}=${version}`], log);
+  await aptInstall([`linux-source-${series}=${version}`], `modules ${release}: kernel source ${version}`, log);
   return { tarball: `/usr/src/linux-source-${series}.tar.xz`, top: `linux-source-${series}` };
-}
-
-async function aptInstall(pkgs: string[], log: Log): Promise<void> {
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  await step(log, `apt-get install ${pkgs.join(' ')}`, async (note) => {
-    const first = await follow(sh({ env })`apt-get install -y --no-install-recommends ${pkgs}`.nothrow(), note);
-    if (first.exitCode === 0) return;
-    await follow(sh({ env })`apt-get update`, note); // lists may predate this kernel
-    const again = await follow(sh({ env })`apt-get install -y --no-install-recommends ${pkgs}`.nothrow(), note);
-    if (again.exitCode !== 0) throw new Error(`apt-get install ${pkgs.join(' ')} failed (is that version still in the archive?):\n${again.stderr.trim()}`);
-  });
 }
 
 /** A copy of the headers' object tree that we may write to. linux-kbuild lacks

@@ -14,7 +14,8 @@ import {
   MARKER, StateStore, bridgeName, labPrefix, netnsName, readState, vethName,
   type Group, type HostState, type LabState,
 } from './state.js';
-import { ensurePrereqs, noLog, requireRoot, sleep, timed } from './util.js';
+import { noLog, requireRoot, sleep, timed } from './util.js';
+import { ensurePrerequisites } from '../prereqs.js';
 import { CACHE_ROOT } from '../paths.js';
 
 export interface LabUpOptions { servers: number; clients: number; stateDir?: string; log?: (line: string) => void }
@@ -54,7 +55,7 @@ export async function labUp(opts: LabUpOptions): Promise<string> {
   }
   const stateDir = path.resolve(opts.stateDir ?? DEFAULT_LAB_DIR);
   checkStateDir(stateDir);
-  await ensurePrereqs(log);
+  await ensurePrerequisites(['lab'], log);
 
   // An existing lab (complete, or left by an interrupted up) is replaced, never reused.
   const prefix = labPrefix(stateDir);

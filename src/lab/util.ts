@@ -1,5 +1,5 @@
 // Small helpers shared by the lab modules: a quiet zx shell, timing for progress lines,
-// and the root / prerequisite checks every lab entry point needs first.
+// and the root check every lab entry point needs first (prerequisites: src/prereqs.ts).
 
 import { execFile } from 'node:child_process';
 import { $ } from 'zx';
@@ -57,36 +57,4 @@ export function requireRoot(): void {
       'the smbdirect lab must run as root (it creates network namespaces, bridges and overlay mounts); re-run with sudo',
     );
   }
-}
-
-// Command -> Debian package providing it. Checked with `command -v` so an existing install
-// (even from another source) is accepted; only missing ones are installed.
-const PREREQS: Array<[string, string]> = [
-  ['debootstrap', 'debootstrap'],
-  ['ip', 'iproute2'],
-  ['ssh', 'openssh-client'],
-  ['ssh-keygen', 'openssh-client'],
-  ['unshare', 'util-linux'],
-  ['nsenter', 'util-linux'],
-  ['mount', 'mount'],
-  ['chroot', 'coreutils'],
-];
-
-/** Installs the lab's host-side tools with apt-get if any is missing. */
-export async function ensurePrereqs(log: Log): Promise<void> {
-  const missing = new Set<string>();
-  for (const [bin, pkg] of PREREQS) {
-    const r = await shTry`command -v ${bin}`;
-    if (r.exitCode !== 0) missing.add(pkg);
-  }
-  if (missing.size === 0) return;
-  const pkgs = [...missing];
-  await timed(log, `apt-get install ${pkgs.join(' ')}`, async () => {
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const first = await $({ quiet: true, nothrow: true, env })`apt-get install -y --no-install-recommends ${pkgs}`;
-    if (first.exitCode === 0) return;
-    // Stale or absent package lists are the usual cause: refresh once and retry.
-    await $({ quiet: true, env })`apt-get update`;
-    await $({ quiet: true, env })`apt-get install -y --no-install-recommends ${pkgs}`;
-  });
 }

@@ -4,6 +4,10 @@
 // its total. Kept apart from lab/util.ts (the namespace lab), which only times steps.
 
 import type { ProcessPromise } from 'zx';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { errorMessage } from '../errors.js';
+import { logDir } from '../paths.js';
 
 export type Log = (line: string) => void;
 export const noLog: Log = () => undefined;
@@ -17,33 +21,59 @@ export function since(t0: number): string {
 /** Hands a step a way to report its latest output line, shown by the ticker. */
 export type Note = (line: string) => void;
 
-/** Runs one long step with a start line, a ticker and an end line (done or failed). */
+/** A long step failed: says which, how, and where its whole output is. */
+export class StepError extends Error {}
+
+/**
+ * Runs one long step with a start line, a ticker and an end line (done or failed). Everything
+ * the step's commands print (fed through `note`) also goes to a log file under logDir(), which a
+ * failure names: the last line on the ticker is rarely the reason.
+ */
 export async function step<T>(log: Log, what: string, fn: (note: Note) => Promise<T>, every = 15): Promise<T> {
   const t0 = Date.now();
+  const file = logFile(what);
   let last = '';
+  let logged = false;
+  const keep = (line: string): void => {
+    try {
+      if (!logged) mkdirSync(logDir(), { recursive: true });
+      appendFileSync(file, `${line}\n`);
+      logged = true;
+    } catch { /* a log we cannot write must not fail the step */ }
+  };
   log(`${what} ...`);
   const timer = setInterval(() => log(`${what}: ${since(t0)}${last ? `  [${last.slice(0, 120)}]` : ''}`), every * 1000);
   try {
-    const out = await fn((line) => (last = line.trim() || last));
+    const out = await fn((line) => { keep(line); last = line.trim() || last; });
     log(`${what}: done in ${since(t0)}`);
     return out;
   } catch (err) {
     log(`${what}: FAILED after ${since(t0)}`);
-    throw err;
+    if (err instanceof StepError) throw err; // a step inside a step already said it
+    keep(errorMessage(err));
+    throw new StepError(`${what} failed after ${since(t0)}: ${errorMessage(err)}\nWhole output: ${file}`, { cause: err });
   } finally {
     clearInterval(timer);
   }
 }
 
-/** Feeds a running zx process's output, line by line, to a step's note. Returns the process. */
+function logFile(what: string): string {
+  const slug = what.replace(/[^A-Za-z0-9.]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+  return join(logDir(), `${new Date().toISOString().replace(/[:.]/g, '').slice(0, 15)}-${process.pid}-${slug}.log`);
+}
+
+/** Feeds a running zx process's output, every line, to a step's note. Returns the process. */
 export function follow(p: ProcessPromise, note: Note): ProcessPromise {
-  const feed = (chunk: Buffer | string): void => {
-    const lines = String(chunk).split('\n').filter((l) => l.trim() !== '');
-    const tail = lines[lines.length - 1];
-    if (tail !== undefined) note(tail);
+  const feeder = (): ((chunk: Buffer | string) => void) => {
+    let partial = ''; // a chunk may end mid-line: keep the rest for the next one
+    return (chunk) => {
+      const lines = (partial + String(chunk)).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line.trim() !== '') note(line);
+    };
   };
   // zx spawns synchronously, so the streams exist here; `?.` guards a halted process.
-  p.stdout?.on('data', feed);
-  p.stderr?.on('data', feed);
+  p.stdout?.on('data', feeder());
+  p.stderr?.on('data', feeder());
   return p;
 }

@@ -19,6 +19,7 @@ import { buildVmImage, type VmImage } from './vm-image.js';
 import { noLog, step, type Log } from './vm-progress.js';
 import { LINK, ensureClientKey, macs, privateAddress, writeSeed, type VmSpec } from './vm-seed.js';
 import { CACHE_ROOT } from '../paths.js';
+import { ensurePrerequisites } from '../prereqs.js';
 
 export interface VmLabOpts {
   stateDir?: string;
@@ -49,6 +50,7 @@ export async function vmLabUp(opts: VmLabOpts = {}): Promise<string> {
   const running = await vmLabStatus(opts);
   if (running.vms.length > 0 && running.vms.every((v) => v.alive)) return log('vm lab: already up'), running.inventory;
   if (running.vms.length > 0) await vmLabDown(opts); // half a lab: start clean
+  await ensurePrerequisites(['vm-lab'], log);
   await mkdir(stateDir, { recursive: true });
   const image = await buildVmImage({ cacheDir, log });
   const built = opts.modules === false ? undefined

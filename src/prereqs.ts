@@ -1,0 +1,142 @@
+// The controller's prerequisites: every external program the project runs on THIS machine (the
+// namespace lab, the VM lab, the kernel-module builds, the bench), each with the Debian package
+// that provides it, in one list. Each entry point installs what its feature lacks before its
+// first step, so a machine with only the base image needs no hand step. test/prereqs.test.ts reads
+// this list and the code, and fails when a program the code runs has no entry here.
+//
+// Programs run on managed hosts (over SSH) are not here: those are the hosts' business, and the
+// playbooks install what the hosts need.
+
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { spawn } from 'node:child_process';
+
+export type Feature = 'lab' | 'vm-lab' | 'module-build' | 'bench';
+
+export interface Prerequisite {
+  /** the program as the code runs it (looked up on PATH) */
+  command: string;
+  /** the Debian package that provides it */
+  pkg: string;
+}
+
+const req = (pkg: string, ...commands: string[]): Prerequisite[] => commands.map((command) => ({ command, pkg }));
+
+/** Shared by every feature: the shell zx runs commands with, and apt itself. */
+const COMMON: Prerequisite[] = [
+  ...req('bash', 'bash'),
+  ...req('dash', 'sh'),
+  ...req('apt', 'apt-get', 'apt-cache'),
+  ...req('dpkg', 'dpkg-query'),
+  ...req('coreutils', 'cp', 'readlink', 'truncate', 'chroot', 'rm', 'uname'),
+  ...req('mount', 'mount', 'umount'),
+];
+
+export const PREREQUISITES: Record<Feature, Prerequisite[]> = {
+  // Real sshd hosts in network namespaces over an overlayfs root (src/lab/lab.ts).
+  lab: [
+    ...COMMON,
+    ...req('iproute2', 'ip'),
+    ...req('util-linux', 'unshare', 'nsenter'),
+    ...req('openssh-client', 'ssh', 'ssh-keygen'),
+    ...req('debootstrap', 'debootstrap'),
+  ],
+  // qemu VMs with Debian's stock kernel (src/lab/vm*.ts).
+  'vm-lab': [
+    ...COMMON,
+    ...req('debootstrap', 'debootstrap'),
+    ...req('e2fsprogs', 'mkfs.ext4'),
+    ...req('qemu-system-x86', 'qemu-system-x86_64'),
+    ...req('qemu-utils', 'qemu-img'),
+    ...req('openssh-client', 'ssh', 'scp', 'ssh-keygen'),
+  ],
+  // Out-of-tree cifs/ksmbd/siw builds (src/kernel/build-modules.ts). The per-release
+  // linux-headers-RELEASE and linux-source-X.Y packages are installed by the build itself,
+  // since their names depend on the host's kernel.
+  'module-build': [
+    ...COMMON,
+    ...req('make', 'make'),
+    ...req('gcc', 'gcc'),
+    ...req('tar', 'tar'),
+    ...req('xz-utils', 'xz'),
+    ...req('patch', 'patch'),
+    ...req('binutils', 'strip'),
+    ...req('kmod', 'modinfo'),
+  ],
+  // npm run bench: tuned Ansible against the same lab (bench/ansible uses ansible.posix, which
+  // comes with the `ansible` package, not ansible-core alone).
+  bench: [
+    ...COMMON,
+    ...req('ansible', 'ansible-playbook'),
+    ...req('openssh-client', 'ssh'),
+  ],
+};
+
+/** Every package any feature names (for .ci/run, which purges them to prove the installs). */
+export function allPackages(): string[] {
+  return [...new Set(Object.values(PREREQUISITES).flat().map((p) => p.pkg))].sort();
+}
+
+/** Whether `command` is an executable file somewhere on PATH (no process: this runs on every lab up). */
+export async function onPath(command: string, path = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'): Promise<boolean> {
+  for (const dir of path.split(delimiter).filter(Boolean)) {
+    if (await access(join(dir, command), constants.X_OK).then(() => true, () => false)) return true;
+  }
+  return false;
+}
+
+/** The packages whose commands are missing for these features. */
+export async function missingPackages(features: Feature[]): Promise<string[]> {
+  const missing = new Set<string>();
+  for (const p of features.flatMap((f) => PREREQUISITES[f])) {
+    if (!(await onPath(p.command))) missing.add(p.pkg);
+  }
+  return [...missing];
+}
+
+/** A failure the user fixes outside the tool: the message says what and how. */
+export class PrerequisiteError extends Error {}
+
+/** Installs whatever these features lack, with a progress line; nothing when all is there. */
+export async function ensurePrerequisites(features: Feature[], log: (line: string) => void): Promise<void> {
+  const pkgs = await missingPackages(features);
+  if (pkgs.length === 0) return;
+  await aptInstall(pkgs, `prerequisites of ${features.join(', ')}`, log);
+}
+
+/** apt-get install, refreshing the package lists once if the first try fails (stale or absent
+ * lists are the usual cause on a fresh machine). Waits for another apt to release its lock. */
+export async function aptInstall(pkgs: string[], why: string, log: (line: string) => void): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    throw new PrerequisiteError(`${why}: these Debian packages are missing: ${pkgs.join(' ')}; installing them needs root: run as root, or install them first (apt-get install ${pkgs.join(' ')})`);
+  }
+  const t0 = Date.now();
+  log(`${why}: apt-get install ${pkgs.join(' ')} ...`);
+  const install = ['install', '-y', '-q', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=600', ...pkgs];
+  let r = await apt(install);
+  if (r.code !== 0) {
+    log(`${why}: apt-get install failed; apt-get update, then again ...`);
+    const u = await apt(['update', '-q', '-o', 'DPkg::Lock::Timeout=600']);
+    r = u.code === 0 ? await apt(install) : u;
+  }
+  if (r.code !== 0) {
+    const said = r.output.trim().split('\n').filter((l) => /^(E|W):|Unable|not/.test(l)).slice(-4).join('\n  ');
+    throw new PrerequisiteError(
+      `${why}: apt-get install ${pkgs.join(' ')} failed (exit ${r.code})${said ? `:\n  ${said}` : ''}\n` +
+      'Check the apt sources (/etc/apt/sources.list, /etc/apt/sources.list.d/) and the network, then run the same command again.',
+    );
+  }
+  log(`${why}: apt-get install ${pkgs.join(' ')} ... ${((Date.now() - t0) / 1000).toFixed(0)}s`);
+}
+
+function apt(args: string[]): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('apt-get', args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.on('error', (e) => resolve({ code: 127, output: e.message }));
+    child.on('close', (code) => resolve({ code: code ?? 1, output }));
+  });
+}
