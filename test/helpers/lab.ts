@@ -45,7 +45,7 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: 
   });
 }
 
-export interface JsonRun { code: number; results: Array<{ host: string; task: string; status: string; msg: string }>; recap: Record<string, Record<string, number>>; roundTrips: Record<string, number>; stderr: string }
+export interface JsonRun { code: number; /** Every JSON line, parsed (warnings too). */ lines: unknown[]; results: Array<{ host: string; task: string; status: string; msg: string }>; recap: Record<string, Record<string, number>>; roundTrips: Record<string, number>; stderr: string }
 
 /** Runs with --json and parses the lines. */
 export async function runJson(args: string[], env?: NodeJS.ProcessEnv): Promise<JsonRun> {
@@ -53,6 +53,7 @@ export async function runJson(args: string[], env?: NodeJS.ProcessEnv): Promise<
   const lines = r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
   return {
     code: r.code,
+    lines,
     results: lines.filter((l) => l.type === 'task'),
     recap: lines.find((l) => l.type === 'recap')?.hosts ?? {},
     roundTrips: lines.find((l) => l.type === 'stats')?.round_trips ?? {},
