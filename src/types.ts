@@ -9,6 +9,8 @@ export interface HostSpec {
   /** Groups the host belongs to, directly or through children, plus "all". */
   groups: string[];
   vars: Vars;
+  /** Where each variable was last set (a file, the inventory, -e), for messages. */
+  origins?: Record<string, string>;
 }
 
 export interface GroupSpec {

@@ -5,6 +5,7 @@ import { openConnection, UnreachableError } from '../connection/index.js';
 import { selectHosts } from '../inventory/index.js';
 import { selectTasks, type Play, type Playbook } from '../playbook.js';
 import type { Connection, Facts, HostSpec, Inventory, TaskResult, Vars } from '../types.js';
+import { ORIGINS_VAR, originsOf, ourOrigins } from '../smb/vars.js';
 import { clusterVar } from './cluster.js';
 import { prepareModules } from './prepare-modules.js';
 import { FACTS_TASK, runPlayOnHost, type HostPlayOutcome } from './host-play.js';
@@ -61,7 +62,8 @@ function playHosts(inv: Inventory, play: Play, limit: string | undefined, dead: 
 }
 
 async function runOne(pool: ConnectionPool, host: HostSpec, play: Play, o: RunOptions, cluster: Vars, cachedFacts?: Facts): Promise<HostPlayOutcome> {
-  const vars = { ...host.vars, smbdirect_cluster: cluster, ...play.vars, ...o.extraVars };
+  const origins = { ...host.origins, ...originsOf(play.vars, `playbook vars of play "${play.name}"`), ...originsOf(o.extraVars, '-e (extra vars)') };
+  const vars = { ...host.vars, smbdirect_cluster: cluster, [ORIGINS_VAR]: ourOrigins(origins), ...play.vars, ...o.extraVars };
   const spec = { ...host, vars };
   let conn: Connection;
   try {

@@ -112,24 +112,31 @@ export async function loadInventory(source: string, opts: LoadOptions = {}): Pro
     const ordered = data.sortGroups(closure);
     const groupNames = [...closure].sort();
     const vars: Vars = {};
+    // Where each variable was last set, for messages (HostSpec.origins).
+    const origins: Record<string, string> = {};
+    const from = (more: Vars | undefined, where: string | Record<string, string>) => {
+      Object.assign(vars, more);
+      for (const k of Object.keys(more ?? {})) origins[k] = typeof where === 'string' ? where : (where[k] ?? source);
+    };
     // 1. group vars from inventory files: "all" first, then groups shallow to deep
-    Object.assign(vars, all.vars);
-    for (const g of ordered) Object.assign(vars, g.vars);
+    from(all.vars, `${source} (vars of group all)`);
+    for (const g of ordered) from(g.vars, `${source} (vars of group ${g.name})`);
     // 2. group_vars/ files: all.yml first, then the same group order
-    Object.assign(vars, groupFileVars.get('all'));
-    for (const g of ordered) Object.assign(vars, groupFileVars.get(g.name));
+    from(groupFileVars.get('all'), groupVars.originOf('all'));
+    for (const g of ordered) from(groupFileVars.get(g.name), groupVars.originOf(g.name));
     // 3. host vars from inventory files, with Ansible's magic variables
-    Object.assign(vars, h.vars, {
+    from(h.vars, `${source} (vars of host ${h.name})`);
+    Object.assign(vars, {
       inventory_hostname: h.name,
       inventory_hostname_short: shortName(h.name),
       group_names: groupNames,
     });
     // 4. host_vars/ files
-    Object.assign(vars, await hostVars.load(h.name));
+    from(await hostVars.load(h.name), hostVars.originOf(h.name));
     // 5. extra vars (-e)
-    Object.assign(vars, opts.extraVars);
+    from(opts.extraVars, '-e (extra vars)');
     checkConnectionVars(h.name, vars, source);
-    hosts.set(h.name, { name: h.name, groups: ['all', ...groupNames], vars: structuredClone(vars) });
+    hosts.set(h.name, { name: h.name, groups: ['all', ...groupNames], vars: structuredClone(vars), origins });
   }
   return { hosts, groups, source };
 }

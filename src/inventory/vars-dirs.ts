@@ -95,6 +95,8 @@ export async function readVarsFile(file: string, warn: WarnFn, label = file): Pr
 export class VarsDir {
   private exists?: boolean;
   private readonly cache = new Map<string, Vars>();
+  /** Per NAME: the file each variable was last set in (for messages that say where a variable came from). */
+  private readonly origins = new Map<string, Record<string, string>>();
 
   constructor(
     readonly dir: string,
@@ -114,11 +116,22 @@ export class VarsDir {
     const hit = this.cache.get(name);
     if (hit) return hit;
     let vars: Vars = {};
+    const origin: Record<string, string> = {};
     // like Ansible, skip "chroot"-style names that are paths
     if (name && !name.startsWith('/') && (await this.check())) {
-      for (const f of await findVarsFiles(this.dir, name)) vars = { ...vars, ...(await readVarsFile(f, this.warn)) };
+      for (const f of await findVarsFiles(this.dir, name)) {
+        const more = await readVarsFile(f, this.warn);
+        vars = { ...vars, ...more };
+        for (const k of Object.keys(more)) origin[k] = f;
+      }
     }
     this.cache.set(name, vars);
+    this.origins.set(name, origin);
     return vars;
+  }
+
+  /** Which file set each variable of NAME (after load(NAME)). */
+  originOf(name: string): Record<string, string> {
+    return this.origins.get(name) ?? {};
   }
 }

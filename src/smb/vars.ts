@@ -72,20 +72,53 @@ function rdmaSettings(vars: Vars, p: Problems): RdmaSettings {
   };
 }
 
+/** Set by the runner: where each of the host's variables with one of OUR_PREFIXES was set (file, inventory, -e, play). */
+export const ORIGINS_VAR = 'smbdirect_var_origins';
+
+/** Documented variables a user sets besides SMB_VARS (docs/variables.md, README). */
+const USER_VARS = ['smbdirect_fragment_dir', 'smbdirect_known_hosts'];
+
 /** Variables the engine, the lab and the runner read besides SMB_VARS: never reported as typos. */
-const OTHER_KNOWN_VARS = ['smbdirect_cluster', 'smbdirect_fragment_dir', 'smbdirect_modules_built', 'smbdirect_modules_cache', 'smbdirect_role',
-  'smbdirect_known_hosts', 'smbdirect_server_address', 'smbdirect_private_address', 'smbdirect_lab_kernel_release', 'smb_servers', 'smb_clients'];
+const OTHER_KNOWN_VARS = [...USER_VARS, ORIGINS_VAR, 'smbdirect_cluster', 'smbdirect_modules_built', 'smbdirect_modules_cache', 'smbdirect_role',
+  'smbdirect_server_address', 'smbdirect_private_address', 'smbdirect_lab_kernel_release', 'smb_servers', 'smb_clients'];
+
+/** Names with these prefixes are ours: one we do not know is refused, however far from a known name. */
+const OUR_PREFIXES = ['ksmbd_', 'smbdirect_', 'smb_'];
+const ourPrefix = (name: string): string | undefined => OUR_PREFIXES.find((x) => name.startsWith(x));
+
+/** { NAME: where } for every variable of `vars`. */
+export const originsOf = (vars: Vars, where: string): Record<string, string> => Object.fromEntries(Object.keys(vars).map((k) => [k, where]));
+
+/** The origins of our variables only (what ORIGINS_VAR carries). */
+export const ourOrigins = (origins: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(origins).filter(([k]) => ourPrefix(k) !== undefined));
 
 /**
- * A variable within 2 edits of one of ours is a typo (ksmbd_share): an error, since running on
- * without it would silently provision nothing (Ansible would ignore it). Other teams' variables,
- * further away, stay quiet.
+ * A variable within 2 edits of one of ours is a typo (ksmbd_share), and one with our prefix that
+ * we do not read (smb_mount_list) is no variable of ours: both are errors, since running on
+ * without them would silently provision nothing (Ansible would ignore them). The message says
+ * where the variable was set. Other teams' variables (no prefix of ours, further away) stay quiet.
  */
 function rejectMisspelled(vars: Vars, p: Problems): void {
+  const origins = isRecord(vars[ORIGINS_VAR]) ? vars[ORIGINS_VAR] : {};
   for (const name of Object.keys(vars)) {
     const hint = misspelledOf(name);
-    if (hint) p.error(name, undefined, 'not a variable smbdirect-provision knows (a typo would silently provision nothing)', `did you mean "${hint}"? rename it`);
+    const prefix = hint ? undefined : unknownPrefix(name);
+    if (!hint && !prefix) continue;
+    const set = typeof origins[name] === 'string' ? `set in ${origins[name]}` : undefined;
+    const where = set ? ` (${set})` : '';
+    if (hint) p.error(name, undefined, `not a variable smbdirect-provision knows (${set ? `${set}; ` : ''}a typo would silently provision nothing)`, `did you mean "${hint}"? rename it`);
+    else {
+      const known = [...SMB_VARS, ...USER_VARS].filter((k) => k.startsWith(prefix!));
+      p.error(name, undefined, `not a variable smbdirect-provision knows${where}: names starting with ${prefix} are ours, and nothing reads this one`,
+        `${didYouMean(name, known)}the ${prefix} variables are ${known.join(', ')}: rename it, or remove it`);
+    }
   }
+}
+
+/** Our prefix when `name` carries one and is none of our variables. */
+function unknownPrefix(name: string): string | undefined {
+  return SMB_VARS.includes(name) || OTHER_KNOWN_VARS.includes(name) ? undefined : ourPrefix(name);
 }
 
 /** name -> the variable it is a typo of, or null. Memoized: every task validates the same names per host. */
