@@ -1,6 +1,6 @@
 // `smbdirect exec`, the implementation (its options are in exec.ts): output and exit code per host.
 import pLimit from 'p-limit';
-import { chalk } from 'zx';
+import { colourOn, red, yellow } from '../colour.js';
 import { selectHosts } from '../inventory/index.js';
 import { ConnectionPool } from '../engine/runner.js';
 import { handled, inventoryFrom, UsageError } from './common.js';
@@ -14,17 +14,18 @@ export default handled(async (argv) => {
   if (names.length === 0) throw new UsageError(`no hosts matched "${argv.pattern}"`);
   const pool = new ConnectionPool({ connectTimeoutMs: argv.timeout * 1000, acceptNewHostKeys: argv.acceptNewHostKeys });
   const limit = pLimit(argv.forks);
+  const on = colourOn(process.stdout);
   let worst = 0;
   const outs = await Promise.all(names.map((n) => limit(async () => {
     try {
       const conn = await pool.get(inv.hosts.get(n)!);
       const r = await conn.run(command);
       if (r.code !== 0) worst = Math.max(worst, 2);
-      const head = r.code === 0 ? chalk.yellow(`${n} | CHANGED | rc=0 >>`) : chalk.red(`${n} | FAILED | rc=${r.code} >>`);
+      const head = r.code === 0 ? yellow(on, `${n} | CHANGED | rc=0 >>`) : red(on, `${n} | FAILED | rc=${r.code} >>`);
       return `${head}\n${(r.stdout + r.stderr).trimEnd()}`;
     } catch (e) {
       worst = 4;
-      return chalk.red(`${n} | UNREACHABLE! => ${(e as Error).message}`);
+      return red(on, `${n} | UNREACHABLE! => ${(e as Error).message}`);
     }
   })));
   await pool.closeAll();

@@ -1,5 +1,5 @@
-// ansible_connection=local: the same `sh -s` contract, run on the controller through zx.
-import { $ } from 'zx';
+// ansible_connection=local: the same `sh -s` contract, run on the controller through zx (imported
+// on first use: an inventory of SSH hosts never loads it, #14).
 import type { Connection, RunOutput } from '../types.js';
 import type { ConnectOptions } from './options.js';
 
@@ -9,6 +9,7 @@ export class LocalConnection implements Connection {
 
   async run(script: string, opts: { timeoutMs?: number } = {}): Promise<RunOutput> {
     this.roundTrips++;
+    const { $ } = await import('zx');
     const sudo = this.become && process.getuid?.() !== 0;
     const p = $({ input: script, nothrow: true, quiet: true, timeout: opts.timeoutMs });
     const out = sudo ? await p`sudo -n sh -s` : await p`sh -s`;

@@ -1,6 +1,6 @@
 // What the operator reads: Ansible's shapes (banners, ok/changed/skipping/fatal, PLAY RECAP),
 // or JSON lines for machines. Every line passes through redact() before it leaves.
-import { chalk } from 'zx';
+import { colourOn, cyan, green, magenta, red, yellow } from '../colour.js';
 import type { ResultStatus, TaskResult } from '../types.js';
 import { redact } from '../secrets.js';
 
@@ -32,9 +32,7 @@ const banner = (text: string) => `\n${text} ${'*'.repeat(Math.max(3, 79 - text.l
 
 export class TextReporter implements Reporter {
   private progressShown = false;
-  constructor(private verbosity: number, private showDiff: boolean, private tty = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR) {
-    chalk.level = this.tty ? chalk.level || 1 : 0;
-  }
+  constructor(private verbosity: number, private showDiff: boolean, private tty = colourOn(process.stdout)) {}
 
   private out(line: string): void {
     this.clearProgress();
@@ -44,16 +42,16 @@ export class TextReporter implements Reporter {
   play(name: string) { this.out(banner(`PLAY [${name}]`)); }
   task(name: string, handler = false) { this.out(banner(`${handler ? 'RUNNING HANDLER' : 'TASK'} [${name}]`)); }
   message(text: string) { this.out(text); }
-  warn(host: string, text: string) { this.out(chalk.magenta(`[WARNING]: [${host}] ${text}`)); }
+  warn(host: string, text: string) { this.out(magenta(this.tty, `[WARNING]: [${host}] ${text}`)); }
 
   result(r: TaskResult) {
     const tail = r.msg ? ` => ${r.msg}` : '';
     const line = {
-      ok: chalk.green(`ok: [${r.host}]${this.verbosity > 0 ? tail : ''}`),
-      changed: chalk.yellow(`changed: [${r.host}]${tail}`),
-      skipped: chalk.cyan(`skipping: [${r.host}]${tail}`),
-      failed: chalk.red(`fatal: [${r.host}]: FAILED! => ${r.msg}`),
-      unreachable: chalk.red(`fatal: [${r.host}]: UNREACHABLE! => ${r.msg}`),
+      ok: green(this.tty, `ok: [${r.host}]${this.verbosity > 0 ? tail : ''}`),
+      changed: yellow(this.tty, `changed: [${r.host}]${tail}`),
+      skipped: cyan(this.tty, `skipping: [${r.host}]${tail}`),
+      failed: red(this.tty, `fatal: [${r.host}]: FAILED! => ${r.msg}`),
+      unreachable: red(this.tty, `fatal: [${r.host}]: UNREACHABLE! => ${r.msg}`),
     }[r.status];
     this.out(line);
     for (const w of r.warnings ?? []) this.warn(r.host, w);
@@ -78,10 +76,10 @@ export class TextReporter implements Reporter {
     this.out(banner('PLAY RECAP'));
     const width = Math.max(26, ...[...stats.keys()].map((h) => h.length + 1));
     for (const [host, s] of stats) {
-      const colour = s.failed || s.unreachable ? chalk.red : s.changed ? chalk.yellow : chalk.green;
+      const colour = s.failed || s.unreachable ? red : s.changed ? yellow : green;
       const cell = (k: string, n: number) => `${k}=${n}`.padEnd(k.length + 6);
       const trips = this.verbosity > 0 ? `round_trips=${roundTrips.get(host) ?? 0}` : '';
-      this.out(`${colour(host.padEnd(width))}: ${cell('ok', s.ok)}${cell('changed', s.changed)}${cell('unreachable', s.unreachable)}${cell('failed', s.failed)}${cell('skipped', s.skipped)}${trips}`.trimEnd());
+      this.out(`${colour(this.tty, host.padEnd(width))}: ${cell('ok', s.ok)}${cell('changed', s.changed)}${cell('unreachable', s.unreachable)}${cell('failed', s.failed)}${cell('skipped', s.skipped)}${trips}`.trimEnd());
     }
     this.out('');
   }

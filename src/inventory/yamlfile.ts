@@ -2,10 +2,12 @@
 // yes/no/on/off are booleans, 0644 is octal, "<<" merges, duplicate keys warn and the last wins,
 // !unsafe is a plain string and !vault is refused (we cannot decrypt it).
 
-import { YAML } from 'zx';
+// The yaml package itself, not zx's copy of it: zx would load its whole vendor bundle (~0.15 s of
+// CPU) for every command that reads an inventory (#14).
+import * as YAML from 'yaml';
 import { fail, type WarnFn, type Where } from './errors.js';
 
-/* The yaml package's node classes are typed `any` in zx's re-export; these are the parts we use. */
+/* The parts of the yaml package's node classes we use. */
 export interface YNode {
   range?: [number, number, number];
   tag?: string;
