@@ -9,6 +9,7 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync
 import { join, relative } from 'node:path';
 import { runCli, startLab, tmp } from './helpers/lab.js';
 import { ntHash } from '../src/smb/md4.js';
+import { jsonLineStrings } from './helpers/json.js';
 
 const PASSWORD = `Sécr3t'"$(whoami)\`id\`;#=,\\ end`;
 const PW_BYTES = Buffer.from(PASSWORD, 'utf8');
@@ -49,7 +50,7 @@ function sampleProcesses(into: Map<number, string>, also: Set<number>): void {
   }
 }
 
-async function runSampled(args: string[]): Promise<{ code: number; out: string; samples: Map<number, string>; rounds: number }> {
+async function runSampled(args: string[]): Promise<{ code: number; out: string; stdout: string; samples: Map<number, string>; rounds: number }> {
   const samples = new Map<number, string>();
   let rounds = 0;
   let running = true;
@@ -71,7 +72,7 @@ async function runSampled(args: string[]): Promise<{ code: number; out: string; 
   const r = await runCli(args, { env: { SAFETY_BOB_PW: BOB } });
   running = false;
   await sampler;
-  return { code: r.code, out: `${r.stdout}\n${r.stderr}`, samples, rounds };
+  return { code: r.code, out: `${r.stdout}\n${r.stderr}`, stdout: r.stdout, samples, rounds };
 }
 
 function filesUnder(d: string): string[] {
@@ -108,8 +109,12 @@ t.test('no password in process tables, argv, output, --diff, --json, or local fi
     t.equal(r.code, args[1] === 'teardown' ? 0 : 2, `${args.slice(1).join(' ')}: exit code\n${r.out.slice(-1500)}`);
     t.ok(r.samples.size > 0 && r.rounds > 3, `${args.slice(1, 2)}: sampled ${r.rounds} rounds, ${r.samples.size} process snapshots`);
     total += r.samples.size;
+    // JSON escapes the password's " and \: search what a JSON reader gets, the decoded values.
+    const jsonValues = args.includes('--json') ? jsonLineStrings(r.stdout) : [];
+    if (args.includes('--json')) t.ok(jsonValues.length > 0, `${args.slice(1).join(' ')}: JSON lines decoded`);
     for (const s of secrets) {
       t.notOk(r.out.includes(s), `${args.join(' ')}: no password in stdout/stderr`);
+      t.same(jsonValues.filter((v) => v.includes(s)), [], `${args.join(' ')}: no password in any decoded JSON value`);
       const leaked = [...r.samples.values()].filter((x) => x.includes(s) || x.includes(Buffer.from(s).toString('latin1')));
       // The controller's environment carries SAFETY_BOB_PW by design (password_env): only lab processes count for BOB.
       t.same(leaked.filter((x) => !(s === BOB && x.includes('dist/src/cli.js'))), [], `${args[1]}: no password in any sampled argv/environment`);

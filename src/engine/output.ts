@@ -1,8 +1,9 @@
 // What the operator reads: Ansible's shapes (banners, ok/changed/skipping/fatal, PLAY RECAP),
-// or JSON lines for machines. Every line passes through redact() before it leaves.
+// or JSON lines for machines. Every line passes through redact() before it leaves (JSON: every
+// string value, before encoding).
 import { colourOn, cyan, green, magenta, red, yellow } from '../colour.js';
 import type { ResultStatus, TaskResult } from '../types.js';
-import { redact } from '../secrets.js';
+import { redact, redactValue } from '../secrets.js';
 
 export interface HostStats { ok: number; changed: number; unreachable: number; failed: number; skipped: number }
 
@@ -87,7 +88,7 @@ export class TextReporter implements Reporter {
 
 /** --json: one object per line on stdout, the recap last. */
 export class JsonReporter implements Reporter {
-  private emit(o: object) { process.stdout.write(redact(JSON.stringify(o)) + '\n'); }
+  private emit(o: object) { process.stdout.write(JSON.stringify(redactValue(o)) + '\n'); }
   play() {}
   task() {}
   progress() {}
