@@ -112,6 +112,22 @@ t.test('preflight with policy warn: warnings, and the fragment written as a loca
   t.equal(again.status, 'ok', 'the same fragment already there: nothing to write');
 });
 
+t.test('preflight: the fragment goes beside the inventory by default, a relative dir is under it, and the path is printed (#16)', async (t) => {
+  const inv = t.testdir();
+  const warn = { smbdirect_role: 'server', smbdirect_kernel_policy: 'warn', inventory_dir: inv };
+  const plan = (vars: Vars) => {
+    const c = ctx('debian12', vars);
+    delete c.vars.smbdirect_fragment_dir;
+    Object.assign(c.vars, vars);
+    return preflight.plan(c);
+  };
+  const byDefault = plan(warn);
+  const path = `${inv}/smbdirect-kconfig/h1-6.1.0-41-amd64.config`;
+  t.same(changes(byDefault).map((c) => 'path' in c && c.path), [path], 'not the working directory: <inventory dir>/smbdirect-kconfig');
+  t.match(byDefault.status === 'change' ? byDefault.msg : '', `kernel config fragment written to ${path}`, 'the result names the path');
+  t.same(changes(plan({ ...warn, smbdirect_fragment_dir: 'kconf' })).map((c) => 'path' in c && c.path), [`${inv}/kconf/h1-6.1.0-41-amd64.config`], 'relative: under the inventory dir');
+});
+
 t.test('preflight: Ubuntu 24.04 server passes, its client lacks CIFS_SMB_DIRECT', async (t) => {
   const server = preflight.plan(ctx('ubuntu2404', { smbdirect_role: 'server', smbdirect_rdma_mode: 'hardware' }));
   t.equal(server.status, 'ok', server.msg);

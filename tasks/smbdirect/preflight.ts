@@ -12,10 +12,12 @@
  * installs the modules, and verify checks the outcome. Otherwise it fails, saying which condition failed.
  * Vars: smbdirect_role (play), smbdirect_kernel_policy fail|warn|build-modules, smbdirect_rdma_mode,
  * smbdirect_rdma_netdev, smbdirect_rdma_link_name, smbdirect_modules_built, smbdirect_fragment_dir
- * (default ./smbdirect-kconfig).
+ * (default <inventory dir>/smbdirect-kconfig; a relative one is under the inventory dir).
  * Example: smbdirect_kernel_policy: warn -> missing options become warnings, the fragment is written.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CACHE_ROOT } from '../../src/paths.js';
 import { truthy } from '../../src/connection/options.js';
 import { systemOf, type SystemFacts } from '../../src/facts/index.js';
 import { kconfigFragment } from '../../src/smb/kconfig-fragment.js';
@@ -28,10 +30,18 @@ import type { Change, Task, Vars } from '../../src/types.js';
 
 const safe = (s: string): string => s.replace(/[^A-Za-z0-9._-]/g, '_');
 
+/**
+ * Where the fragment goes on the controller: smbdirect_fragment_dir, a relative one under the
+ * inventory's directory; by default <inventory dir>/smbdirect-kconfig (beside the inventory it
+ * belongs to, never wherever the caller happens to stand), or CACHE_ROOT/kconfig for a host
+ * without an inventory directory.
+ */
 export function fragmentPath(vars: Vars, host: string, release: string): string {
-  const dir = typeof vars.smbdirect_fragment_dir === 'string' ? vars.smbdirect_fragment_dir : './smbdirect-kconfig';
+  const invDir = typeof vars.inventory_dir === 'string' && vars.inventory_dir !== '' ? vars.inventory_dir : undefined;
+  const given = typeof vars.smbdirect_fragment_dir === 'string' && vars.smbdirect_fragment_dir !== '' ? vars.smbdirect_fragment_dir : undefined;
+  const dir = given ? resolve(invDir ?? '.', given) : invDir ? join(invDir, 'smbdirect-kconfig') : join(CACHE_ROOT, 'kconfig');
   const name = typeof vars.inventory_hostname === 'string' ? vars.inventory_hostname : host;
-  return `${dir.replace(/\/+$/, '')}/${safe(name)}-${safe(release)}.config`;
+  return join(dir, `${safe(name)}-${safe(release)}.config`);
 }
 
 /** iWARP next to IB/RoCE on a ksmbd host, counting the soft link this play would create. */
@@ -123,7 +133,7 @@ const task: Task = {
     const same = content !== undefined && existsSync(path) && readFileSync(path, 'utf8') === content;
     if (!content || same) return { status: 'ok', msg, warnings };
     const changes: Change[] = [{ kind: 'local-file', path, content }];
-    return { status: 'change', msg, changes, warnings };
+    return { status: 'change', msg: `${msg}; kernel config fragment written to ${path}`, changes, warnings };
   },
 };
 export default task;
