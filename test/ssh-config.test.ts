@@ -209,3 +209,40 @@ t.test('errors name the file and line', async (t) => {
   chmodSync(join(ctx.home, '.ssh/config'), 0o666);
   t.throws(() => resolve(ctx, 'q'), /bad owner or permissions/, 'a config others can write is refused, as ssh does');
 });
+
+t.test('connection options: Ansible order (ssh_args, inventory variables, common args, extra args, files)', async (t) => {
+  const { connectOptions } = await import('../src/connection/options.js');
+  const ctx = home(t, {
+    '.ssh/config': 'Host web1\n  HostName 10.0.0.1\n  User cfg\n  Port 2200\n  IdentityFile ~/cfg_key\n  ServerAliveInterval 9\n  UserKnownHostsFile ~/kh\n',
+    alt: 'Host web1\n  HostName 10.0.0.2\n  ProxyJump bastion\n',
+  });
+  const host = (vars: Record<string, unknown>) => ({ name: 'web1', groups: [], vars });
+  const o = connectOptions(host({}), { timeoutMs: 1000 }, ctx);
+  t.match(o, { address: '10.0.0.1', user: 'cfg', port: 2200, keyFiles: [`${ctx.home}/cfg_key`], keepaliveIntervalMs: 9000, knownHosts: [`${ctx.home}/kh`], timeoutMs: 1000 });
+  const v = connectOptions(host({ ansible_user: 'inv', ansible_port: 22, ansible_ssh_private_key_file: '/inv_key', ansible_timeout: 3 }), { timeoutMs: 1000 }, ctx);
+  t.match(v, { user: 'inv', port: 22, keyFiles: ['/inv_key', `${ctx.home}/cfg_key`], timeoutMs: 3000 }, 'inventory variables win; keys add up');
+  const args = connectOptions(host({ ansible_user: 'inv', ansible_ssh_args: '-o User=first', ansible_ssh_common_args: '-o User=late -o Port=2', ansible_ssh_extra_args: '-o Port=3' }), { timeoutMs: 1000 }, ctx);
+  t.match(args, { user: 'first', port: 2 }, 'ansible_ssh_args come before the inventory variables, as in Ansible');
+  t.equal(connectOptions(host({ ansible_host: 'other' }), { timeoutMs: 1000 }, ctx).address, 'other', 'ansible_host is the name looked up');
+  const jump = connectOptions(host({ ansible_ssh_common_args: `-F ${ctx.home}/alt` }), { timeoutMs: 1000 }, ctx);
+  t.match(jump, { address: '10.0.0.2', proxy: { keyword: 'ProxyJump', value: 'bastion', where: { file: `${ctx.home}/alt`, line: 3 } } });
+  t.equal(connectOptions(host({ smbdirect_known_hosts: '/kh', ansible_connection: 'local' }), { timeoutMs: 1000 }, ctx).local, true);
+  const { openConnection } = await import('../src/connection/index.js');
+  await t.rejects(
+    openConnection(host({ ansible_ssh_common_args: `-F ${ctx.home}/alt`, ansible_ssh_private_key_file: '/nonexistent' }), { timeoutMs: 1000, acceptNew: false }),
+    { message: `web1: jump hosts are not supported yet: ProxyJump bastion (${ctx.home}/alt line 3); not connecting directly to 10.0.0.2 instead. Reach the host without a jump host, or set ProxyJump none for it` },
+  );
+});
+
+t.test('host key policy: the flag beats the file; no and accept-new accept unknown keys only', async (t) => {
+  const { hostKeyMode } = await import('../src/connection/ssh.js');
+  const where = { file: '/c', line: 4 };
+  const mode = (value: 'yes' | 'no' | 'accept-new' | 'ask' | undefined, acceptNew = false) =>
+    hostKeyMode({ strictHostKeyChecking: value && { value, where } }, { acceptNew });
+  t.same(mode(undefined), { accept: false, why: '' }, 'default: strict');
+  t.same(mode('yes', true), { accept: true, why: '' });
+  t.equal(mode('no').accept, true);
+  t.equal(mode('accept-new').accept, true);
+  t.same(mode('yes'), { accept: false, why: 'StrictHostKeyChecking yes (/c line 4) refuses it; ' });
+  t.match(mode('ask').why, /cannot ask here/);
+});

@@ -1,8 +1,16 @@
 // `smbdirect inventory`, the implementation (its options are in inventory.ts).
-import { inventoryGraph, inventoryList } from '../inventory/index.js';
+import { connectionSummary } from '../connection/options.js';
+import { inventoryGraph, inventoryHost, inventoryList } from '../inventory/index.js';
 import { handled, inventoryFrom } from './common.js';
 
 export default handled(async (argv) => {
   const { inv } = await inventoryFrom(argv);
+  if (argv.host) {
+    // ansible-inventory --host prints the host's variables; the resolved connection is added to them
+    const vars = inventoryHost(inv, argv.host);
+    const smbdirect_connection = connectionSummary(inv.hosts.get(argv.host)!, { timeoutMs: 10_000 });
+    process.stdout.write(JSON.stringify({ ...vars, smbdirect_connection }, null, 2) + '\n');
+    return;
+  }
   process.stdout.write(argv.graph ? inventoryGraph(inv) + '\n' : JSON.stringify(inventoryList(inv), null, 2) + '\n');
 });

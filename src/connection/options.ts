@@ -1,22 +1,51 @@
-// Reads Ansible's connection variables (with Ansible's names) from a host's merged vars.
-import { homedir, userInfo } from 'node:os';
-import { resolve } from 'node:path';
+// Reads Ansible's connection variables (with Ansible's names) from a host's merged vars, and the
+// OpenSSH client configuration they lead to (ssh-config.ts), the way Ansible's ssh connection does:
+// `ssh [ansible_ssh_args] -o Port= -o IdentityFile= -o User= [ansible_ssh_common_args]
+// [ansible_ssh_extra_args] DESTINATION`, where DESTINATION is ansible_host (else the inventory name)
+// and the first value of a keyword wins, so the inventory variables beat the config files.
+import { hostname, homedir, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { shlexSplit } from '../inventory/shlex.js';
 import type { HostSpec } from '../types.js';
+import { parseSshArgs, resolveSshConfig, type Directive, type ResolveContext, type ResolvedSsh, type Source } from './ssh-config.js';
 
 export interface ConnectOptions {
   host: string;
   address: string;
   port: number;
   user: string;
-  keyFile?: string;
-  knownHosts: string;
+  /** Identity files named by the inventory or the config, tried first, in order, then the agent. */
+  keyFiles: string[];
+  /** When none is named: the agent first, then these (OpenSSH's default names that ssh2 reads). */
+  defaultKeyFiles: string[];
+  /** IdentitiesOnly: the agent is not asked. */
+  identitiesOnly: boolean;
+  /** Agent socket, if one is to be used. */
+  agent?: string;
+  /** Checked together; an accepted key is recorded in the first. */
+  knownHosts: string[];
+  hostKeyAlias?: string;
+  /** StrictHostKeyChecking from the config, and where it was set (undefined: not set). */
+  strictHostKeyChecking?: { value: NonNullable<ResolvedSsh['strictHostKeyChecking']>; where: Source };
+  keepaliveIntervalMs: number;
+  keepaliveCountMax: number;
+  /** A ProxyJump/ProxyCommand the config asks for (connecting through it is not supported yet). */
+  proxy?: { keyword: 'ProxyJump' | 'ProxyCommand'; value: string; where: Source };
   become: boolean;
   becomeUser: string;
   local: boolean;
   timeoutMs: number;
+  /** The resolved ssh configuration (absent for ansible_connection=local). */
+  ssh?: ResolvedSsh;
 }
 
 const expand = (p: string) => (p.startsWith('~/') ? resolve(homedir(), p.slice(2)) : resolve(p));
+
+/** The controller as OpenSSH's tokens see it; `~` is $HOME (OpenSSH takes the passwd entry's home). */
+export function controllerContext(): ResolveContext {
+  const me = userInfo();
+  return { home: homedir(), localUser: me.username, uid: me.uid, localHostname: hostname(), env: process.env, systemConfig: '/etc/ssh/ssh_config' };
+}
 
 export function truthy(v: unknown): boolean {
   if (typeof v === 'boolean') return v;
@@ -24,34 +53,104 @@ export function truthy(v: unknown): boolean {
   return typeof v === 'string' && /^(yes|true|on|1|y)$/i.test(v.trim());
 }
 
-/** `-o UserKnownHostsFile=...` inside ansible_ssh_common_args / ansible_ssh_extra_args. */
-function knownHostsFromArgs(args: unknown): string | undefined {
-  if (typeof args !== 'string') return undefined;
-  return /UserKnownHostsFile[= ]\s*"?([^\s"]+)/.exec(args)?.[1];
+/** What Ansible puts on ssh's command line, in its order: ssh_args, the inventory's -o, common args, extra args. */
+function sshCommandLine(host: HostSpec, str: (k: string) => string | undefined): { configFile?: string; options: Directive[] } {
+  const words = (k: string) => (str(k) ? shlexSplit(str(k)!) : []);
+  const fromVars = (keyword: string, ...names: string[]): Directive[] => {
+    const name = names.find((n) => str(n) !== undefined);
+    return name ? [{ keyword, args: [str(name)!], rest: str(name)!, file: `${name} (inventory, ${host.name})`, line: 0 }] : [];
+  };
+  const parts = [
+    parseSshArgs(words('ansible_ssh_args'), 'ansible_ssh_args'),
+    { options: [...fromVars('port', 'ansible_port', 'ansible_ssh_port'), ...fromVars('identityfile', 'ansible_ssh_private_key_file', 'ansible_private_key_file'), ...fromVars('user', 'ansible_user', 'ansible_ssh_user')] },
+    parseSshArgs(words('ansible_ssh_common_args'), 'ansible_ssh_common_args'),
+    parseSshArgs(words('ansible_ssh_extra_args'), 'ansible_ssh_extra_args'),
+  ];
+  // ssh takes the last -F it is given
+  return { configFile: parts.map((p) => (p as { configFile?: string }).configFile).filter(Boolean).pop(), options: parts.flatMap((p) => p.options) };
 }
 
-export function connectOptions(host: HostSpec, defaults: { timeoutMs: number }): ConnectOptions {
+export function connectOptions(host: HostSpec, defaults: { timeoutMs: number }, ctx: ResolveContext = controllerContext()): ConnectOptions {
   const v = host.vars;
   const str = (k: string) => (v[k] === undefined || v[k] === null ? undefined : String(v[k]));
-  const known =
-    str('smbdirect_known_hosts') ??
-    knownHostsFromArgs(v.ansible_ssh_common_args) ??
-    knownHostsFromArgs(v.ansible_ssh_extra_args) ??
-    '~/.ssh/known_hosts';
-  const timeout = Number(str('ansible_timeout') ?? str('ansible_ssh_timeout') ?? NaN);
   const port = Number(str('ansible_port') ?? str('ansible_ssh_port') ?? 22);
   // loadInventory refuses these already; callers that build hosts themselves get the same guard.
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${host.name}: ansible_port must be a whole number from 1 to 65535`);
-  return {
+  const timeout = Number(str('ansible_timeout') ?? str('ansible_ssh_timeout') ?? NaN);
+  const common = {
     host: host.name,
-    address: str('ansible_host') ?? str('ansible_ssh_host') ?? host.name,
-    port,
-    user: str('ansible_user') ?? str('ansible_ssh_user') ?? userInfo().username,
-    keyFile: str('ansible_ssh_private_key_file') ? expand(str('ansible_ssh_private_key_file')!) : undefined,
-    knownHosts: expand(known),
     become: truthy(v.ansible_become ?? v.become),
     becomeUser: str('ansible_become_user') ?? 'root',
-    local: str('ansible_connection') === 'local',
-    timeoutMs: Number.isFinite(timeout) ? timeout * 1000 : defaults.timeoutMs,
+    keepaliveIntervalMs: 5000,
+    keepaliveCountMax: 3,
   };
+  if (str('ansible_connection') === 'local') {
+    return {
+      ...common, address: str('ansible_host') ?? host.name, port, user: str('ansible_user') ?? ctx.localUser, keyFiles: [], defaultKeyFiles: [], identitiesOnly: false,
+      knownHosts: [], local: true, timeoutMs: Number.isFinite(timeout) ? timeout * 1000 : defaults.timeoutMs,
+    };
+  }
+  const cmd = sshCommandLine(host, str);
+  const ssh = resolveSshConfig({ host: str('ansible_host') ?? str('ansible_ssh_host') ?? host.name, options: cmd.options, configFile: cmd.configFile }, ctx);
+  const agentSock = ssh.identityAgent === undefined || ssh.identityAgent === 'SSH_AUTH_SOCK' ? ctx.env.SSH_AUTH_SOCK : ssh.identityAgent === 'none' ? undefined : ssh.identityAgent;
+  const knownHosts = str('smbdirect_known_hosts')
+    ? [expand(str('smbdirect_known_hosts')!)]
+    : (ssh.userKnownHostsFiles ?? [join(ctx.home, '.ssh/known_hosts'), join(ctx.home, '.ssh/known_hosts2')]).filter((f) => f !== 'none');
+  const proxyKeyword = ssh.proxyJump !== undefined ? 'ProxyJump' : ssh.proxyCommand !== undefined ? 'ProxyCommand' : undefined;
+  return {
+    ...common,
+    address: ssh.hostname,
+    port: ssh.port,
+    user: ssh.user,
+    keyFiles: ssh.identityFiles,
+    defaultKeyFiles: ssh.identityFileSpecs.length ? [] : ['id_rsa', 'id_ecdsa', 'id_ed25519'].map((n) => join(ctx.home, '.ssh', n)),
+    identitiesOnly: ssh.identitiesOnly,
+    agent: ssh.identitiesOnly ? undefined : agentSock,
+    knownHosts,
+    hostKeyAlias: ssh.hostKeyAlias,
+    strictHostKeyChecking: ssh.strictHostKeyChecking ? { value: ssh.strictHostKeyChecking, where: ssh.sources.stricthostkeychecking! } : undefined,
+    keepaliveIntervalMs: ssh.serverAliveInterval !== undefined ? ssh.serverAliveInterval * 1000 : common.keepaliveIntervalMs,
+    keepaliveCountMax: ssh.serverAliveCountMax ?? common.keepaliveCountMax,
+    proxy: proxyKeyword && { keyword: proxyKeyword, value: (ssh.proxyJump ?? ssh.proxyCommand)!, where: ssh.sources[proxyKeyword.toLowerCase()]! },
+    local: false,
+    // Ansible always passes ConnectTimeout (its --timeout); here an explicit ConnectTimeout in the
+    // config beats the CLI's default, and ansible_timeout beats both.
+    timeoutMs: Number.isFinite(timeout) ? timeout * 1000 : ssh.connectTimeout !== undefined ? ssh.connectTimeout * 1000 : defaults.timeoutMs,
+    ssh,
+  };
+}
+
+/** "FILE line N", or the inventory variable / command-line argument a value came from. */
+export function describeSource(w: Source): string {
+  return w.line ? `${w.file} line ${w.line}` : w.file;
+}
+
+/** The connection a host resolves to, for `smbdirect inventory --host` (key names in Ansible's style). */
+export function connectionSummary(host: HostSpec, defaults: { timeoutMs: number }, ctx: ResolveContext = controllerContext()): Record<string, unknown> {
+  const o = connectOptions(host, defaults, ctx);
+  if (o.local) return { connection: 'local', become: o.become, become_user: o.becomeUser };
+  const s = o.ssh!;
+  const out: Record<string, unknown> = {
+    connection: 'ssh',
+    address: o.address,
+    port: o.port,
+    user: o.user,
+    identity_files: o.keyFiles.length ? o.keyFiles : o.defaultKeyFiles,
+    identities_only: o.identitiesOnly,
+    identity_agent: o.agent ?? null,
+    known_hosts: o.knownHosts,
+    host_key_alias: o.hostKeyAlias,
+    strict_host_key_checking: o.strictHostKeyChecking?.value,
+    connect_timeout: o.timeoutMs / 1000,
+    server_alive_interval: o.keepaliveIntervalMs / 1000,
+    server_alive_count_max: o.keepaliveCountMax,
+    proxy_jump: s.proxyJump,
+    proxy_command: s.proxyCommand,
+    unsupported: o.proxy ? `jump hosts are not supported yet: connections to this host fail (${o.proxy.keyword}, ${describeSource(o.proxy.where)})` : undefined,
+    become: o.become,
+    become_user: o.becomeUser,
+    config_files: s.files,
+    sources: Object.fromEntries(Object.entries(s.sources).sort().map(([k, w]) => [k, describeSource(w)])),
+  };
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
 }

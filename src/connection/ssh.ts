@@ -3,10 +3,11 @@
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { NodeSSH } from 'node-ssh';
+import type { AgentAuthMethod, PublicKeyAuthMethod } from 'ssh2';
 import type { Connection, RunOutput } from '../types.js';
 import { explainConnectError, UnreachableError } from './errors.js';
 import { fingerprint, hostToken, readKnownHosts, recordKey, verdict } from './known-hosts.js';
-import type { ConnectOptions } from './options.js';
+import { describeSource, type ConnectOptions } from './options.js';
 import { cmd } from '../quote.js';
 
 /**
@@ -23,6 +24,36 @@ const CLOSE_GRACE_MS = 2000;
 
 export interface HostKeyPolicy { acceptNew: boolean }
 
+/**
+ * Whether an unknown host key is accepted. --accept-new-host-keys acts as `-o
+ * StrictHostKeyChecking=accept-new` on the command line; otherwise the config's value counts, and
+ * without one the default is strict (yes). `no` accepts (and records) unknown keys only: a changed
+ * key is refused whatever the setting, stricter than OpenSSH where that is safer. `ask` cannot ask
+ * here, so it refuses as `yes` does.
+ */
+export function hostKeyMode(o: Pick<ConnectOptions, 'strictHostKeyChecking'>, policy: HostKeyPolicy): { accept: boolean; why: string } {
+  if (policy.acceptNew) return { accept: true, why: '' };
+  const s = o.strictHostKeyChecking;
+  if (!s) return { accept: false, why: '' };
+  const at = `StrictHostKeyChecking ${s.value} (${describeSource(s.where)})`;
+  if (s.value === 'no' || s.value === 'accept-new') return { accept: true, why: '' };
+  return { accept: false, why: `${at} ${s.value === 'ask' ? 'cannot ask here, so it ' : ''}refuses it; ` };
+}
+
+/** ssh2 auth methods in order: named identity files, then the agent; or the agent, then the default files. */
+async function authMethods(o: ConnectOptions): Promise<Array<PublicKeyAuthMethod | AgentAuthMethod>> {
+  const keys = async (files: string[]) =>
+    (await Promise.all(files.map((f) => readFile(f).catch(() => undefined)))).flatMap((key): PublicKeyAuthMethod[] => (key ? [{ type: 'publickey', username: o.user, key }] : []));
+  const agent: AgentAuthMethod[] = o.agent ? [{ type: 'agent', username: o.user, agent: o.agent }] : [];
+  const named = await keys(o.keyFiles);
+  const methods = o.keyFiles.length ? [...named, ...agent] : [...agent, ...(await keys(o.defaultKeyFiles))];
+  if (!methods.length) {
+    const tried = [...o.keyFiles, ...o.defaultKeyFiles].join(', ');
+    throw new UnreachableError(`no key to log in to ${o.host} with: ${tried ? `none of ${tried} is readable` : 'no identity file'}${o.identitiesOnly ? ' (IdentitiesOnly: the agent is not asked)' : ', and no SSH agent'}`);
+  }
+  return methods;
+}
+
 export function remoteShell(o: Pick<ConnectOptions, 'become' | 'becomeUser' | 'user'>): string {
   if (!o.become || o.user === o.becomeUser) return 'sh -s';
   return `${cmd('sudo', '-n', '-H', '-u', o.becomeUser)} sh -s`;
@@ -34,8 +65,13 @@ export class SshConnection implements Connection {
 
   static async open(o: ConnectOptions, policy: HostKeyPolicy): Promise<SshConnection> {
     const target = `${o.address}:${o.port}`;
-    const known = await readKnownHosts(o.knownHosts);
-    const tokens = [hostToken(o.address, o.port), ...(o.address !== o.host ? [hostToken(o.host, o.port)] : [])];
+    const known = (await Promise.all(o.knownHosts.map(readKnownHosts))).join('\n');
+    const knownNames = o.knownHosts.join(', ') || 'no known_hosts file (UserKnownHostsFile none)';
+    // HostKeyAlias replaces the names the key is looked up and recorded under, as in OpenSSH.
+    const tokens = o.hostKeyAlias
+      ? [hostToken(o.hostKeyAlias, o.port)]
+      : [hostToken(o.address, o.port), ...(o.address !== o.host ? [hostToken(o.host, o.port)] : [])];
+    const mode = hostKeyMode(o, policy);
     let refusal: string | undefined;
     let accepted: Buffer | undefined;
     const hostVerifier = (key: Buffer): boolean => {
@@ -44,14 +80,15 @@ export class SshConnection implements Connection {
       if (v.status === 'changed') {
         refusal =
           `REMOTE HOST IDENTIFICATION HAS CHANGED for ${tokens[0]}: presented ${fingerprint(key)}, ` +
-          `${o.knownHosts} records another key. Someone may be intercepting the connection (or the host was rebuilt). ` +
-          `Refused; if the change is expected, remove the old entry with: ssh-keygen -R ${tokens[0]} -f ${o.knownHosts}`;
+          `${knownNames} records another key. Someone may be intercepting the connection (or the host was rebuilt). ` +
+          `Refused${o.strictHostKeyChecking?.value === 'no' ? ' (StrictHostKeyChecking no accepts unknown keys only, never changed ones)' : ''}; ` +
+          `if the change is expected, remove the old entry with: ssh-keygen -R ${tokens[0]} -f ${o.knownHosts[0] ?? '~/.ssh/known_hosts'}`;
         return false;
       }
-      if (policy.acceptNew) return (accepted = key), true;
+      if (mode.accept) return (accepted = key), true;
       refusal =
-        `host key for ${tokens[0]} is unknown (${fingerprint(key)}, not in ${o.knownHosts}); ` +
-        `verify it and re-run with --accept-new-host-keys to record it`;
+        `host key for ${tokens[0]} is unknown (${fingerprint(key)}, not in ${knownNames}); ` +
+        `${mode.why}verify it and re-run with --accept-new-host-keys to record it`;
       return false;
     };
     const ssh = new NodeSSH();
@@ -60,18 +97,17 @@ export class SshConnection implements Connection {
         host: o.address,
         port: o.port,
         username: o.user,
-        privateKey: o.keyFile ? await readFile(o.keyFile, 'utf8') : undefined,
-        agent: o.keyFile ? undefined : process.env.SSH_AUTH_SOCK,
+        authHandler: await authMethods(o),
         readyTimeout: o.timeoutMs,
         hostVerifier,
-        keepaliveInterval: 5000,
-        keepaliveCountMax: 3,
+        keepaliveInterval: o.keepaliveIntervalMs,
+        keepaliveCountMax: o.keepaliveCountMax,
       });
     } catch (e) {
       ssh.dispose();
       throw new UnreachableError(refusal ?? explainConnectError(e, target));
     }
-    if (accepted) await recordKey(o.knownHosts, tokens[0]!, accepted);
+    if (accepted && o.knownHosts[0]) await recordKey(o.knownHosts[0], tokens[0]!, accepted);
     // A dropped session surfaces as a failed run(), not a crash. When keepalives go unanswered
     // (the link is cut), ssh2 only half-closes a socket whose FIN can never arrive: destroy it, so
     // the open channel ends now (host unreachable) instead of after minutes of TCP retransmits.

@@ -7,4 +7,4 @@ export { loadInventory } from './load.js';
 export type { LoadOptions } from './load.js';
 export { parseExtraVars } from './extra-vars.js';
 export { selectHosts } from './patterns.js';
-export { inventoryList, inventoryGraph } from './present.js';
+export { inventoryList, inventoryGraph, inventoryHost } from './present.js';

@@ -41,6 +41,17 @@ function sortKeysDeep(v: unknown): unknown {
   return out;
 }
 
+function publicVars(vars: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(vars).filter(([k]) => !INTERNAL_VARS.has(k)));
+}
+
+/** Like `ansible-inventory --host NAME`: the host's merged variables, without magic variables. */
+export function inventoryHost(inv: Inventory, name: string): Record<string, unknown> {
+  const h = inv.hosts.get(name);
+  if (!h) throw new Error(`host "${name}" is not in the inventory`);
+  return sortKeysDeep(publicVars(h.vars)) as Record<string, unknown>;
+}
+
 /**
  * Like `ansible-inventory --list`: one entry per non-empty group ({hosts, children}), "all"
  * with its children only, and `_meta.hostvars` with each host's merged variables (without
@@ -66,7 +77,7 @@ export function inventoryList(inv: Inventory): object {
   visit('all');
   const hostvars: Record<string, unknown> = {};
   for (const h of inv.hosts.values()) {
-    const vars = Object.fromEntries(Object.entries(h.vars).filter(([k]) => !INTERNAL_VARS.has(k)));
+    const vars = publicVars(h.vars);
     if (Object.keys(vars).length) hostvars[h.name] = vars;
   }
   out._meta = { hostvars };
