@@ -16,7 +16,7 @@ export function explainConnectError(err: unknown, target: string): string {
   if (e?.code === 'EHOSTUNREACH' || e?.code === 'ENETUNREACH') return `no route to ${target}`;
   if (e?.code === 'ETIMEDOUT' || /timed out/i.test(msg)) return `timed out connecting to ${target}`;
   if (e?.level === 'client-authentication' || /authentication methods failed/i.test(msg))
-    return `authentication refused by ${target} (check ansible_user and ansible_ssh_private_key_file)`;
+    return `authentication refused by ${target} (check ansible_user and ansible_ssh_private_key_file, or User and IdentityFile in the ssh config; "smbdirect inventory --host" shows what was used)`;
   if (e?.code === 'ECONNRESET') return `connection reset by ${target}`;
   return `${msg} (${target})`;
 }

@@ -3,6 +3,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { wildcardMatch } from './ssh-config.js';
 
 export interface KnownKey { type: string; blob: string }
 export type KeyVerdict = { status: 'match' } | { status: 'unknown' } | { status: 'changed'; known: KnownKey[] };
@@ -18,16 +19,11 @@ function hashedMatches(pattern: string, token: string): boolean {
   return createHmac('sha1', Buffer.from(salt, 'base64')).update(token).digest('base64') === hash;
 }
 
-function globMatches(pattern: string, token: string): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${re}$`).test(token);
-}
-
 function lineMatches(hosts: string, token: string): boolean {
   if (hosts.startsWith('|1|')) return hashedMatches(hosts, token);
   const patterns = hosts.split(',');
-  if (patterns.some((p) => p.startsWith('!') && globMatches(p.slice(1), token))) return false;
-  return patterns.some((p) => !p.startsWith('!') && globMatches(p, token));
+  if (patterns.some((p) => p.startsWith('!') && wildcardMatch(token, p.slice(1)))) return false;
+  return patterns.some((p) => !p.startsWith('!') && wildcardMatch(token, p));
 }
 
 /** Every key recorded for the token (markers such as @revoked/@cert-authority are skipped). */
