@@ -9,6 +9,7 @@
 // OpenSSH's argv_split() does; the package would have saved only those ~30 lines.
 //
 // This module is pure apart from reading the config files: the caller passes home, user, env.
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 
@@ -417,6 +418,7 @@ function finish(req: ResolveRequest, ctx: ResolveContext, st: State): ResolvedSs
     h: hostname, p: String(port), r: user, n: req.host, d: ctx.home, u: ctx.localUser, i: String(ctx.uid),
     l: ctx.localHostname, L: ctx.localHostname.split('.')[0]!, k: hostKeyAlias ?? req.host,
   };
+  tokens.C = createHash('sha1').update(`${tokens.l}${hostname}${port}${user}`).digest('hex'); // OpenSSH 9.2: %l%h%p%r
   const path = (v: string, kw: string, d: Source) => dollarExpand(percentExpand(tilde(v, ctx, d), tokens, kw, d), ctx, d);
   const out: ResolvedSsh = {
     host: req.host, hostname, user, port,
