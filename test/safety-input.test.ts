@@ -209,13 +209,14 @@ async function runAll(): Promise<CliResult[]> {
 }
 
 t.test(`bad input corpus (${cases.length} cases): exact errors, exit codes, no host touched`, async (t) => {
-  t.ok(cases.length >= 40, 'at least 40 cases');
+  const errorsSeen: Record<string, string[]> = {}; // what the product said: the text each case's first pattern finds
   const started = Date.now();
   const results = await runAll();
   t.comment(`corpus ran in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   cases.forEach((c, i) => {
     const r = results[i]!;
     const text = `${r.stdout}\n${r.stderr}`;
+    (errorsSeen[c.match[0]!.exec(text)?.[0] ?? ''] ??= []).push(c.name);
     t.test(c.name, async (t) => {
       t.equal(r.code, c.code, `exit code\n${text.slice(-1500)}`);
       for (const m of c.match) t.match(text, m);
@@ -223,6 +224,10 @@ t.test(`bad input corpus (${cases.length} cases): exact errors, exit codes, no h
       if (c.code !== 0) t.notMatch(text, /^(changed|ok): \[\w+\] => .*smbdirect: (ksmbd config|cifs)/m, 'no change task ran');
     });
   });
+  // Not the corpus' own length: each case must end in an error of its own (none found twice, none
+  // missing), and the product must have given at least 40 different ones.
+  t.same(Object.entries(errorsSeen).filter(([e, names]) => !e || names.length > 1), [], 'every case ends in its own error');
+  t.ok(Object.keys(errorsSeen).length >= 40, `${Object.keys(errorsSeen).length} different errors (at least 40)`);
   for (const h of hosts) t.same(snapshotHost(root(h)), before[h], `${h}: watched files unchanged after the whole corpus`);
   t.notOk(existsSync('/tmp/pwned'), 'no injected command ran on the controller');
   for (const h of hosts) t.notOk(existsSync(join(root(h), 'tmp/pwned')), `no injected command ran on ${h}`);
