@@ -63,7 +63,7 @@ async function loadPlay(raw: unknown, path: string, i: number): Promise<Play> {
   return { name: String(p.name ?? p.hosts), hosts: p.hosts, vars: (p.vars as Vars) ?? {}, tags: stringList(p.tags), tasks, handlers };
 }
 
-export async function loadPlaybook(ref: string): Promise<Playbook> {
+async function readPlaybook(ref: string): Promise<{ path: string; doc: unknown[] }> {
   const path = resolvePlaybook(ref);
   let doc: unknown;
   try {
@@ -72,7 +72,18 @@ export async function loadPlaybook(ref: string): Promise<Playbook> {
     throw new PlaybookError(`${path}: not valid YAML: ${(e as Error).message}`);
   }
   if (!Array.isArray(doc)) throw new PlaybookError(`${path}: a playbook is a YAML list of plays`);
+  return { path, doc };
+}
+
+export async function loadPlaybook(ref: string): Promise<Playbook> {
+  const { path, doc } = await readPlaybook(ref);
   return { path, plays: await Promise.all(doc.map((p, i) => loadPlay(p, path, i))) };
+}
+
+/** The host patterns of the plays, in order, read without loading any task (for early connections). */
+export async function playHostPatterns(ref: string): Promise<string[]> {
+  const { doc } = await readPlaybook(ref);
+  return doc.flatMap((p) => (p && typeof (p as { hosts?: unknown }).hosts === 'string' ? [(p as { hosts: string }).hosts] : []));
 }
 
 /** Ansible's tag rules: --tags keeps tasks with a listed tag (or "always"); --skip-tags drops them. */

@@ -2,7 +2,7 @@
 import pLimit from 'p-limit';
 import { colourOn, red, yellow } from '../colour.js';
 import { selectHosts } from '../inventory/index.js';
-import { ConnectionPool } from '../engine/runner.js';
+import { ConnectionPool } from '../engine/pool.js';
 import { handled, inventoryFrom, UsageError } from './common.js';
 
 export default handled(async (argv) => {

@@ -2,7 +2,7 @@
 // a table, in one round trip per host.
 import pLimit from 'p-limit';
 import { selectHosts } from '../inventory/index.js';
-import { ConnectionPool } from '../engine/runner.js';
+import { ConnectionPool } from '../engine/pool.js';
 import { gatherFacts } from '../engine/host-play.js';
 import { handled, inventoryFrom, UsageError } from './common.js';
 

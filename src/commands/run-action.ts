@@ -1,27 +1,58 @@
 // `smbdirect run`, the implementation (its options are in run.ts).
-import { runPlaybook } from '../engine/runner.js';
-import { JsonReporter, TextReporter } from '../engine/output.js';
-import { loadPlaybook } from '../playbook.js';
+import { selectHosts } from '../inventory/index.js';
+import { ConnectionPool } from '../engine/pool.js';
+import { loadPlaybook, playHostPatterns } from '../playbook.js';
+import type { HostSpec, Inventory } from '../types.js';
 import { handled, inventoryFrom } from './common.js';
 
 const list = (v: string[] | undefined) => (v ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
 
+/**
+ * The hosts the run will connect to first: those of the plays in order, within --limit, as many
+ * as --forks. Empty when a pattern or the playbook is wrong: the run itself then says why.
+ */
+async function firstHosts(playbook: string, inv: Inventory, limit: string | undefined, forks: number): Promise<HostSpec[]> {
+  try {
+    const limited = limit ? new Set(selectHosts(inv, limit)) : undefined;
+    const names = (await playHostPatterns(playbook)).flatMap((p) => selectHosts(inv, p)).filter((n) => !limited || limited.has(n));
+    return [...new Set(names)].slice(0, Math.max(1, forks)).map((n) => inv.hosts.get(n)!);
+  } catch {
+    return [];
+  }
+}
+
 export default handled(async (argv) => {
   const { inv, extraVars } = await inventoryFrom(argv);
-  const pb = await loadPlaybook(argv.playbook);
-  const reporter = argv.json ? new JsonReporter() : new TextReporter(argv.verbose ?? 0, argv.diff);
-  const summary = await runPlaybook(pb, inv, {
-    check: argv.check,
-    limit: argv.limit,
-    tags: list(argv.tags),
-    skipTags: list(argv.skipTags),
-    forks: argv.forks,
-    maxFailPercent: argv.maxFailPercent,
-    timeoutMs: argv.taskTimeout ? argv.taskTimeout * 1000 : undefined,
-    connectTimeoutMs: argv.timeout * 1000,
-    acceptNewHostKeys: argv.acceptNewHostKeys,
-    extraVars,
-    reporter,
-  });
-  return summary.code;
+  const pool = new ConnectionPool({ connectTimeoutMs: argv.timeout * 1000, acceptNewHostKeys: argv.acceptNewHostKeys });
+  // The first SSH handshakes wait on the hosts while this process loads the engine and the
+  // playbook's tasks (#14). A failed connection is reported by the play that uses it.
+  for (const h of await firstHosts(argv.playbook, inv, argv.limit, argv.forks)) pool.get(h).catch(() => undefined);
+  let running = false;
+  try {
+    const [{ runPlaybook }, { JsonReporter, TextReporter }, pb] = await Promise.all([
+      import('../engine/runner.js'),
+      import('../engine/output.js'),
+      loadPlaybook(argv.playbook),
+    ]);
+    const reporter = argv.json ? new JsonReporter() : new TextReporter(argv.verbose ?? 0, argv.diff);
+    running = true;
+    const summary = await runPlaybook(pb, inv, {
+      check: argv.check,
+      limit: argv.limit,
+      tags: list(argv.tags),
+      skipTags: list(argv.skipTags),
+      forks: argv.forks,
+      maxFailPercent: argv.maxFailPercent,
+      timeoutMs: argv.taskTimeout ? argv.taskTimeout * 1000 : undefined,
+      connectTimeoutMs: argv.timeout * 1000,
+      acceptNewHostKeys: argv.acceptNewHostKeys,
+      extraVars,
+      reporter,
+      pool,
+    });
+    return summary.code;
+  } finally {
+    // runPlaybook closes the connections itself; these were opened for a run that never started.
+    if (!running) await pool.closeAll();
+  }
 });

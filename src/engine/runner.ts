@@ -1,15 +1,18 @@
 // Runs a playbook over an inventory: hosts in parallel (--forks), plays in order, a failed or
 // unreachable host drops out while the others go on, results printed per task like Ansible.
 import pLimit from 'p-limit';
-import { openConnection, UnreachableError } from '../connection/index.js';
+import { UnreachableError } from '../connection/index.js';
 import { selectHosts } from '../inventory/index.js';
 import { selectTasks, type Play, type Playbook } from '../playbook.js';
 import type { Connection, Facts, HostSpec, Inventory, TaskResult, Vars } from '../types.js';
+import { ConnectionPool } from './pool.js';
 import { ORIGINS_VAR, originsOf, ourOrigins } from '../smb/vars.js';
 import { clusterVar } from './cluster.js';
 import { prepareModules } from './prepare-modules.js';
 import { FACTS_TASK, runPlayOnHost, type HostPlayOutcome } from './host-play.js';
 import { count, emptyStats, exitCode, type HostStats, type Reporter } from './output.js';
+
+export { ConnectionPool };
 
 export interface RunOptions {
   check: boolean;
@@ -23,6 +26,8 @@ export interface RunOptions {
   acceptNewHostKeys: boolean;
   extraVars: Vars;
   reporter: Reporter;
+  /** Connections already being opened (run-action starts the first ones while the engine loads). */
+  pool?: ConnectionPool;
 }
 
 export interface RunSummary {
@@ -31,28 +36,6 @@ export interface RunSummary {
   /** Per play, per host: what happened (tests and the verify table read this). */
   outcomes: Array<Map<string, HostPlayOutcome>>;
   roundTrips: Map<string, number>;
-}
-
-/** Connections live for the whole run: one per host, opened on first use. */
-export class ConnectionPool {
-  private conns = new Map<string, Promise<Connection>>();
-  constructor(private opts: { connectTimeoutMs: number; acceptNewHostKeys: boolean }) {}
-  get(host: HostSpec): Promise<Connection> {
-    let c = this.conns.get(host.name);
-    if (!c) {
-      c = openConnection(host, { timeoutMs: this.opts.connectTimeoutMs, acceptNew: this.opts.acceptNewHostKeys });
-      this.conns.set(host.name, c);
-    }
-    return c;
-  }
-  async roundTrips(): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    for (const [h, c] of this.conns) out.set(h, await c.then((x) => x.roundTrips, () => 0));
-    return out;
-  }
-  async closeAll(): Promise<void> {
-    await Promise.all([...this.conns.values()].map((c) => c.then((x) => x.close(), () => undefined)));
-  }
 }
 
 function playHosts(inv: Inventory, play: Play, limit: string | undefined, dead: Set<string>): HostSpec[] {
@@ -97,7 +80,7 @@ function report(play: Play, hosts: HostSpec[], outcomes: Map<string, HostPlayOut
 }
 
 export async function runPlaybook(pb: Playbook, inv: Inventory, o: RunOptions): Promise<RunSummary> {
-  const pool = new ConnectionPool(o);
+  const pool = o.pool ?? new ConnectionPool(o);
   const stats = new Map<string, HostStats>();
   const dead = new Set<string>();
   const limit = pLimit(o.forks);
