@@ -1,14 +1,14 @@
 // factsScript() run for real with sh on this machine, and parseFacts() on what it prints.
 import t from 'tap';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { copyFileSync, chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { factsScript, parseFacts, systemOf, FactsError, MAX_READ_BYTES, type FactsRequest } from '../src/facts/index.js';
 import type { Facts } from '../src/types.js';
-import { fixtureOutput, FIXTURE_NAMES, FIXTURE_REQUEST } from './fixtures/facts/index.js';
+import { fixtureOutput, loadFixtureFacts, FIXTURE_DIR, FIXTURE_NAMES, FIXTURE_REQUEST, HAND_WRITTEN } from './fixtures/facts/index.js';
 
 function runSh(script: string, shell = 'sh'): { stdout: string; status: number | null; stderr: string } {
   const r = spawnSync(shell, [], { input: script, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
@@ -277,11 +277,30 @@ t.test('a fresh dir read gives owner and group names', async (t) => {
   t.match(f.files[p], { exists: true, isDir: true, mode: '0750', owner: userInfo().username });
 });
 
-t.test('every fixture has exactly the sections the current script prints', async (t) => {
+t.test('every fixture has exactly the sections the current script prints, reads included', async (t) => {
+  // File contents have travelled three ways (a file.N.content section per file, then one base64
+  // files.blob, now one raw files.raw stream); the parser reads all three, so they count as one.
+  const CONTENTS = /^(file\.\d+\.content|files\.blob|files\.raw)$/;
   const names = (out: string): string[] => {
     const nonce = /@@smbdirect@@ (\S+) begin/.exec(out)![1];
-    return [...out.matchAll(new RegExp(`\\n@@smbdirect@@ ${nonce} (\\S+)\\n`, 'g'))].map((m) => m[1]!).filter((n) => !n.startsWith('file.') && n !== 'files.blob' && n !== 'files.raw'); // reads, not system facts
+    const all = [...out.matchAll(new RegExp(`\\n@@smbdirect@@ ${nonce} (\\S+)\\n`, 'g'))].map((m) => m[1]!);
+    return [...all.filter((n) => !CONTENTS.test(n)), ...(all.some((n) => CONTENTS.test(n)) ? ['(contents)'] : [])];
   };
   const now = names(runSh(factsScript(FIXTURE_REQUEST)).stdout);
-  for (const name of FIXTURE_NAMES) t.same(names(fixtureOutput(name)), now, name);
+  t.ok(now.includes('file.1') && now.includes('(contents)'), `this machine's /etc/fstab is read with its contents: ${now.join(' ')}`);
+  for (const name of FIXTURE_NAMES) {
+    t.same(names(fixtureOutput(name)), now, name);
+    const fstab = loadFixtureFacts(name).files['/etc/fstab']!;
+    t.ok(fstab.exists && fstab.content !== undefined && fstab.content.length > 0, `${name}: /etc/fstab comes back with its contents`);
+  }
+});
+
+t.test('every fixture file is checked, and the hand-written ones say so', async (t) => {
+  const files = readdirSync(FIXTURE_DIR).filter((f) => f.endsWith('.out')).map((f) => f.slice(0, -'.out'.length)).sort();
+  t.same(files, [...FIXTURE_NAMES].sort(), 'each .out in test/fixtures/facts is in FIXTURE_NAMES (so the drift check above runs on it)');
+  for (const name of FIXTURE_NAMES) {
+    const header = fixtureOutput(name).split('\n@@smbdirect@@ ')[0]!;
+    if (HAND_WRITTEN.includes(name)) t.match(header, /^# HAND-WRITTEN profile of .*, not captured from a real host/, `${name}: marked hand-written`);
+    else t.notMatch(header, /HAND-WRITTEN/, `${name}: captured, not marked`);
+  }
 });
