@@ -4,7 +4,7 @@
 // (exit 0, then zero changes) once the fault heals.
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runJson, startLab, tmp, type JsonRun } from './helpers/lab.js';
 import { startHost, waitForSsh } from '../src/lab/hosts.js';
@@ -33,8 +33,18 @@ const hostState = (h: string) => state().hosts.find((x) => x.name === h)!;
 function sshdPid(unsharePid: number): number {
   return Number(readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').trim().split(/\s+/)[0]);
 }
+/** A file as the host sees it; 'absent' only when the host has no such file. Any other failure (the
+ * host's root unreadable, the host gone, a directory, EACCES) throws: two failed reads must not
+ * compare equal as "old file intact". */
 const hostFile = async (h: string, f: string): Promise<string> => {
-  try { return readFileSync(`/proc/${sshdPid(await lab.pid(h))}/root/${f}`, 'utf8'); } catch { return 'absent'; }
+  const view = `/proc/${sshdPid(await lab.pid(h))}/root`;
+  if (!statSync(view).isDirectory()) throw new Error(`${h}: ${view} is not the host's root directory`);
+  try {
+    return readFileSync(join(view, f), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
+    throw e;
+  }
 };
 const inHost = async (h: string, script: string) => {
   const p = sshdPid(await lab.pid(h));
