@@ -3,6 +3,8 @@
 // so a run at one size (e.g. `--hosts 50 --runs 1`) updates only that size's rows.
 
 import os from 'node:os';
+import type { StartupResult } from './startup.js';
+import { startupTable } from './startup.js';
 import type { Tool } from './tools.js';
 
 export const TOOLS: Tool[] = ['smbdirect', 'ansible', 'floor'];
@@ -91,7 +93,7 @@ export function textTable(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i < 3 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')).join('\n');
 }
 
-function mdTable(rows: string[][]): string {
+export function mdTable(rows: string[][]): string {
   const [head, ...body] = rows;
   return [`| ${head!.join(' | ')} |`, `|${head!.map((_, i) => (i < 3 ? '---' : '--:')).join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
@@ -134,7 +136,16 @@ export function targets(results: SizeResult[]): Target[] {
 /** site: every host is in its role's play and in its role's verify play. */
 export const playsPerHost = 2;
 
-export function markdown(results: SizeResult[], notes: string[], analysis = ''): string {
+/** The start-up table, measured on its own (bench/startup.ts); it goes where analysis.md has STARTUP_MARK. */
+const STARTUP_MARK = '<!-- start-up table -->';
+function startupMd(r: StartupResult | undefined): string {
+  return r ? `Measured ${r.date}, load ${r.load.toFixed(2)} (1-minute average):\n\n${mdTable(startupTable(r))}` : '(no start-up measurement yet: `node dist/bench/run.js --startup-only`)';
+}
+
+export function markdown(results: SizeResult[], notes: string[], analysis = '', startup?: StartupResult): string {
+  analysis = analysis.includes(STARTUP_MARK)
+    ? analysis.replace(STARTUP_MARK, startupMd(startup))
+    : `${analysis}${startup ? `\n\n## Start-up\n\n${startupMd(startup)}\n` : ''}`;
   const last = results.reduce((a, r) => (r.date > a ? r.date : a), '');
   const svgNote = results.length > 1 ? '![wall time vs hosts](benchmarks.svg)\n' : '';
   const loads = results.map((r) => `${r.n} hosts: ${r.date}, load ${r.load?.toFixed(1) ?? '?'}`).join('; ');
@@ -211,7 +222,8 @@ node dist/bench/run.js --max                  # adds N = 200 (memory permitting)
 
 Options: \`--hosts N[,N...]\`, \`--runs K\`, \`--ansible-runs K\`, \`--quick\` (1 run), \`--max\`, \`--no-ansible\`,
 \`--keep-lab\`, \`--state-dir DIR\` (default /var/lib/smbdirect-provision/bench-lab),
-\`--no-docs\` (print only). Installs Debian's \`ansible\` with apt-get when ansible-playbook is missing.
+\`--no-docs\` (print only), \`--startup-runs K\` (runs of each start-up row, default 10; 0: none),
+\`--startup-only\` (the start-up rows alone, no lab). Installs Debian's \`ansible\` with apt-get when ansible-playbook is missing.
 `;
 }
 

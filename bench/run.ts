@@ -3,7 +3,9 @@
 //
 //   node dist/bench/run.js [--hosts 1,10,50] [--runs 3] [--ansible-runs N] [--quick] [--max]
 //                          [--no-ansible] [--keep-lab] [--state-dir DIR] [--no-docs]
+//                          [--startup-runs K] [--startup-only]
 // --ansible-runs: fewer runs for Ansible alone (a 50-host run takes minutes, and varies little).
+// --startup-runs: runs of each start-up row (bench/startup.ts; 0: none); --startup-only: no lab.
 
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -14,6 +16,7 @@ import {
   TOOLS, machine, markdown, median, ratioRows, svg, table, textTable,
   type Figure, type Phase, type SizeResult,
 } from './report.js';
+import { measureStartup, startupTable, type StartupResult } from './startup.js';
 import { compareWithReference, floorScript, planHost, resetScript, snapshotUpper, type HostPlan, type Snapshot } from './state.js';
 import { BENCH_SRC, CLI, ROOT, kconfigDir, runAnsible, runFloor, runSmbdirect, type Context, type Host, type RunResult, type Tool } from './tools.js';
 import { YAML } from 'zx';
@@ -27,10 +30,12 @@ interface Options {
   keepLab: boolean;
   stateDir: string;
   docs: boolean;
+  startupRuns: number;
+  startupOnly: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { sizes: [1, 10, 50], runs: 3, ansible: true, keepLab: false, stateDir: '/var/lib/smbdirect-provision/bench-lab', docs: true };
+  const o: Options = { sizes: [1, 10, 50], runs: 3, ansible: true, keepLab: false, stateDir: '/var/lib/smbdirect-provision/bench-lab', docs: true, startupRuns: 10, startupOnly: false };
   let max = false;
   let sizesGiven = false;
   for (let i = 0; i < argv.length; i++) {
@@ -49,14 +54,17 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--keep-lab') o.keepLab = true;
     else if (a === '--state-dir') o.stateDir = path.resolve(val());
     else if (a === '--no-docs') o.docs = false;
+    else if (a === '--startup-runs') o.startupRuns = Number(val());
+    else if (a === '--startup-only') { o.startupOnly = true; o.sizes = []; }
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node dist/bench/run.js [--hosts 1,10,50] [--runs 3] [--ansible-runs N] [--quick] [--max] [--no-ansible] [--keep-lab] [--state-dir DIR] [--no-docs]');
+      console.log('usage: node dist/bench/run.js [--hosts 1,10,50] [--runs 3] [--ansible-runs N] [--quick] [--max] [--no-ansible] [--keep-lab] [--state-dir DIR] [--no-docs] [--startup-runs K] [--startup-only]');
       process.exit(0);
     } else throw new Error(`unknown option ${a} (see --help)`);
   }
   if (max && !sizesGiven) o.sizes.push(200);
   else if (max) o.sizes.push(...(o.sizes.includes(200) ? [] : [200]));
   if (o.sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 500)) throw new Error('--hosts: whole numbers 1-500');
+  if (!Number.isInteger(o.startupRuns) || o.startupRuns < 0) throw new Error('--startup-runs: a whole number >= 0');
   if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs: a whole number >= 1');
   if (o.ansibleRuns !== undefined && (!Number.isInteger(o.ansibleRuns) || o.ansibleRuns < 1 || o.ansibleRuns > o.runs)) throw new Error('--ansible-runs: a whole number from 1 to --runs');
   return o;
@@ -213,23 +221,34 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (process.getuid?.() !== 0) throw new Error('the bench brings up a lab of real hosts: run it as root');
   if (!existsSync(CLI)) throw new Error(`${CLI} missing: build first (npx tsc -p .)`);
-  await ensurePrerequisites(o.ansible ? ['lab', 'bench'] : ['lab'], log);
+  if (!o.startupOnly) await ensurePrerequisites(o.ansible ? ['lab', 'bench'] : ['lab'], log);
   const store = path.join(ROOT, 'docs', 'benchmarks.json');
   const stored: SizeResult[] = existsSync(store) ? JSON.parse(await fs.readFile(store, 'utf8')) as SizeResult[] : [];
   const fresh: SizeResult[] = [];
+  const startupStore = path.join(ROOT, 'docs', 'benchmarks-startup.json');
+  let startup: StartupResult | undefined = existsSync(startupStore) ? JSON.parse(await fs.readFile(startupStore, 'utf8')) as StartupResult : undefined;
+  const writeDocs = async (): Promise<void> => {
+    const all = [...stored.filter((s) => !fresh.some((f) => f.n === s.n)), ...fresh].sort((a, b) => a.n - b.n);
+    await fs.writeFile(store, `${JSON.stringify(all, null, 1)}\n`);
+    const analysis = await fs.readFile(path.join(BENCH_SRC, 'analysis.md'), 'utf8').catch(() => '');
+    await fs.writeFile(path.join(ROOT, 'docs', 'benchmarks.md'), markdown(all, [], analysis, startup));
+    await fs.writeFile(path.join(ROOT, 'docs', 'benchmarks.svg'), svg(all));
+  };
+  if (o.startupRuns > 0) {
+    // First, before any lab host runs on the same cores.
+    log(`start-up: ${o.startupRuns} runs of each row`);
+    startup = await measureStartup(o.startupRuns);
+    console.log(`\n${textTable(startupTable(startup))}\n(load ${startup.load.toFixed(2)})\n`);
+    if (o.docs) await fs.writeFile(startupStore, `${JSON.stringify(startup, null, 1)}\n`);
+  }
+  if (o.docs && o.startupOnly) await writeDocs();
   for (const n of o.sizes) {
     if (!memoryAllows(n)) { log(`N=${n}: skipped, not enough free memory`); continue; }
     const r = await benchSize(n, o);
     fresh.push(r);
     console.log(`\n${textTable(table([r]))}\n\n${textTable(ratioRows([r]))}\n`);
     if (r.problems.length) console.log(`problems:\n  ${r.problems.join('\n  ')}\n`);
-    if (o.docs) {
-      const all = [...stored.filter((s) => !fresh.some((f) => f.n === s.n)), ...fresh].sort((a, b) => a.n - b.n);
-      await fs.writeFile(store, `${JSON.stringify(all, null, 1)}\n`);
-      const analysis = await fs.readFile(path.join(BENCH_SRC, 'analysis.md'), 'utf8').catch(() => '');
-      await fs.writeFile(path.join(ROOT, 'docs', 'benchmarks.md'), markdown(all, [], analysis));
-      await fs.writeFile(path.join(ROOT, 'docs', 'benchmarks.svg'), svg(all));
-    }
+    if (o.docs) await writeDocs();
   }
   if (o.docs) log('wrote docs/benchmarks.md, docs/benchmarks.svg, docs/benchmarks.json');
 }
