@@ -1,5 +1,5 @@
 // factsScript() run for real with sh on this machine, and parseFacts() on what it prints.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { copyFileSync, chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -31,6 +31,31 @@ function commIs(pid: number, comm: string): boolean {
 
 const sh = (cmd: string): string => execFileSync('sh', ['-c', cmd], { encoding: 'utf8' }).trim();
 
+/**
+ * The facts' interfaces against a live `ls /sys/class/net`. Other namespaces' veths and bridges
+ * come and go in this namespace while tests and labs run beside this one, so one `ls` after the
+ * gather may differ for no fault of the facts: gather between two `ls` that agree, and compare
+ * with them, until they do. The deadline only detects a hang (facts that never agree fail there).
+ */
+async function stableNetdevs(t: Test): Promise<string> {
+  const ls = (): string[] => readdirSync('/sys/class/net').sort();
+  const deadline = Date.now() + 120_000;
+  let last = '';
+  for (let i = 1; Date.now() < deadline; i++) {
+    const before = ls();
+    const s = systemOf(parseFacts(runSh(factsScript({ reads: [], probes: {} })).stdout, { reads: [], probes: {} }));
+    const after = ls();
+    const got = s.net.netdevs.map((d) => d.name).sort();
+    if (before.join() === after.join() && got.join() === before.join()) {
+      if (i > 1) t.comment(`interfaces agreed on try ${i}`);
+      return 'stable';
+    }
+    last = `before ${before.join(' ')}\nfacts  ${got.join(' ')}\nafter  ${after.join(' ')}`;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return `never agreed:\n${last}`;
+}
+
 t.test('system facts gathered here match what the machine says', async (t) => {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -53,7 +78,6 @@ t.test('system facts gathered here match what the machine says', async (t) => {
   t.equal(s.distro.id, sh('. /etc/os-release && echo "$ID"'));
   t.equal(s.host.uid, Number(sh('id -u')));
   t.equal(s.host.user, sh('id -un'));
-  t.same(s.net.netdevs.map((d) => d.name).sort(), sh('ls /sys/class/net').split(/\s+/).sort());
   const lo = s.net.netdevs.find((d) => d.name === 'lo');
   t.ok(lo?.addrs.some((a) => a.address === '127.0.0.1' && a.prefix === 8), 'lo has 127.0.0.1/8');
   t.ok(s.ports.tcp.includes(tcpPort), `our TCP listener on ${tcpPort} is seen`);
@@ -63,6 +87,7 @@ t.test('system facts gathered here match what the machine says', async (t) => {
   t.equal(s.dmesg.bootTime, Number(sh("awk '/^btime/ { print $2 }' /proc/stat")));
   t.ok(s.dmesg.now !== null && Math.abs(s.dmesg.now - Date.now() / 1000) < 60, 'host clock read');
   t.equal(s.kconfig.source === null, sh('[ -r "/boot/config-$(uname -r)" ] || [ -r /proc/config.gz ] && echo y || echo n') === 'n');
+  t.same(await stableNetdevs(t), 'stable', 'interfaces: what /sys/class/net lists'); // last: it may gather again
 });
 
 t.test('a process named ksmbd.mountd is seen in /proc with its start time', async (t) => {
