@@ -28,6 +28,13 @@ setMounts(['/mnt/data']);
 const inv = join(dir, 'hosts.yml');
 const state = (): LabState => JSON.parse(readFileSync(join(lab.stateDir, 'state.json'), 'utf8'));
 const hostState = (h: string) => state().hosts.find((x) => x.name === h)!;
+/**
+ * Seconds after which a fault run counts as hung. Not a speed target: on a loaded 2-core machine
+ * SSH keepalive detection alone takes 15-20 s (5 s x 3) and the rest of a run is slower than on
+ * an idle one, so tight limits failed runs that were fine. A hang (no keepalive, no task timeout)
+ * never ends; this bound only tells it apart. What the tests wait for, they wait on as conditions.
+ */
+const HANG_S = 240;
 
 /** PID 1 of the host's namespaces (sshd): its /proc/PID/root is the host's view, mounts included. */
 function sshdPid(unsharePid: number): number {
@@ -71,7 +78,7 @@ t.test('a host down before the run: exit 4, the others fine; after restart it co
   const started = Date.now();
   const r = await runJson(['run', 'client', '-i', inv]);
   t.equal(r.code, 4, 'exit 4: a host was unreachable');
-  t.ok(Date.now() - started < 60_000, 'bounded time');
+  t.ok(Date.now() - started < HANG_S * 1000, `ended (no hang: under ${HANG_S} s)`);
   t.equal(r.recap[victim]?.unreachable, 1, `${victim} unreachable`);
   t.equal(r.recap.cli01?.failed, 0, 'cli01 did not fail');
   t.equal(r.recap.cli01?.unreachable, 0, 'cli01 reachable');
@@ -96,7 +103,7 @@ t.test('network cut (veth down) with --task-timeout 5: exit 4 in bounded time, f
   const secs = (Date.now() - started) / 1000;
   t.comment(`network cut: run ended after ${secs.toFixed(1)} s`);
   t.equal(r.code, 4, 'exit 4');
-  t.ok(secs < 60, 'bounded time');
+  t.ok(secs < HANG_S, `ended (no hang: under ${HANG_S} s)`);
   t.equal(r.recap.cli01?.unreachable, 1, 'cli01 unreachable');
   t.equal(r.recap.cli02?.failed, 0, 'cli02 fine');
   t.equal(await hostFile('cli01', 'etc/fstab'), old, 'cli01 fstab old (the run never reached it)');
@@ -144,7 +151,7 @@ function pauseAtStaleRemoval(h: string, sleepS: number): { reached: () => Promis
   writeFileSync(join(root, 'usr/local/bin/rm'), `#!/bin/sh\ncase "$*" in *srv01@stale*) : > /tmp/safety-in-rm; sleep ${sleepS};; esac\nexec /bin/rm "$@"\n`, { mode: 0o755 });
   return {
     reached: async () => {
-      const deadline = Date.now() + 90_000;
+      const deadline = Date.now() + HANG_S * 1000;
       while (!(await hostFile(h, 'tmp/safety-in-rm').then((x) => x !== 'absent')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       return Date.now() < deadline;
     },
@@ -222,14 +229,14 @@ t.test(`network cut in the middle of the apply phase, ${how}: exit 4 in bounded 
   const secs = (Date.now() - started) / 1000;
   t.comment(`network cut mid-apply: run ended after ${secs.toFixed(1)} s`);
   t.equal(r.code, 4, 'exit 4');
-  t.ok(secs < 60, 'bounded time');
+  t.ok(secs < HANG_S, `ended (no hang: under ${HANG_S} s)`);
   t.equal(r.recap[h]?.unreachable, 1, `${h} unreachable`);
   t.match(r.results.find((x) => x.host === h && x.status === 'unreachable')?.msg, msg);
   t.equal(r.recap.cli01?.failed, 0, 'cli01 fine');
   t.equal(r.recap.cli01?.unreachable, 0, 'cli01 reachable');
   // The host's script goes on by itself once the wrapper wakes: wait for its temp dir to go.
   const txGone = () => !readdirSync(join(view, 'tmp')).some((n) => n.startsWith('.smbdirect-tx.'));
-  const until = Date.now() + 60_000;
+  const until = Date.now() + HANG_S * 1000;
   while (!(txGone() && !existsSync(join(root, credDir, 'srv01@stale'))) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
   t.ok(Date.now() < until, 'the script on the host ran to its end without the controller');
   const fstab = readFileSync(join(root, 'etc/fstab'), 'utf8');
