@@ -44,6 +44,6 @@ export function startupTable(r: StartupResult): string[][] {
   const s = (ms: number) => (ms / 1000).toFixed(3);
   return [
     ['command', 'runs', 'best wall s', 'median wall s', 'best CPU s', 'best wall over node -e 0 s'],
-    ...r.rows.map((x) => [x.what, String(x.runs), s(x.bestWallMs), s(x.medianWallMs), s(x.bestCpuMs), x === base ? '-' : `+${s(x.bestWallMs - base.bestWallMs)}`]),
+    ...r.rows.map((x) => [x.what, String(x.runs), s(x.bestWallMs), s(x.medianWallMs), s(x.bestCpuMs), x === base ? '-' : `${x.bestWallMs >= base.bestWallMs ? '+' : ''}${s(x.bestWallMs - base.bestWallMs)}`]),
   ];
 }
