@@ -2,7 +2,8 @@ import t from 'tap';
 import { ntHash } from '../src/smb/md4.js';
 import { KSMBD_CONF } from '../src/smb/ksmbd-conf.js';
 import { RELOAD_KSMBD, RESTART_KSMBD } from '../src/smb/handlers.js';
-import type { Change, FileChange, Vars } from '../src/types.js';
+import { runPlayOnHost } from '../src/engine/host-play.js';
+import type { Change, Connection, FileChange, Vars } from '../src/types.js';
 import ksmbdConfig from '../tasks/smbdirect/ksmbd-config.js';
 import ksmbdService, { ENABLED_MARK, handlers as serviceHandlers } from '../tasks/smbdirect/ksmbd-service.js';
 import ksmbdUsers, { PASSWD_PROBE, USERS_DB, systemUsersNeeded } from '../tasks/smbdirect/ksmbd-users.js';
@@ -34,7 +35,7 @@ t.test('fresh Debian 12 server: config, users, share directories', async (t) => 
   const out = plan(TASKS, facts, v, 'srv1');
   t.same(out.map((p) => p.status), ['ok', 'change', 'change', 'change']);
   t.same(kinds(out.flatMap((p) => p.changes)), [
-    `file ${KSMBD_CONF}`, 'command: create system user alice', `file ${USERS_DB}`, 'dir /srv/data', 'dir /srv/scratch',
+    `file ${KSMBD_CONF}`, 'command: create system user alice', `file ${USERS_DB}`, 'dir /srv/data', 'dir /srv/scratch', 'file /var/lib/smbdirect-provision/created-share-dirs',
   ]);
   const conf = out[1]!.changes[0] as FileChange;
   t.same([conf.mode, conf.owner, conf.group, conf.notify], ['0644', 'root', 'root', [RESTART_KSMBD]]);
@@ -103,7 +104,30 @@ t.test('validation problems fail the first task, all listed, before any change',
   t.match(out[0]!.msg, /ksmbd_shares\[0\]\.name = "a\]b"/);
   t.match(out[0]!.msg, /ksmbd_shares\[0\]\.path = "relative"/);
   t.notMatch(out[0]!.msg, /inline-secret/);
-  t.equal(out.findIndex((p) => p.status === 'fail'), 0, 'the engine stops at the first failure: nothing after validate runs');
+  t.match(out[0]!.msg, new RegExp(`^${lines.length} problem\\(s\\) in the variables, nothing was changed:\n`), 'the count in the header is the number of lines listed');
+});
+
+t.test('the engine sends nothing to a host whose validate failed, though later tasks planned changes', async (t) => {
+  // A password source that is not set fails validate (and ksmbd-users) but leaves ksmbd-config and
+  // share-dirs plannable: planPlay plans them, changes included; it is runPlayOnHost that must stop
+  // at the first failure and apply nothing.
+  delete process.env.SMBT_UNSET_VAR;
+  const v = vars({ ksmbd_users: [{ name: 'alice', password_env: 'SMBT_UNSET_VAR' }] });
+  const facts = factsFor('debian12', TASKS, v, 'srv1');
+  for (const task of TASKS) for (const k of Object.keys(task.probes?.(v, 'srv1') ?? {})) facts.probes[k] ??= { code: 1, stdout: '' };
+  t.same(plan(TASKS, facts, v, 'srv1').map((p) => p.status), ['fail', 'change', 'fail', 'change'], 'planPlay plans past the failure');
+  const sent: string[] = [];
+  const conn: Connection = {
+    host: 'srv1', roundTrips: 0, close: async () => undefined,
+    run: async (script) => (sent.push(script), { code: 0, stdout: '', stdoutBytes: Buffer.alloc(0), stderr: '' }),
+  };
+  // Facts from an earlier play (cachedFacts) that cover every read: no facts round trip either.
+  const out = await runPlayOnHost({ conn, host: { name: 'srv1', groups: ['all'], vars: v }, tasks: TASKS, handlers: new Map(), check: false, cachedFacts: facts });
+  t.same(sent, [], 'no script reached the host');
+  t.same(out.results.map((r) => [r.task, r.status]), [['Gathering Facts', 'ok'], [validate.name, 'failed']], 'no result after validate');
+  t.match(out.results[1]!.msg, /srv1: ksmbd user alice: environment variable SMBT_UNSET_VAR is not set/);
+  t.equal(out.state, 'failed');
+  t.notOk(out.applied, 'nothing applied');
 });
 
 t.test('validate on a server names a missing password source', async (t) => {

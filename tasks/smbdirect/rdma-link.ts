@@ -62,8 +62,13 @@ const task: Task = {
   name: 'smbdirect: RDMA link',
   tags: ['smbdirect', 'rdma'],
   reads: (vars) => {
-    const mode = rdmaModeOf(vars);
-    return mode === 'hardware' ? [] : [unitPath(linkNameOf(vars, mode)), MODULES_LOAD];
+    // reads() must not throw (a throw fails fact gathering): a bad mode or link name is the validate task's to report.
+    try {
+      const mode = rdmaModeOf(vars);
+      return mode === 'hardware' ? [] : [unitPath(linkNameOf(vars, mode)), MODULES_LOAD];
+    } catch {
+      return [];
+    }
   },
   plan(ctx) {
     const { vars, facts } = ctx;
