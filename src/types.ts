@@ -106,10 +106,16 @@ export interface FileChange extends ChangeBase {
   attrsOnly?: boolean;
 }
 
+/**
+ * Removes a file, or a directory only when empty: the engine never deletes what is in one (rmdir).
+ * For a directory the task must also read "PATH/" (its entries): a non-empty one is dropped from
+ * the plan with the warning "kept PATH: not empty (N entries: ...)"; a failed task recreates it
+ * empty with its mode and owner.
+ */
 export interface AbsentChange extends ChangeBase {
   kind: 'absent';
   path: string;
-  /** Keep a copy at PATH.smbdirect-bak before removing. */
+  /** Keep a copy under /var/backups/smbdirect-provision before removing (files only). */
   backup?: boolean;
 }
 

@@ -122,3 +122,22 @@ t.test('upload copies binary bytes exactly, with mode', async (t) => {
   t.same(readFileSync(`${d}/updates/remote.ko`), bytes);
   t.equal(statSync(`${d}/updates/remote.ko`).mode & 0o777, 0o644);
 });
+
+t.test('#16: absent on a directory only rmdirs it; a failed task recreates it empty with its mode, never its contents', async (t) => {
+  const d = t.testdir({ empty: {}, full: { 'data.txt': 'keep\n' }, again: {} });
+  execFileSync('chmod', ['2750', `${d}/empty`, `${d}/again`]);
+  const ok = run(buildApplyScript([{ id: 0, changes: [{ kind: 'absent', path: `${d}/empty` }] }], []));
+  t.same(ok.steps.map((s) => [s.status, s.changed]), [['done', true]]);
+  t.notOk(existsSync(`${d}/empty`), 'the empty directory is gone');
+  const full = run(buildApplyScript([{ id: 0, changes: [{ kind: 'absent', path: `${d}/full` }] }], []));
+  t.equal(full.steps[0]!.status, 'failed', 'a directory that is not empty (anymore) fails the task: rmdir, never rm -r');
+  t.equal(readFileSync(`${d}/full/data.txt`, 'utf8'), 'keep\n', 'what is in it is intact');
+  const later = run(buildApplyScript([{ id: 0, changes: [
+    { kind: 'absent', path: `${d}/again` },
+    { kind: 'command', desc: 'fail', cmd: 'exit 3' },
+  ] }], []));
+  t.equal(later.steps[0]!.status, 'failed');
+  t.ok(statSync(`${d}/again`).isDirectory(), 'the removed directory is back');
+  t.equal(statSync(`${d}/again`).mode & 0o7777, 0o2750, 'with its mode');
+  t.same(execFileSync('sh', ['-c', `ls -A ${d}`]).toString().trim().split('\n'), ['again', 'full'], 'nothing else left behind');
+});

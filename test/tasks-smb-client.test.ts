@@ -41,7 +41,7 @@ t.test('RHEL 9 client (SMB Direct kernel, two rdma mounts live): credentials, fs
   const out = plan(TASKS, facts, v, 'cn1');
   t.same(out.map((p) => p.status), ['ok', 'change', 'change', 'change'], out.map((p) => p.msg).join(' | '));
   t.same(kinds(out.flatMap((p) => p.changes)), [
-    `dir ${CREDENTIALS_DIR}`, `file ${CRED}`, 'dir /mnt/share', 'dir /mnt/team projects', 'dir /mnt/data', `file ${FSTAB}`, 'command: mount /mnt/data',
+    `dir ${CREDENTIALS_DIR}`, `file ${CRED}`, 'dir /mnt/share', 'dir /mnt/team projects', 'dir /mnt/data', 'file /var/lib/smbdirect-provision/created-mount-points', `file ${FSTAB}`, 'command: mount /mnt/data',
   ]);
   const cred = out[1]!.changes[1] as FileChange;
   t.same([cred.mode, cred.owner, cred.group, cred.sensitive], ['0600', 'root', 'root', true]);

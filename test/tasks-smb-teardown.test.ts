@@ -31,7 +31,7 @@ t.test('server teardown: stop and disable ksmbd, remove config with backups, sof
   const [p] = plan([teardownServer], facts, v, 'srv1');
   t.equal(p!.status, 'change');
   t.same(kinds(p!.changes), [
-    'service ksmbd.service stopped', 'service ksmbd.service enabled=false', `absent ${ENABLED_MARK}`, 'command: remove /var/lib/smbdirect-provision if empty', `absent ${KSMBD_CONF}`, `absent ${USERS_DB}`,
+    'service ksmbd.service stopped', 'service ksmbd.service enabled=false', `absent ${ENABLED_MARK}`, `absent ${KSMBD_CONF}`, `absent ${USERS_DB}`,
     'command: delete RDMA link siw0', 'service smbdirect-rdma-siw0.service stopped', 'service smbdirect-rdma-siw0.service enabled=false',
     `absent ${UNIT}`, `absent ${MODULES_LOAD}`,
   ]);
@@ -68,9 +68,9 @@ t.test('client teardown: unmount, remove our fstab lines, credentials and the so
   const before = facts.files[FSTAB]!.content!;
   const [p] = plan([teardownClient], facts, v, 'cn1');
   t.same(kinds(p!.changes), [
-    'command: umount /mnt/share', 'command: umount /mnt/team projects', `file ${FSTAB}`, `absent ${cred}`, `command: remove ${CREDENTIALS_DIR}`, 'command: remove /mnt/share if empty',
+    'command: umount /mnt/share', 'command: umount /mnt/team projects', `file ${FSTAB}`, `absent ${cred}`, `command: remove ${CREDENTIALS_DIR}`,
     'command: delete RDMA link siw0', 'service smbdirect-rdma-siw0.service stopped', 'service smbdirect-rdma-siw0.service enabled=false',
-    `absent ${UNIT}`, `absent ${MODULES_LOAD}`,
+    `absent ${UNIT}`, `absent ${MODULES_LOAD}`, 'command: remove /mnt/share if empty',
   ]);
   const fstab = (p!.changes[2] as { content: string }).content;
   t.notMatch(fstab, /cifs/);

@@ -29,8 +29,12 @@ sd_mark() { printf '\\n${MARK} %s\\n' "$*"; }
 sd_save() { if [ -e "$1" ] || [ -L "$1" ]; then cp -a -- "$1" "$SD_TX/$2"; else : > "$SD_TX/$2.absent"; fi; }
 sd_restore() {
   if [ -e "$SD_TX/$2.absent" ]; then if [ -d "$1" ] && [ ! -L "$1" ]; then rmdir -- "$1" 2>/dev/null; else rm -f -- "$1"; fi
+  elif [ -e "$SD_TX/$2.dir" ]; then read -r m u g < "$SD_TX/$2.dir" && { [ -d "$1" ] || mkdir -- "$1"; } && chown -- "$u:$g" "$1" && chmod -- "$m" "$1"
   elif [ -e "$SD_TX/$2" ] || [ -L "$SD_TX/$2" ]; then cp -a -- "$SD_TX/$2" "$1.smbdirect-restore" && mv -f -- "$1.smbdirect-restore" "$1"; fi
 }
+# sd_rmdir DIR SLOT: removes an (empty) directory, never what is in it; keeps only its mode and
+# owner, so a failed transaction recreates it empty as it was.
+sd_rmdir() { stat -c '%a %u %g' -- "$1" > "$SD_TX/$2.dir" && rmdir -- "$1"; }
 sd_log() { sd_mark "log $1 $(base64 -w0 < "$SD_TX/log" 2>/dev/null)"; }
 sd_enable() { if [ -d /run/systemd/system ]; then systemctl "$@"; else systemctl --root=/ "$@"; fi; }
 `;
@@ -97,7 +101,8 @@ function backupThenRemove(path: string, backup: boolean | undefined, slot: numbe
   const keep = backup
     ? [`mkdir -p -- ${quote(BACKUP_ROOT + path.replace(/\/[^/]*$/, ''))} && cp -a -- ${p} ${quote(BACKUP_ROOT + path)} || return 1`]
     : [];
-  return [`sd_save ${p} ${slot} || return 1`, ...keep, `rm -f -- ${p} || return 1`];
+  // A directory (the planner saw it empty) is only ever rmdir'ed: no backup, no recursive delete.
+  return [`if [ -d ${p} ] && [ ! -L ${p} ]; then sd_rmdir ${p} ${slot} || return 1; else`, `sd_save ${p} ${slot} || return 1`, ...keep, `rm -f -- ${p} || return 1; fi`];
 }
 
 /** Shell lines for one change; `slot` numbers its backup in the transaction dir. */

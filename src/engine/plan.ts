@@ -51,7 +51,7 @@ function withAttrs(cur: FileState, want: Attrs): Pick<FileState, 'mode' | 'owner
 }
 
 /** Keeps only the changes that would change something, updating the virtual files as it goes. */
-function effective(changes: Change[], files: Map<string, FileState>, diffs: string[]): Change[] {
+function effective(changes: Change[], files: Map<string, FileState>, diffs: string[], warnings: string[]): Change[] {
   const kept: Change[] = [];
   for (const c of changes) {
     const tracked = c.kind === 'file' || c.kind === 'dir' || c.kind === 'absent';
@@ -68,14 +68,42 @@ function effective(changes: Change[], files: Map<string, FileState>, diffs: stri
       if (cur.exists && cur.isDir && !attrsDiffer(cur, c)) continue;
       kept.push(c);
       files.set(c.path, { path: c.path, exists: true, isDir: true, ...withAttrs(cur, c) });
+      const list = files.get(`${c.path}/`);
+      if (list && !list.exists) files.set(list.path, { path: list.path, exists: true, isDir: true, entries: [] });
     } else if (c.kind === 'absent') {
       if (!cur.exists) continue;
-      if (!cur.isDir) diffs.push(fileDiff(c.path, cur.content, undefined, true));
+      if (cur.isDir) {
+        // A directory is only ever rmdir'ed: its entries (the read "PATH/") must show it empty.
+        const list = files.get(`${c.path}/`);
+        if (!list?.entries) throw new Error(`task bug: it removes the directory ${c.path} but does not read ${c.path}/ (its entries)`);
+        if (list.entries.length) {
+          warnings.push(notEmpty(c.path, list.entries));
+          continue;
+        }
+        files.set(`${c.path}/`, { path: `${c.path}/`, exists: false });
+      } else diffs.push(fileDiff(c.path, cur.content, undefined, true));
       kept.push(c);
       files.set(c.path, { path: c.path, exists: false });
     } else kept.push(c);
+    if (tracked) listed(files, c.path, c.kind !== 'absent');
   }
   return kept;
+}
+
+/** The message for a directory kept because something is in it. */
+export function notEmpty(dir: string, entries: string[]): string {
+  const shown = entries.slice(0, 5).join(', ') + (entries.length > 5 ? ', ...' : '');
+  return `kept ${dir}: not empty (${entries.length} ${entries.length === 1 ? 'entry' : 'entries'}: ${shown})`;
+}
+
+/** Keeps the entries of PATH's parent (when read as "PARENT/") in step with a change that creates or removes PATH. */
+function listed(files: Map<string, FileState>, path: string, present: boolean): void {
+  const cut = path.lastIndexOf('/');
+  const parent = files.get(`${path.slice(0, cut)}/`);
+  if (!parent?.entries) return;
+  const name = path.slice(cut + 1);
+  const rest = parent.entries.filter((e) => e !== name);
+  files.set(parent.path, { ...parent, entries: present ? [...rest, name].sort() : rest });
 }
 
 export function planPlay(tasks: Task[], facts: Facts, vars: Vars, host: string, check: boolean): PlannedTask[] {
@@ -88,7 +116,7 @@ export function planPlay(tasks: Task[], facts: Facts, vars: Vars, host: string, 
     } catch (e) {
       plan = { status: 'fail', msg: (e as Error).message };
     }
-    const warnings = plan.warnings ?? [];
+    const warnings = [...(plan.warnings ?? [])];
     const report = plan.report;
     if (plan.status === 'fail') {
       const local = (plan.changes ?? []).filter((c) => c.kind === 'local-file');
@@ -98,7 +126,7 @@ export function planPlay(tasks: Task[], facts: Facts, vars: Vars, host: string, 
     const diffs: string[] = [];
     let changes: Change[];
     try {
-      changes = effective(plan.changes, files, diffs);
+      changes = effective(plan.changes, files, diffs, warnings);
     } catch (e) {
       return { task, status: 'fail', msg: (e as Error).message, changes: [], diffs: [], warnings };
     }

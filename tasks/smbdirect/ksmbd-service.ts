@@ -18,7 +18,8 @@ import { kernelGate } from '../../src/smb/support.js';
 import type { Change, Handler, Task } from '../../src/types.js';
 
 export const KSMBD_UNIT = 'ksmbd.service';
-export const STATE_DIR = '/var/lib/smbdirect-provision';
+import { STATE_DIR } from '../../src/smb/created-dirs.js';
+export { STATE_DIR };
 /** Written when this task enables ksmbd.service: teardown disables only what we enabled. */
 export const ENABLED_MARK = `${STATE_DIR}/ksmbd-enabled`;
 const NO_SYSTEMD = '[ ! -d /run/systemd/system ]';

@@ -3,7 +3,8 @@
  * ours, i.e. with credentials= in /etc/smbdirect-provision/credentials), removes those fstab
  * lines (all other lines kept byte for byte) and removes the credentials files with their
  * directory; then, like teardown-server, the soft RDMA link, its boot unit and modules-load
- * file. Mount point directories are removed when empty (rmdir: never data). Works from the vars
+ * file. Mount point directories (and the parents mount-points created, as recorded in
+ * /var/lib/smbdirect-provision) are removed deepest first when empty (rmdir: never data). Works from the vars
  * as written, even when they no longer validate; a second run changes nothing.
  * Vars: smb_mounts[].path (and server/user for the credentials files).
  * Example: `smbdirect run teardown.yml` -> umount /mnt/data, fstab line and credentials removed.
@@ -16,7 +17,8 @@ import { removeFromFstab } from '../../src/smb/fstab.js';
 import { DAEMON_RELOAD } from '../../src/smb/handlers.js';
 import type { Change, Task, Vars } from '../../src/types.js';
 import { FSTAB, ourFstabTargets } from './cifs-mount.js';
-import { rdmaTeardown, rdmaTeardownReads } from './teardown-server.js';
+import { MOUNT_POINTS_RECORD, removalReads, removeRecorded, removeStateDir, STATE_DIR } from '../../src/smb/created-dirs.js';
+import { rdmaTeardown, rdmaTeardownReads, removedPaths } from './teardown-server.js';
 export { handlers } from './rdma-link.js';
 
 export const CONFIG_DIR = '/etc/smbdirect-provision';
@@ -27,7 +29,7 @@ const credentialFiles = (vars: Vars): string[] =>
 const task: Task = {
   name: 'smbdirect: teardown client',
   tags: ['smbdirect', 'teardown'],
-  reads: (vars) => [FSTAB, CREDENTIALS_DIR, ...credentialFiles(vars), ...rawMounts(vars).map((m) => m.path), ...rdmaTeardownReads(vars)],
+  reads: (vars) => [FSTAB, CREDENTIALS_DIR, ...credentialFiles(vars), ...rdmaTeardownReads(vars), ...removalReads(MOUNT_POINTS_RECORD, rawMounts(vars).map((m) => m.path)), STATE_DIR, `${STATE_DIR}/`],
   plan({ vars, facts }) {
     const cur = facts.files[FSTAB];
     const fstab = cur?.exists ? (cur.content ?? '') : '';
@@ -42,13 +44,15 @@ const task: Task = {
       const rm = `${cmd('rm', '-rf', '--', CREDENTIALS_DIR)} && { ${cmd('rmdir', '--', CONFIG_DIR)} 2>/dev/null || true; }`;
       changes.push({ kind: 'command', desc: `remove ${CREDENTIALS_DIR}`, cmd: rm, unless: `! test -e ${cmd(CREDENTIALS_DIR)}` });
     }
-    // Mount points: removed only when empty (rmdir never deletes data).
-    for (const t of rawMounts(vars).map((m) => m.path).filter((p) => facts.files[p]?.isDir)) {
-      changes.push({ kind: 'command', desc: `remove ${t} if empty`, cmd: cmd('rmdir', '--', t), unless: `! test -d ${cmd(t)} || test -n "$(ls -A ${cmd(t)})"` });
-    }
     changes.push(...rdmaTeardown(vars, systemOf(facts)));
+    // Mount points (the recorded ones with the parents we made, and those of smb_mounts): removed
+    // deepest first when empty (rmdir never deletes data). One mounted now hides what is under it: kept.
+    const paths = rawMounts(vars).map((m) => m.path);
+    const dirs = removeRecorded(MOUNT_POINTS_RECORD, paths, facts, mounted.map((m) => m.target), paths);
+    changes.push(...dirs.changes);
+    changes.push(...removeStateDir(facts, removedPaths(changes)));
     const what = mounted.length ? `unmounted ${mounted.map((m) => m.target).join(', ')}` : 'nothing mounted';
-    return { status: 'change', msg: `${what}; fstab lines, credentials and the soft RDMA link removed`, changes };
+    return { status: 'change', msg: [`${what}; fstab lines, credentials and the soft RDMA link removed`, ...dirs.kept].join('; '), changes, warnings: dirs.kept };
   },
 };
 export default task;

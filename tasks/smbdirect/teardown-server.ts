@@ -5,7 +5,8 @@
  * `systemctl --root=/` fallback); removes /etc/ksmbd/ksmbd.conf and ksmbdpwd.db, each
  * kept first under /var/backups/smbdirect-provision; deletes the soft RDMA link, disables and
  * removes its boot unit(s) smbdirect-rdma-*.service and /etc/modules-load.d/smbdirect-rdma.conf.
- * Share directories, their data, system users and packages stay. A second run changes nothing.
+ * The share directories share-dirs created (recorded in /var/lib/smbdirect-provision) are removed,
+ * deepest first, when empty (rmdir, never a recursive delete); the others, data, system users and packages stay. A second run changes nothing.
  * Vars: smbdirect_rdma_mode, smbdirect_rdma_link_name.
  * Example: `smbdirect run teardown.yml --limit srv1`.
  */
@@ -15,7 +16,8 @@ import { DAEMON_RELOAD } from '../../src/smb/handlers.js';
 import { KSMBD_CONF } from '../../src/smb/ksmbd-conf.js';
 import { linkNameOf, rdmaModeOf } from '../../src/smb/support.js';
 import type { Change, Task, Vars } from '../../src/types.js';
-import { ENABLED_MARK, KSMBD_UNIT, STATE_DIR } from './ksmbd-service.js';
+import { rawSharePaths, removalReads, removeRecorded, removeStateDir, SHARE_DIRS_RECORD, STATE_DIR } from '../../src/smb/created-dirs.js';
+import { ENABLED_MARK, KSMBD_UNIT } from './ksmbd-service.js';
 import { USERS_DB } from './ksmbd-users.js';
 import { MODULES_LOAD, unitPath } from './rdma-link.js';
 export { handlers } from './rdma-link.js';
@@ -55,10 +57,13 @@ export function rdmaTeardown(vars: Vars, sys: SystemFacts): Change[] {
   return changes;
 }
 
+/** The paths `changes` remove. */
+export const removedPaths = (changes: Change[]): string[] => changes.flatMap((c) => (c.kind === 'absent' ? [c.path] : []));
+
 const task: Task = {
   name: 'smbdirect: teardown server',
   tags: ['smbdirect', 'teardown'],
-  reads: (vars) => [KSMBD_CONF, USERS_DB, ENABLED_MARK, ...rdmaTeardownReads(vars)],
+  reads: (vars) => [KSMBD_CONF, USERS_DB, ENABLED_MARK, ...rdmaTeardownReads(vars), ...removalReads(SHARE_DIRS_RECORD, rawSharePaths(vars)), STATE_DIR, `${STATE_DIR}/`],
   plan({ vars, facts }) {
     const sys = systemOf(facts);
     const systemd = sys.services.systemdRunning;
@@ -69,11 +74,16 @@ const task: Task = {
     // Disabled only if we enabled it (a package may enable it on install: then it stays so).
     if (facts.files[ENABLED_MARK]?.exists) {
       if (ksmbd?.enabled === 'enabled') changes.push({ kind: 'service', name: KSMBD_UNIT, enabled: false });
-      changes.push({ kind: 'absent', path: ENABLED_MARK }, { kind: 'command', desc: `remove ${STATE_DIR} if empty`, cmd: `${cmd('rmdir', '--', STATE_DIR)} 2>/dev/null || true` });
+      changes.push({ kind: 'absent', path: ENABLED_MARK });
     }
     changes.push({ kind: 'absent', path: KSMBD_CONF, backup: true }, { kind: 'absent', path: USERS_DB, backup: true });
     changes.push(...rdmaTeardown(vars, sys));
-    return { status: 'change', msg: 'ksmbd stopped; ksmbd.conf and ksmbdpwd.db removed (copies in /var/backups/smbdirect-provision); soft RDMA link and its boot unit removed', changes };
+    // The share directories we created, when empty (rmdir: never data); the record keeps the others.
+    const dirs = removeRecorded(SHARE_DIRS_RECORD, rawSharePaths(vars), facts);
+    changes.push(...dirs.changes);
+    changes.push(...removeStateDir(facts, removedPaths(changes)));
+    const msg = 'ksmbd stopped; ksmbd.conf and ksmbdpwd.db removed (copies in /var/backups/smbdirect-provision); soft RDMA link and its boot unit removed; empty share directories we created removed';
+    return { status: 'change', msg: [msg, ...dirs.kept].join('; '), changes, warnings: dirs.kept };
   },
 };
 export default task;
