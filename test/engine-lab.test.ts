@@ -2,7 +2,7 @@
 // failure isolation, unreachable hosts, become, host keys. Host files are read from the
 // hosts' root filesystems directly, not through our own SSH code.
 import t from 'tap';
-import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, runJson, startLab, tmp } from './helpers/lab.js';
 
@@ -91,11 +91,52 @@ t.test('a task failing on one host fails only that host (exit 2)', async (t) => 
   t.match(failed.msg, /exit 3: sample_fail is set on this host/);
 });
 
-t.test('become: a non-root user with sudo writes root-owned files', async (t) => {
-  const r = await runJson(['run', 'sample', '-i', inventoryWith({ cli01: 'ansible_user: labuser\nansible_become: true\nsample_message: via sudo\n' }), '--limit', 'cli01']);
+t.test('become: a non-root login, sudo to root or another user, and sudo that wants a password', async (t) => {
+  // The lab's inventory logs in as root, which cannot tell sudo from a root login: log in as users
+  // of our own on cli01 instead. sdsudo may sudo without a password, sdpass only with one (it has
+  // none: sudo -n must refuse at once), sdother is only a target.
+  const setup = await runCli(['exec', 'cli01', '-i', inv, '--', [
+    'set -e',
+    'for u in sdsudo sdpass sdother; do id -u $u >/dev/null 2>&1 || useradd -m -s /bin/sh $u; usermod -p "*" $u; done',
+    'for u in sdsudo sdpass; do install -d -m 700 -o $u -g $u /home/$u/.ssh; install -m 600 -o $u -g $u /root/.ssh/authorized_keys /home/$u/.ssh/; done',
+    "echo 'sdsudo ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/sdsudo",
+    "echo 'sdpass ALL=(ALL) ALL' > /etc/sudoers.d/sdpass",
+    'chmod 440 /etc/sudoers.d/sdsudo /etc/sudoers.d/sdpass',
+  ].join('\n')]);
+  t.equal(setup.code, 0, setup.stdout);
+  const uidOf = (u: string) => Number(readFileSync(join(lab.root('cli01'), 'etc/passwd'), 'utf8').split('\n').find((l) => l.startsWith(`${u}:`))!.split(':')[2]);
+  const who = async (vars: string) => {
+    const r = await runCli(['exec', 'cli01', '-i', inventoryWith({ cli01: vars }), '--', 'echo "user=$(id -un) uid=$(id -u) sudo_user=${SUDO_USER:-}"']);
+    t.equal(r.code, 0, r.stdout + r.stderr);
+    return /user=\S+ uid=\d+ sudo_user=\S*/.exec(r.stdout)?.[0];
+  };
+  const sampleState = ['etc/smbdirect-sample.conf', 'var/lib/smbdirect-sample'].map((f) => join(lab.root('cli01'), f));
+  for (const f of sampleState) rmSync(f, { recursive: true, force: true });
+
+  t.equal(await who('ansible_user: sdsudo\n'), `user=sdsudo uid=${uidOf('sdsudo')} sudo_user=`, 'ansible_user is the login user (no become)');
+  const plain = await runJson(['run', 'sample', '-i', inventoryWith({ cli01: 'ansible_user: sdsudo\n' }), '--limit', 'cli01']);
+  t.equal(plain.code, 2, 'without become the login user cannot write /etc');
+  t.match(plain.results.find((x) => x.status === 'failed'), { host: 'cli01', task: 'sample: render /etc/smbdirect-sample.conf', msg: /Permission denied/ });
+  t.notOk(existsSync(conf('cli01')), 'nothing written without become');
+
+  const become = 'ansible_user: sdsudo\nansible_become: true\n';
+  t.equal(await who(become), 'user=root uid=0 sudo_user=sdsudo', 'with become: root, through sudo from sdsudo');
+  const r = await runJson(['run', 'sample', '-i', inventoryWith({ cli01: `${become}sample_message: via sudo\n` }), '--limit', 'cli01']);
   t.equal(r.code, 0);
   t.match(readFileSync(conf('cli01'), 'utf8'), /message = via sudo/);
-  t.equal(statSync(conf('cli01')).uid, 0);
+  // The file, and what the commands and the handler created (no owner given: the creator's), are root's.
+  for (const f of [conf('cli01'), ...['', '/marker', '/reloads'].map((x) => `${sampleState[1]}${x}`)]) t.equal(statSync(f).uid, 0, `${f} is root's`);
+
+  t.equal(await who(`${become}ansible_become_user: sdother\n`), `user=sdother uid=${uidOf('sdother')} sudo_user=sdsudo`, 'ansible_become_user: that user, through sudo');
+
+  // --task-timeout: a sudo that waited for a password would end as UNREACHABLE here, not stall the test.
+  const started = Date.now();
+  const pw = await runJson(['run', 'sample', '-i', inventoryWith({ cli01: 'ansible_user: sdpass\nansible_become: true\n' }), '--limit', 'srv01:cli01', '--check', '--task-timeout', '30']);
+  const took = (Date.now() - started) / 1000;
+  t.equal(pw.code, 2, 'a failed host, not unreachable');
+  t.match(pw.results.find((x) => x.host === 'cli01'), { task: 'Gathering Facts', status: 'failed', msg: /sudo: a password is required/ });
+  t.equal(pw.recap.srv01!.failed + pw.recap.srv01!.unreachable, 0, 'the other host goes on');
+  t.ok(took < 20, `sudo wanting a password fails at once, not a hang (${took.toFixed(1)} s)`);
 });
 
 t.test('host keys: unknown refused with a hint, accepted with the flag, changed always refused', async (t) => {
