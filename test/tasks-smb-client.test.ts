@@ -1,6 +1,6 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clusterContext } from '../src/smb/cluster.js';
 import { CREDENTIALS_DIR } from '../src/smb/credentials.js';
@@ -148,5 +148,29 @@ t.test('a failed mount prints the kernel lines and a one-line diagnosis', async 
     t.match(r.stderr, kernel);
     t.notMatch(r.stderr, /old line|unrelated/, 'only new, relevant kernel lines');
     t.match(r.stderr, want);
+  }
+});
+
+t.test('an RDMA address-resolution timeout on the first contact is retried once; other failures are not', async (t) => {
+  const cases: Array<[string, number, number]> = [
+    // [kernel line after the first try, exit, mount calls]
+    ['CIFS: VFS: smbd_create_id:618 rdma_resolve_addr() completed -110', 0, 2],
+    ['CIFS: VFS: smbd_create_id:618 rdma_resolve_route() completed -110', 0, 2],
+    ['CIFS: VFS: smbdirect_connect_sync(10.0.0.11:5445) failed with -111', 32, 1],
+    ['CIFS: VFS: \\\\10.0.0.11 Send error in SessSetup = -13', 32, 1],
+  ];
+  for (const [kernel, exit, calls] of cases) {
+    const dir = t.testdir({ 'new.log': `${kernel}\n` });
+    const fake = (name: string, body: string) => {
+      writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`);
+      chmodSync(join(dir, name), 0o755);
+    };
+    // The first mount fails (and the kernel says why); a second one succeeds.
+    fake('mount', `echo x >> "${dir}/mounts"; [ "$(wc -l < "${dir}/mounts")" -gt 1 ] && exit 0; echo 'mount error(2): No such file or directory'; exit 32`);
+    fake('sleep', 'exit 0');
+    fake('dmesg', `[ -e "${dir}/mounts" ] && cat "${dir}/new.log"; exit 0`);
+    const r = spawnSync('sh', ['-c', mountCommand('/mnt/data')], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, encoding: 'utf8' });
+    t.equal(r.status, exit, `${kernel}: exit ${exit}`);
+    t.equal(readFileSync(join(dir, 'mounts'), 'utf8').split('\n').filter(Boolean).length, calls, `${kernel}: mount ran ${calls} time(s)`);
   }
 });

@@ -129,6 +129,24 @@ await t.test('a second site run changes nothing', async (t) => {
   t.same(Object.fromEntries(Object.entries(r.recap).map(([h, s]) => [h, s.changed])), { srv1: 0, cli1: 0 });
 });
 
+await t.test('a mount that really fails: exit 2, fstab restored byte for byte, the live mount untouched; then zero changes', async (t) => {
+  const fstab = (await ssh('cli1', 'cat /etc/fstab')).stdout;
+  const cifsMounts = async () => (await ssh('cli1', 'grep " cifs " /proc/mounts')).stdout;
+  const before = await cifsMounts();
+  // The kernel itself refuses the option value (cifs parses actimeo as a number): a real mount(2) failure.
+  const share = { server: 'srv1', share: 'share', user: 'labuser', vers: '3.1.1' };
+  const mounts = { smb_mounts: [{ ...share, path: '/mnt/share' }, { ...share, path: '/mnt/share-bad', options: ['actimeo=notanumber'] }] };
+  const r = await run('client', '-e', JSON.stringify(mounts));
+  t.equal(r.code, 2, 'exit 2');
+  const failed = r.results.find((x) => x.host === 'cli1' && x.status === 'failed');
+  t.match(failed?.msg, /share-bad/, 'the failed task names the mount that failed');
+  t.equal((await ssh('cli1', 'cat /etc/fstab')).stdout, fstab, 'fstab: the old file, byte for byte');
+  t.equal(await cifsMounts(), before, 'the live rdma mount is untouched, nothing else is mounted');
+  const again = await run('client');
+  t.equal(again.code, 0);
+  t.equal(again.recap.cli1?.changed, 0, 'the inventory as it was: zero changes');
+});
+
 await t.test('a file written on the client reads back identical from the share path on the server', async (t) => {
   const a = (await ssh('cli1', 'head -c 8388608 /dev/urandom > /mnt/share/e2e.bin && sync && sha256sum /mnt/share/e2e.bin')).stdout.split(' ')[0];
   const b = (await ssh('srv1', 'sha256sum /srv/smb/share/e2e.bin')).stdout.split(' ')[0];
@@ -146,7 +164,15 @@ await t.test('after rebooting both VMs the link and the mount come back, verify 
     await waitFor(`${h} reboot to ssh`, 600, async () => ((await bootId(h)) !== before ? true : undefined));
     if (h === 'srv1') await waitFor('srv1 ksmbd active', 120, async () => ((await ssh('srv1', 'systemctl is-active ksmbd', false)).code === 0 ? true : undefined));
   }
-  for (const h of ['srv1', 'cli1'] as const) t.match((await ssh(h, 'rdma link show siw0/1')).stdout, /siw0\/1 state ACTIVE .*netdev eth1/, `${h}: siw0 back`);
+  // The link comes up from its unit some time after sshd answers: wait for it, do not sample it.
+  const active = /siw0\/1 state ACTIVE .*netdev eth1/;
+  for (const h of ['srv1', 'cli1'] as const) {
+    const link = await waitFor(`${h} siw0 back`, 180, async () => {
+      const out = (await ssh(h, 'rdma link show siw0/1', false)).stdout;
+      return active.test(out) ? out : undefined;
+    });
+    t.match(link, active, `${h}: siw0 back`);
+  }
   const line = await waitFor('cli1 mount back', 180, async () => (await ssh('cli1', 'grep " /mnt/share cifs " /proc/mounts', false)).stdout.trim() || undefined);
   t.match(line, /,rdma,/);
   t.match((await ssh('cli1', 'dmesg')).stdout, /CIFS: VFS: RDMA transport established/);

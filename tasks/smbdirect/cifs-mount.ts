@@ -39,6 +39,10 @@ export function mountCommand(mnt: string, remount = false): string {
     ...(remount ? [`umount ${m} || exit $?`] : []),
     `out=$(mount ${m} 2>&1) && exit 0`,
     `log=$(dmesg 2>/dev/null | tail -n +$((n + 1)) | grep -E 'CIFS|smbd|smbdirect|rdma' | tail -n 15)`,
+    // The first RDMA contact with a server resolves its address (ARP/ND) within cifs' fixed 5 s;
+    // on a slow or just-raised link that can time out once, and the answer is cached by then.
+    `case "$log" in *'rdma_resolve_addr() completed -110'*|*'rdma_resolve_route() completed -110'*)`,
+    `  sleep 1; out=$(mount ${m} 2>&1) && exit 0;; esac`,
     `printf '%s\\n' "$out" "$log" >&2`,
     'case "$out $log" in',
     `  *'CONFIG_CIFS_SMB_DIRECT is not enabled'*) d='this client kernel has no SMB Direct (CONFIG_CIFS_SMB_DIRECT is not set): boot a kernel with it or rebuild cifs.ko (see the preflight task)';;`,
