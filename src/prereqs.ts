@@ -12,13 +12,15 @@ import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { spawn } from 'node:child_process';
 
-export type Feature = 'lab' | 'vm-lab' | 'module-build' | 'bench';
+export type Feature = 'lab' | 'vm-lab' | 'module-build' | 'bench' | 'ansible';
 
 export interface Prerequisite {
   /** the program as the code runs it (looked up on PATH) */
   command: string;
   /** the Debian package that provides it */
   pkg: string;
+  /** instead of a program: a file or directory the package provides (a library, a collection) */
+  path?: string;
 }
 
 const req = (pkg: string, ...commands: string[]): Prerequisite[] => commands.map((command) => ({ command, pkg }));
@@ -65,11 +67,18 @@ export const PREREQUISITES: Record<Feature, Prerequisite[]> = {
     ...req('kmod', 'modinfo'),
   ],
   // npm run bench: tuned Ansible against the same lab (bench/ansible uses ansible.posix, which
-  // comes with the `ansible` package, not ansible-core alone).
+  // comes with the `ansible` package of collections, not with ansible-core alone).
   bench: [
     ...COMMON,
-    ...req('ansible', 'ansible-playbook'),
+    ...req('ansible-core', 'ansible-playbook'),
+    { command: 'ansible.posix collection', pkg: 'ansible', path: '/usr/lib/python3/dist-packages/ansible_collections/ansible/posix' },
     ...req('openssh-client', 'ssh'),
+  ],
+  // Real Ansible as the reference in tests: ansible-inventory for how inventories resolve,
+  // ansible-vault to make the encrypted files we must read, ansible for ad-hoc -m raw.
+  ansible: [
+    ...COMMON,
+    ...req('ansible-core', 'ansible', 'ansible-inventory', 'ansible-vault', 'ansible-playbook'),
   ],
 };
 
@@ -90,7 +99,8 @@ export async function onPath(command: string, path = process.env.PATH ?? '/usr/s
 export async function missingPackages(features: Feature[]): Promise<string[]> {
   const missing = new Set<string>();
   for (const p of features.flatMap((f) => PREREQUISITES[f])) {
-    if (!(await onPath(p.command))) missing.add(p.pkg);
+    const there = p.path ? await access(p.path).then(() => true, () => false) : await onPath(p.command);
+    if (!there) missing.add(p.pkg);
   }
   return [...missing];
 }
