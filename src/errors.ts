@@ -3,6 +3,8 @@
 // site ("    at file:///.../x.js:65:75") and "exit code: N" lines into its errors' messages;
 // those are for developers, so they go, and the exit code is said in words.
 
+import { redact } from './secrets.js';
+
 /** zx's ProcessOutput, told by shape: importing zx here would load it for every command, even --help. */
 interface ProcessFailure { message: string; exitCode: number | null; signal: string | null; stderr: string }
 function isProcessFailure(e: unknown): e is ProcessFailure {
@@ -29,6 +31,6 @@ function plain(message: string): string {
 
 /** Writes the one-message report of a fatal error to stderr (the stack only with SMBDIRECT_DEBUG). */
 export function reportError(e: unknown, out: (text: string) => void = (t) => process.stderr.write(t)): void {
-  out(`ERROR! ${errorMessage(e)}\n`);
+  out(`ERROR! ${redact(errorMessage(e))}\n`);
   if (process.env.SMBDIRECT_DEBUG) out(`${e instanceof Error ? e.stack : String(e)}\n`);
 }

@@ -141,7 +141,7 @@ t.test('YAML inventory errors', async (t) => {
   t.test('inline vault value', (t) =>
     expectLoadError(t, { 'hosts.yml': 'all:\n  vars:\n    pw: !vault |\n      $ANSIBLE_VAULT;1.1;AES256\n      3131\n' }, 'hosts.yml', {
       message:
-        'hosts.yml:3: variable "pw" holds an Ansible Vault encrypted value (!vault), which this tool cannot decrypt (key: pw). Decrypt it (ansible-vault decrypt_string / view) and pass the secret with -e @secrets.yml or a host_vars file kept out of version control.',
+        'hosts.yml:3: the !vault value of variable "pw" is encrypted with Ansible Vault, and no vault password was given (key: pw). Pass the vault password with --vault-password-file FILE, --vault-id LABEL@FILE (or LABEL@prompt) or --ask-vault-pass.',
       line: 3,
       key: 'pw',
     }),
@@ -256,7 +256,7 @@ t.test('INI inventory errors', async (t) => {
       line: 1, key: 'ec2.py',
     }],
     ['vault-encrypted inventory', '$ANSIBLE_VAULT;1.1;AES256\n3131\n', 'hosts', {
-      message: 'hosts:1: this inventory file is encrypted with Ansible Vault, which this tool cannot decrypt (key: hosts). Decrypt the inventory (ansible-vault decrypt FILE) before using it.',
+      message: 'hosts:1: this inventory file is encrypted with Ansible Vault, and no vault password was given (key: hosts). Pass the vault password with --vault-password-file FILE, --vault-id LABEL@FILE (or LABEL@prompt) or --ask-vault-pass.',
       line: 1, key: 'hosts',
     }],
   ];
@@ -289,7 +289,7 @@ t.test('group_vars / host_vars errors', async (t) => {
   );
   await t.test('vault-encrypted file', (t) =>
     expectLoadError(t, { 'hosts.ini': ini, group_vars: { 'all.yml': '$ANSIBLE_VAULT;1.1;AES256\n3131\n' } }, 'hosts.ini', {
-      message: 'group_vars/all.yml:1: this vars file is encrypted with Ansible Vault, which this tool cannot decrypt (key: all.yml). Decrypt it (ansible-vault decrypt FILE) into a file kept out of version control, or pass the secrets with -e @secrets.yml.',
+      message: 'group_vars/all.yml:1: this vars file is encrypted with Ansible Vault, and no vault password was given (key: all.yml). Pass the vault password with --vault-password-file FILE, --vault-id LABEL@FILE (or LABEL@prompt) or --ask-vault-pass.',
       line: 1,
       key: 'all.yml',
     }),

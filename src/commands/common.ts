@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import type { Inventory, Vars } from '../types.js';
+import type { VaultOptions } from '../inventory/vault.js';
 import { reportError } from '../errors.js';
 
 export const LAB_INVENTORY = '/var/lib/smbdirect-provision/lab/inventory/hosts.yml';
@@ -14,7 +15,10 @@ export function withInventory<T>(y: Argv<T>) {
   return y
     .option('inventory', { alias: 'i', type: 'string', describe: `inventory file or directory (default: the lab's, ${LAB_INVENTORY})` })
     .option('extra-vars', { alias: 'e', type: 'string', array: true, default: [] as string[], describe: 'key=value, JSON, or @file.yml (highest precedence)' })
-    .option('limit', { alias: 'l', type: 'string', describe: 'host pattern to further limit the hosts (as in Ansible)' });
+    .option('limit', { alias: 'l', type: 'string', describe: 'host pattern to further limit the hosts (as in Ansible)' })
+    .option('vault-password-file', { type: 'string', array: true, default: [] as string[], describe: 'Ansible Vault password file, or an executable that prints it (repeatable)' })
+    .option('vault-id', { type: 'string', array: true, default: [] as string[], describe: 'LABEL@FILE, LABEL@SCRIPT or LABEL@prompt: a vault password with its vault id (repeatable)' })
+    .option('ask-vault-pass', { type: 'boolean', default: false, describe: 'ask for the vault password (read from stdin when it is not a terminal)' });
 }
 
 export function withConnection<T>(y: Argv<T>) {
@@ -25,10 +29,12 @@ export function withConnection<T>(y: Argv<T>) {
     .option('verbose', { alias: 'v', type: 'count', describe: 'show commands and output (-vv more)' });
 }
 
-export async function inventoryFrom(argv: { inventory?: string; extraVars?: string[] }): Promise<{ inv: Inventory; extraVars: Vars }> {
+export async function inventoryFrom(argv: { inventory?: string; extraVars?: string[] } & VaultOptions): Promise<{ inv: Inventory; extraVars: Vars }> {
   const path = argv.inventory ?? (existsSync(LAB_INVENTORY) ? LAB_INVENTORY : undefined);
   if (!path) throw new UsageError('no inventory: pass -i FILE, or start the built-in lab with "smbdirect lab up"');
   const { loadInventory, parseExtraVars } = await import('../inventory/index.js');
+  const { loadVaultSecrets, setVaultSecrets } = await import('../inventory/vault.js');
+  setVaultSecrets(await loadVaultSecrets(argv));
   const extraVars = await parseExtraVars(argv.extraVars ?? [], process.cwd());
   return { inv: await loadInventory(path, { extraVars }), extraVars };
 }

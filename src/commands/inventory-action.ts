@@ -1,6 +1,7 @@
 // `smbdirect inventory`, the implementation (its options are in inventory.ts).
 import { connectionSummary } from '../connection/options.js';
 import { inventoryGraph, inventoryHost, inventoryList } from '../inventory/index.js';
+import { redactValue } from '../secrets.js';
 import { handled, inventoryFrom } from './common.js';
 
 export default handled(async (argv) => {
@@ -9,8 +10,9 @@ export default handled(async (argv) => {
     // ansible-inventory --host prints the host's variables; the resolved connection is added to them
     const vars = inventoryHost(inv, argv.host);
     const smbdirect_connection = connectionSummary(inv.hosts.get(argv.host)!, { timeoutMs: 10_000 });
-    process.stdout.write(JSON.stringify({ ...vars, smbdirect_connection }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify(redactValue({ ...vars, smbdirect_connection }), null, 2) + '\n');
     return;
   }
-  process.stdout.write(argv.graph ? inventoryGraph(inv) + '\n' : JSON.stringify(inventoryList(inv), null, 2) + '\n');
+  // vault-decrypted values are secrets: masked here as everywhere else
+  process.stdout.write(argv.graph ? inventoryGraph(inv) + '\n' : JSON.stringify(redactValue(inventoryList(inv)), null, 2) + '\n');
 });

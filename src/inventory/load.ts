@@ -9,6 +9,7 @@ import { defaultWarn, fail, type WarnFn } from './errors.js';
 import { parseIniInventory } from './ini.js';
 import { isIpAddress } from './ranges.js';
 import { VarsDir } from './vars-dirs.js';
+import { decryptVaultText, isVaulted } from './vault.js';
 import { looksLikeYamlInventory, parseYamlInventory } from './yaml.js';
 
 export interface LoadOptions {
@@ -49,9 +50,7 @@ async function parseFile(file: string, data: InventoryData, warn: WarnFn): Promi
       'Run it once ("ansible-inventory -i SCRIPT --list -y > static.yml") and use the static file, or move the script out of the inventory directory',
     );
   }
-  if (text.startsWith('$ANSIBLE_VAULT;')) {
-    fail({ file, line: 1 }, path.basename(file), 'this inventory file is encrypted with Ansible Vault, which this tool cannot decrypt', 'Decrypt the inventory (ansible-vault decrypt FILE) before using it');
-  }
+  if (isVaulted(text)) text = decryptVaultText(text, { file, line: 1 }, path.basename(file), 'this inventory file');
   data.currentSource = file;
   const ext = path.extname(file).toLowerCase();
   if (YAML_EXTS.includes(ext) || (ext === '' && looksLikeYaml(text))) parseYamlInventory(text, file, data, warn);

@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Vars } from '../types.js';
 import { fail, type WarnFn } from './errors.js';
+import { decryptVaultText, isVaulted, registerStrings } from './vault.js';
 import { isMap, isNull, nodeType, parseYaml, varsOf } from './yamlfile.js';
 
 const EXTENSIONS = ['.yml', '.yaml', '.json'];
@@ -67,14 +68,8 @@ export async function readVarsFile(file: string, warn: WarnFn, label = file): Pr
       'Make the file readable by this user (chmod a+r) or remove it',
     );
   }
-  if (text.startsWith('$ANSIBLE_VAULT;')) {
-    fail(
-      { file: label, line: 1 },
-      path.basename(file),
-      'this vars file is encrypted with Ansible Vault, which this tool cannot decrypt',
-      'Decrypt it (ansible-vault decrypt FILE) into a file kept out of version control, or pass the secrets with -e @secrets.yml',
-    );
-  }
+  const vaulted = isVaulted(text);
+  if (vaulted) text = decryptVaultText(text, { file: label, line: 1 }, path.basename(file), 'this vars file');
   const p = parseYaml(text, label, 'vars file');
   const root = p.doc.contents;
   if (isNull(root)) return {}; // empty files are ignored
@@ -88,6 +83,7 @@ export async function readVarsFile(file: string, warn: WarnFn, label = file): Pr
   }
   const vars: Vars = {};
   for (const [k, v] of varsOf(p, root, warn, 'this vars file', 'Variable names must be strings: quote the name or rename it')) vars[k] = v;
+  if (vaulted) registerStrings(vars);
   return vars;
 }
 

@@ -1,11 +1,12 @@
 // Reading YAML the way Ansible (PyYAML, YAML 1.1) does, keeping line numbers for messages:
 // yes/no/on/off are booleans, 0644 is octal, "<<" merges, duplicate keys warn and the last wins,
-// !unsafe is a plain string and !vault is refused (we cannot decrypt it).
+// !unsafe is a plain string and !vault is decrypted (src/inventory/vault.ts).
 
 // The yaml package itself, not zx's copy of it: zx would load its whole vendor bundle (~0.15 s of
 // CPU) for every command that reads an inventory (#14).
 import * as YAML from 'yaml';
 import { fail, type WarnFn, type Where } from './errors.js';
+import { decryptVaultText } from './vault.js';
 
 /* The parts of the yaml package's node classes we use. */
 export interface YNode {
@@ -53,7 +54,8 @@ const Y = YAML as unknown as {
   isSeq(n: unknown): n is YSeq;
   isScalar(n: unknown): n is YScalar;
   isAlias(n: unknown): n is YNode & { resolve(doc: YDoc): YNode | undefined };
-  visit(node: unknown, visitor: (key: unknown, node: unknown) => void): void;
+  isPair(n: unknown): n is YPair;
+  visit(node: unknown, visitor: (key: unknown, node: unknown, path: readonly unknown[]) => void): void;
 };
 
 export const isMap = (n: unknown): n is YMap => Y.isMap(n);
@@ -138,19 +140,20 @@ export function entries(p: Parsed, map: YMap, warn: WarnFn): Entry[] {
   return [...first, ...out];
 }
 
-/** Refuses vault-encrypted values: their ciphertext must not pass for a real value. */
-export function checkNoVault(p: Parsed, node: YNode | null, key: string): void {
-  if (!node) return;
-  Y.visit(node, (_k, n) => {
-    const tagged = n as YNode;
-    if (tagged && typeof tagged === 'object' && tagged.tag === '!vault') {
-      fail(
-        { file: p.file, line: p.lineOf(tagged) },
-        key,
-        `variable "${key}" holds an Ansible Vault encrypted value (!vault), which this tool cannot decrypt`,
-        'Decrypt it (ansible-vault decrypt_string / view) and pass the secret with -e @secrets.yml or a host_vars file kept out of version control',
-      );
-    }
+const decrypted = new WeakSet<object>();
+
+/**
+ * Decrypts every `!vault` value of the document in place, once (so an alias of one is decrypted
+ * too). Messages name the file, the line and the variable; the plaintext is registered as a secret.
+ */
+export function decryptVaultValues(p: Parsed): void {
+  if (decrypted.has(p.doc)) return;
+  decrypted.add(p.doc);
+  Y.visit(p.doc, (_k, n, path) => {
+    if (!isScalar(n) || n.tag !== '!vault') return;
+    const pair = [...path].reverse().find((x) => Y.isPair(x)) as YPair | undefined;
+    const key = pair && isScalar(pair.key) ? String(pair.key.value) : undefined;
+    n.value = decryptVaultText(String(n.value), whereOf(p, n), key, key ? `the !vault value of variable "${key}"` : 'a !vault value');
   });
 }
 
@@ -180,6 +183,7 @@ export function nodeType(p: Parsed, node: YNode | null): string {
  */
 export function varsOf(p: Parsed, map: YMap, warn: WarnFn, owner: string, fix: string): Array<[string, unknown, number | undefined]> {
   const out: Array<[string, unknown, number | undefined]> = [];
+  decryptVaultValues(p);
   for (const e of entries(p, map, warn)) {
     if (typeof e.key !== 'string') {
       fail(
@@ -189,7 +193,6 @@ export function varsOf(p: Parsed, map: YMap, warn: WarnFn, owner: string, fix: s
         fix,
       );
     }
-    checkNoVault(p, e.value, e.key);
     out.push([e.key, toValue(p, e.value), e.line]);
   }
   return out;
