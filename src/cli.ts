@@ -3,6 +3,8 @@
 // Start-up is kept small (#14): this file and the command definitions load only yargs; each
 // command's implementation (zx, ssh2, handlebars, diff, the engine) is imported by its handler.
 import { readFileSync } from 'node:fs';
+import { reportError } from './errors.js';
+import { installInterruptHandlers } from './interrupt.js';
 
 const args = process.argv.slice(2);
 if (args.length === 1 && args[0] === '--version') {
@@ -10,6 +12,8 @@ if (args.length === 1 && args[0] === '--version') {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   process.stdout.write(`${pkg.version}\n`);
 } else {
+  // Ctrl-C / SIGTERM: `run` winds down and prints its recap; other commands exit at once (#16).
+  installInterruptHandlers();
   const [{ default: yargs }, { execCommand }, { factsCommand }, { inventoryCommand }, { labCommand }, { runCommand }] = await Promise.all([
     import('yargs'),
     import('./commands/exec.js'),
@@ -40,5 +44,11 @@ if (args.length === 1 && args[0] === '--version') {
   const usage = (cli as unknown as { getInternalMethods?(): { getUsageInstance?(): { cacheHelpMessage?(): void } } })
     .getInternalMethods?.().getUsageInstance?.();
   if (typeof usage?.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => undefined;
-  await cli.parseAsync();
+  try {
+    await cli.parseAsync();
+  } catch (e) {
+    // What escapes a handler (or fail()'s rethrow): one ERROR! line, the stack only with SMBDIRECT_DEBUG.
+    reportError(e);
+    process.exitCode = 1;
+  }
 }

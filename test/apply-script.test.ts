@@ -107,6 +107,24 @@ t.test('the controller gone mid-run (stdout closed): the script still finishes i
   t.equal(readFileSync(`${d}/after.conf`, 'utf8'), 'written\n', 'the task after the lost report ran');
 });
 
+t.test('a hangup mid-run (SIGHUP to its whole process group): the script and its commands go on', async (t) => {
+  const d = t.testdir({});
+  const script = buildApplyScript([
+    { id: 0, changes: [{ kind: 'command', desc: 'slow', cmd: `: > ${d}/started; sleep 0.5` }] },
+    { id: 1, changes: [{ kind: 'file', path: `${d}/after.conf`, content: 'written\n' }] },
+  ], []);
+  const child = spawn('sh', ['-s'], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+  let out = '';
+  child.stdout.on('data', (b) => (out += b));
+  child.stdin.end(script);
+  while (!existsSync(`${d}/started`)) await new Promise((r) => setTimeout(r, 10));
+  process.kill(-child.pid!, 'SIGHUP'); // what a terminal's hangup does
+  const [code, signal] = await once(child, 'exit');
+  t.equal(signal, null, `sh was not killed by SIGHUP (exit ${code})`);
+  t.equal(parseApplyOutput(out).steps.map((s) => s.status).join(), 'done,done', 'the slow command was not killed either');
+  t.equal(readFileSync(`${d}/after.conf`, 'utf8'), 'written\n', 'the task after the hangup ran');
+});
+
 t.test('a truncated report (session died) has no end marker', async (t) => {
   const full = execFileSync('sh', ['-s'], { input: buildApplyScript([{ id: 0, changes: [{ kind: 'command', desc: 'x', cmd: 'true' }] }], []) }).toString();
   t.ok(parseApplyOutput(full).ended);

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runJson, startLab, tmp, type JsonRun } from './helpers/lab.js';
+import { smbInventory } from './fixtures/safety/smb-inventory.js';
 import { startHost, waitForSsh } from '../src/lab/hosts.js';
 import type { LabState } from '../src/lab/state.js';
 import { readdirSync } from 'node:fs';
@@ -16,16 +17,7 @@ import { runPlaybook } from '../src/engine/runner.js';
 import type { HostStats, Reporter } from '../src/engine/output.js';
 
 const lab = await startLab(t, 1, 2);
-const dir = tmp('sd-safety-faults-');
-writeFileSync(join(dir, 'hosts.yml'), readFileSync(lab.inventory));
-mkdirSync(join(dir, 'group_vars'));
-writeFileSync(join(dir, 'alice.pw'), 'fault-pw\n', { mode: 0o600 });
-writeFileSync(join(dir, 'group_vars', 'all.yml'), `smbdirect_kernel_policy: warn\nsmbdirect_fragment_dir: ${dir}/kconfig\nksmbd_users:\n  - { name: alice, password_file: alice.pw }\n`);
-const setShares = (names: string[]) => writeFileSync(join(dir, 'group_vars', 'smb_servers.yml'), `ksmbd_shares:\n${names.map((n) => `  - { name: ${n}, path: /srv/smb/${n} }\n`).join('')}`);
-const setMounts = (paths: string[]) => writeFileSync(join(dir, 'group_vars', 'smb_clients.yml'), `smb_mounts:\n${paths.map((p) => `  - { server: srv01, share: data, path: ${p}, user: alice }\n`).join('')}`);
-setShares(['data']);
-setMounts(['/mnt/data']);
-const inv = join(dir, 'hosts.yml');
+const { inv, setShares, setMounts } = smbInventory(lab, 'sd-safety-faults-', 'fault-pw');
 const state = (): LabState => JSON.parse(readFileSync(join(lab.stateDir, 'state.json'), 'utf8'));
 const hostState = (h: string) => state().hosts.find((x) => x.name === h)!;
 /**

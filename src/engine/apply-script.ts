@@ -19,10 +19,12 @@ export interface ScriptHandler {
   changes: Change[];
 }
 
-// SIGPIPE ignored: if the controller goes away (link cut, task timeout), the script still
+// SIGPIPE ignored: if the controller goes away (link cut, task timeout, Ctrl-C), the script still
 // finishes each transaction (or restores its files) instead of dying at its next report line.
+// SIGHUP ignored too (by the commands it runs as well): without a terminal, sshd sends none when
+// the channel closes (tested), but a session with one (sudo's use_pty) hangs up its group (#16).
 const PRELUDE = `umask 022
-trap '' PIPE
+trap '' PIPE HUP
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH
 SD_TX=$(mktemp -d /tmp/.smbdirect-tx.XXXXXX) || { echo "${MARK} abort cannot create a temp dir"; exit 0; }
 sd_mark() { printf '\\n${MARK} %s\\n' "$*"; }

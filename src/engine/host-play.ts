@@ -20,6 +20,33 @@ export interface PlayOnHost {
   timeoutMs?: number;
   /** Facts from an earlier play that changed nothing on this host. */
   cachedFacts?: Facts;
+  /** Ctrl-C / SIGTERM (#16): fact gathering is abandoned at once (it changes nothing), no apply
+   * starts, and an apply in flight is waited for `interruptGraceMs` at most. */
+  interrupt?: Interrupt;
+}
+
+/** The run's stop request, as the runner hands it to each host. */
+export interface Interrupt {
+  /** The signal's name once one came. */
+  readonly signal: string | undefined;
+  /** Resolves with the signal's name when one comes. */
+  readonly stopped: Promise<string>;
+  readonly graceMs: number;
+}
+
+export class InterruptedError extends Error {
+  override name = 'InterruptedError';
+}
+
+/** `work`, or an InterruptedError `afterMs` after a signal came (the work is left running). */
+function unlessInterrupted<T>(work: Promise<T>, i: Interrupt | undefined, afterMs: number, what: (signal: string) => string): Promise<T> {
+  if (!i) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const stop = i.stopped.then((signal) => new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new InterruptedError(what(signal))), afterMs);
+  }));
+  work.catch(() => undefined); // settles after the connection is closed; nobody waits then
+  return Promise.race([work, stop]).finally(() => clearTimeout(timer));
 }
 
 export interface HostPlayOutcome {
@@ -40,14 +67,15 @@ const result = (host: string, task: string, status: ResultStatus, msg: string, e
  * to the host, so they still describe it: only reads and probes they lack are gathered, and when
  * none are missing there is no round trip at all.
  */
-export async function gatherFacts(conn: Connection, tasks: Task[], host: HostSpec, timeoutMs?: number, cached?: Facts): Promise<Facts> {
+export async function gatherFacts(conn: Connection, tasks: Task[], host: HostSpec, timeoutMs?: number, cached?: Facts, interrupt?: Interrupt): Promise<Facts> {
   const allReads = [...new Set(tasks.flatMap((t) => t.reads?.(host.vars, host.name) ?? []))];
   const allProbes = Object.assign({}, ...tasks.map((t) => t.probes?.(host.vars, host.name) ?? {})) as Record<string, string>;
   const reads = cached ? allReads.filter((r) => !(r in cached.files)) : allReads;
   const probes = cached ? Object.fromEntries(Object.entries(allProbes).filter(([k]) => !(k in cached.probes))) : allProbes;
   if (cached && reads.length === 0 && Object.keys(probes).length === 0) return cached;
   const kconfig = cached ? undefined : loadKconfigRead(host.name);
-  const out = await conn.run(factsScript({ reads, probes, system: !cached, kconfig }), { timeoutMs });
+  const out = await unlessInterrupted(conn.run(factsScript({ reads, probes, system: !cached, kconfig }), { timeoutMs }), interrupt, 0,
+    (signal) => `interrupted (${signal}) while gathering facts: nothing was changed`);
   if (out.code !== 0) throw new Error(`fact gathering exited ${out.code}: ${out.stderr.trim().slice(0, 500)}`);
   const fresh = parseFacts(out.stdoutBytes, { reads, probes, kconfig });
   if (fresh.kconfigRead) saveKconfigRead(host.name, fresh.kconfigRead);
@@ -85,9 +113,9 @@ export async function runPlayOnHost(o: PlayOnHost): Promise<HostPlayOutcome> {
   const name = o.host.name;
   let facts: Facts;
   try {
-    facts = await gatherFacts(o.conn, o.tasks, o.host, o.timeoutMs, o.cachedFacts);
+    facts = await gatherFacts(o.conn, o.tasks, o.host, o.timeoutMs, o.cachedFacts, o.interrupt);
   } catch (e) {
-    const status = e instanceof UnreachableError ? 'unreachable' : 'failed';
+    const status = e instanceof UnreachableError && !o.interrupt?.signal ? 'unreachable' : 'failed';
     return { results: [result(name, FACTS_TASK, status, (e as Error).message)], handlerResults: [], state: status };
   }
   const results = [result(name, FACTS_TASK, 'ok', '')];
@@ -105,16 +133,21 @@ export async function runPlayOnHost(o: PlayOnHost): Promise<HostPlayOutcome> {
   let unreachable = false;
   let steps = new Map<string, StepReport>();
   let cutShort: string | undefined; // why the script stopped before its end marker
-  if (toRun.length > 0) {
+  if (toRun.length > 0 && o.interrupt?.signal) {
+    cutShort = `interrupted (${o.interrupt.signal}) before the apply: nothing was changed`;
+  } else if (toRun.length > 0) {
     try {
-      const out = await o.conn.run(buildApplyScript(toRun, firstFail === -1 ? handlerBlocks : []), { timeoutMs: o.timeoutMs });
+      const apply = o.conn.run(buildApplyScript(toRun, firstFail === -1 ? handlerBlocks : []), { timeoutMs: o.timeoutMs });
+      const out = await unlessInterrupted(apply, o.interrupt, o.interrupt?.graceMs ?? 0, (signal) =>
+        `interrupted (${signal}) during the apply, not finished within ${(o.interrupt!.graceMs / 1000).toFixed(0)}s: the controller closed the connection; ` +
+        'the host goes on by itself and finishes or restores each task (run again to see where it stands)');
       const parsed = parseApplyOutput(out.stdout);
       steps = new Map(parsed.steps.map((s) => [s.label, s]));
       if (!parsed.ended && !parsed.steps.some((s) => s.status === 'failed'))
         cutShort = parsed.abort ?? `the apply script ended early (exit ${out.code}): ${out.stderr.trim().slice(-500)}`;
     } catch (e) {
       cutShort = (e as Error).message;
-      if (e instanceof UnreachableError) unreachable = true;
+      if (e instanceof UnreachableError && !o.interrupt?.signal) unreachable = true;
     }
   }
   for (const p of live) if ((p.status === 'change' || p.status === 'fail') && !cutShort) await applyLocal(p.changes);

@@ -9,7 +9,8 @@ import { ConnectionPool } from './pool.js';
 import { ORIGINS_VAR, originsOf, ourOrigins } from '../smb/vars.js';
 import { clusterVar } from './cluster.js';
 import { prepareModules } from './prepare-modules.js';
-import { FACTS_TASK, runPlayOnHost, type HostPlayOutcome } from './host-play.js';
+import { FACTS_TASK, runPlayOnHost, type HostPlayOutcome, type Interrupt } from './host-play.js';
+import { interrupted, onInterrupt } from '../interrupt.js';
 import { count, emptyStats, exitCode, type HostStats, type Reporter } from './output.js';
 
 export { ConnectionPool };
@@ -28,7 +29,11 @@ export interface RunOptions {
   reporter: Reporter;
   /** Connections already being opened (run-action starts the first ones while the engine loads). */
   pool?: ConnectionPool;
+  /** After Ctrl-C / SIGTERM, how long an apply in flight may take to finish (default 30 s). */
+  interruptGraceMs?: number;
 }
+
+export const INTERRUPT_GRACE_MS = 30_000;
 
 export interface RunSummary {
   code: number;
@@ -44,7 +49,7 @@ function playHosts(inv: Inventory, play: Play, limit: string | undefined, dead: 
   return [...chosen].filter((h) => limited.has(h) && !dead.has(h)).map((h) => inv.hosts.get(h)!);
 }
 
-async function runOne(pool: ConnectionPool, host: HostSpec, play: Play, o: RunOptions, cluster: Vars, cachedFacts?: Facts): Promise<HostPlayOutcome> {
+async function runOne(pool: ConnectionPool, host: HostSpec, play: Play, o: RunOptions, cluster: Vars, interrupt: Interrupt, cachedFacts?: Facts): Promise<HostPlayOutcome> {
   const origins = { ...host.origins, ...originsOf(play.vars, `playbook vars of play "${play.name}"`), ...originsOf(o.extraVars, '-e (extra vars)') };
   const vars = { ...host.vars, smbdirect_cluster: cluster, [ORIGINS_VAR]: ourOrigins(origins), ...play.vars, ...o.extraVars };
   const spec = { ...host, vars };
@@ -56,7 +61,7 @@ async function runOne(pool: ConnectionPool, host: HostSpec, play: Play, o: RunOp
     return { results: [{ host: host.name, task: FACTS_TASK, status: 'unreachable', msg }], handlerResults: [], state: 'unreachable' };
   }
   const tasks = selectTasks(play, o.tags, o.skipTags);
-  return runPlayOnHost({ conn, host: spec, tasks, handlers: play.handlers, check: o.check, timeoutMs: o.timeoutMs, cachedFacts });
+  return runPlayOnHost({ conn, host: spec, tasks, handlers: play.handlers, check: o.check, timeoutMs: o.timeoutMs, cachedFacts, interrupt });
 }
 
 function report(play: Play, hosts: HostSpec[], outcomes: Map<string, HostPlayOutcome>, o: RunOptions, stats: Map<string, HostStats>) {
@@ -87,16 +92,27 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, o: RunOptions): 
   const summary: RunSummary = { code: 0, stats, outcomes: [], roundTrips: new Map() };
   const cluster = clusterVar(inv, o.extraVars) as unknown as Vars;
   const reusable = new Map<string, Facts>();
+  // Ctrl-C / SIGTERM (#16 item 3): no new host or play starts, facts in flight are abandoned,
+  // applies in flight get a bounded time to finish, then the recap and exit 128+signal.
+  let signal: string | undefined;
+  let heard!: (s: string) => void;
+  const interrupt: Interrupt = { get signal() { return signal; }, stopped: new Promise((r) => (heard = r)), graceMs: o.interruptGraceMs ?? INTERRUPT_GRACE_MS };
+  const unsubscribe = onInterrupt((s) => { signal = s.signal; heard(s.signal); });
   try {
     const everyone = [...new Set(pb.plays.flatMap((p) => playHosts(inv, p, o.limit, new Set())))];
     try {
       await prepareModules(everyone, o.extraVars, pool, (l) => o.reporter.message(l));
     } catch (e) {
-      o.reporter.message(`ERROR! building the SMB Direct modules failed; no host was changed: ${(e as Error).message}`);
-      summary.code = 1;
-      return summary;
+      if (!signal) {
+        o.reporter.message(`ERROR! building the SMB Direct modules failed; no host was changed: ${(e as Error).message}`);
+        summary.code = 1;
+        return summary;
+      }
+      o.reporter.message(`ERROR! interrupted (${signal}) while building the SMB Direct modules: the build was stopped and its temp dir removed; no host was changed`);
+      for (const h of everyone) stats.set(h.name, emptyStats());
     }
     for (const play of pb.plays) {
+      if (signal) break;
       const hosts = playHosts(inv, play, o.limit, dead);
       o.reporter.play(play.name);
       if (hosts.length === 0) {
@@ -109,9 +125,11 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, o: RunOptions): 
       let done = 0;
       const outcomes = new Map<string, HostPlayOutcome>();
       await Promise.all(hosts.map((h) => limit(async () => {
+        // Not started after a signal: no result, zeros in the recap.
+        if (signal) return void outcomes.set(h.name, { results: [], handlerResults: [], state: 'failed' });
         working.add(h.name);
         o.reporter.progress(play.name, done, hosts.length, [...working]);
-        const out = await runOne(pool, h, play, o, cluster, reusable.get(h.name));
+        const out = await runOne(pool, h, play, o, cluster, interrupt, reusable.get(h.name));
         outcomes.set(h.name, out);
         // Facts stay true only while nothing was applied to the host (check mode applies nothing).
         if (out.facts && !out.applied) reusable.set(h.name, out.facts);
@@ -129,13 +147,15 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, o: RunOptions): 
         o.reporter.message(`\nNO MORE HOSTS LEFT: ${failed.length} of ${hosts.length} hosts failed, over --max-fail-percent ${o.maxFailPercent}`);
         break;
       }
-      if (failed.length === hosts.length) break;
+      if (failed.length === hosts.length || signal) break;
     }
   } finally {
+    unsubscribe();
     summary.roundTrips = await pool.roundTrips();
     await pool.closeAll();
   }
   o.reporter.recap(stats, summary.roundTrips);
-  summary.code = exitCode(stats);
+  const stop = interrupted();
+  summary.code = stop ? stop.code : exitCode(stats);
   return summary;
 }

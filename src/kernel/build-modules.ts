@@ -9,7 +9,7 @@
 // Once per release, cached; built in a temp dir renamed into place only when complete.
 
 import { $ } from 'zx';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { follow, noLog, since, step, type Log } from '../lab/vm-progress.js';
 import { CACHE_ROOT } from '../paths.js';
 import { DEBIAN_RELEASE } from './remedy.js';
 import { aptInstall, ensurePrerequisites } from '../prereqs.js';
+import { killChildrenOnInterrupt } from '../interrupt.js';
 
 export type ModuleName = 'cifs' | 'ksmbd' | 'siw';
 export interface BuiltModules { dir: string; modules: Record<ModuleName, string>; patches: string[] }
@@ -52,7 +53,9 @@ export async function buildSmbDirectModules(opts: { release: string; cacheDir?: 
   const tmp = `${dir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
-  const built = await buildIn(tmp, dir, release, log).catch(async (err: unknown) => {
+  // Ctrl-C / SIGTERM (#16): the build's processes are killed, so it fails here and the catch
+  // removes the temp dir; a second signal exits at once and removes it on the way out.
+  const built = await killChildrenOnInterrupt(buildIn(tmp, dir, release, log), () => rmSync(tmp, { recursive: true, force: true })).catch(async (err: unknown) => {
     await rm(tmp, { recursive: true, force: true }); // a failed build leaves nothing behind
     throw err;
   });
