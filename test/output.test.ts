@@ -1,5 +1,5 @@
 import t from 'tap';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -93,7 +93,9 @@ async function closedPort(): Promise<number> {
 /** Runs `smbdirect run sample` on one unreachable host, under a real pseudo-terminal (script(1)) or piped. */
 async function runReal(how: 'tty' | 'pipe', env: Record<string, string>): Promise<string> {
   const dir = tmp('sd-colour-');
-  writeFileSync(join(dir, 'hosts.yml'), `all:\n  hosts:\n    h1: { ansible_host: 127.0.0.1, ansible_port: ${await closedPort()} }\n`);
+  // A key of its own, so the run gets as far as the (refused) TCP connection whatever ~/.ssh holds.
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'key')]);
+  writeFileSync(join(dir, 'hosts.yml'), `all:\n  hosts:\n    h1: { ansible_host: 127.0.0.1, ansible_port: ${await closedPort()}, ansible_ssh_private_key_file: ${join(dir, 'key')} }\n`);
   const args = [CLI, 'run', 'sample', '-i', join(dir, 'hosts.yml')];
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['NO_COLOR', 'FORCE_COLOR'].includes(k))) as Record<string, string>;
   const [file, argv] = how === 'tty'
