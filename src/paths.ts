@@ -24,3 +24,9 @@ export const CACHE_ROOT = process.env.SMBDIRECT_CACHE_DIR || '/var/cache/smbdire
 /** Whole output of the long local steps (debootstrap, apt, module builds, VM boots), which a
  * failure message names. SMBDIRECT_LOG_DIR moves it. */
 export const logDir = (): string => process.env.SMBDIRECT_LOG_DIR || '/var/log/smbdirect-provision';
+
+/** A path recorded in a cache manifest under FROM, as it is now that the entry lives in TO: a
+ * cache may be moved or copied (SMBDIRECT_CACHE_DIR), and its manifests keep absolute paths. */
+export function rebase(path: string, from: string | undefined, to: string): string {
+  return from && path.startsWith(`${from}/`) ? join(to, path.slice(from.length + 1)) : path;
+}

@@ -3,7 +3,8 @@
 // in a temp dir stands for a finished build, and the task's probes (sha256 of what is under
 // updates/, srcversion of what is loaded) are filled in as the host would answer them.
 import { createHash } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { systemOf, type SystemFacts } from '../src/facts/index.js';
@@ -65,6 +66,19 @@ t.test('the cache: a finished build is found with its hashes and srcversions; an
   fakeCache(partial);
   rmSync(join(partial, RELEASE, 'siw.ko'));
   t.equal(cachedModules(RELEASE, partial), undefined, 'a manifest naming a missing .ko is no build');
+});
+
+t.test('a cache moved or copied elsewhere (SMBDIRECT_CACHE_DIR) is found where it now is', async (t) => {
+  const moved = mkdtempSync(join(tmpdir(), 'sd-moved-'));
+  const from = mkdtempSync(join(tmpdir(), 'sd-from-'));
+  t.teardown(() => rmSync(moved, { recursive: true, force: true }));
+  fakeCache(from);
+  cpSync(join(from, RELEASE), join(moved, RELEASE), { recursive: true });
+  rmSync(from, { recursive: true, force: true }); // the manifest still names the old place
+  const c = cachedModules(RELEASE, moved);
+  t.ok(c, 'found');
+  t.equal(c!.modules.cifs.path, join(moved, RELEASE, 'cifs.ko'));
+  t.equal(c!.modules.ksmbd.sha256, sha.ksmbd);
 });
 
 t.test('ensureModulesBuilt refuses a non-Debian kernel release before building anything', async (t) => {

@@ -15,7 +15,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { follow, noLog, since, step, type Log } from '../lab/vm-progress.js';
-import { CACHE_ROOT } from '../paths.js';
+import { CACHE_ROOT, rebase } from '../paths.js';
 import { DEBIAN_RELEASE } from './remedy.js';
 import { aptInstall, ensurePrerequisites } from '../prereqs.js';
 import { killChildrenOnInterrupt } from '../interrupt.js';
@@ -78,7 +78,10 @@ async function buildIn(tmp: string, dir: string, release: string, log: Log): Pro
 async function readCached(dir: string): Promise<BuiltModules | undefined> {
   if (!existsSync(join(dir, 'manifest.json'))) return undefined;
   const m = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as BuiltModules;
-  return Object.values(m.modules).every((ko) => existsSync(ko)) ? m : undefined;
+  const here = (p: string): string => rebase(p, m.dir, dir);
+  const modules = Object.fromEntries(Object.entries(m.modules).map(([k, ko]) => [k, here(ko)])) as Record<ModuleName, string>;
+  const built: BuiltModules = { dir, modules, patches: m.patches.map(here) };
+  return Object.values(modules).every((ko) => existsSync(ko)) ? built : undefined;
 }
 
 /** Headers for exactly RELEASE, and linux-source at exactly the headers' package version (a

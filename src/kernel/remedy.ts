@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { ModuleName } from './build-modules.js';
 import type { Log } from '../lab/vm-progress.js';
 import type { Vars } from '../types.js';
-import { CACHE_ROOT } from '../paths.js';
+import { CACHE_ROOT, rebase } from '../paths.js';
 
 export type { ModuleName as RebuiltModule };
 /** A Debian kernel release (6.1.0-26-amd64, 6.1.0-26-cloud-amd64, 6.12.12+bpo-amd64,
@@ -41,14 +41,15 @@ export function cachedModules(release: string, root: string = DEFAULT_MODULES_CA
   const text = readFileSync(manifest, 'utf8');
   const hit = memo.get(dir);
   if (hit && hit.stamp === text) return hit.value;
-  const m = JSON.parse(text) as { modules: Record<ModuleName, string>; patches?: string[] };
+  const m = JSON.parse(text) as { dir?: string; modules: Record<ModuleName, string>; patches?: string[] };
   const modules = {} as Record<ModuleName, CachedModule>;
-  for (const [name, path] of Object.entries(m.modules) as Array<[ModuleName, string]>) {
+  for (const [name, recorded] of Object.entries(m.modules) as Array<[ModuleName, string]>) {
+    const path = rebase(recorded, m.dir, dir);
     if (!existsSync(path)) return undefined;
     const bytes = readFileSync(path);
     modules[name] = { path, sha256: createHash('sha256').update(bytes).digest('hex'), srcversion: modinfoField(bytes, 'srcversion') };
   }
-  const value: CachedModules = { release, dir, modules, patches: m.patches ?? [] };
+  const value: CachedModules = { release, dir, modules, patches: (m.patches ?? []).map((p) => rebase(p, m.dir, dir)) };
   memo.set(dir, { stamp: text, value });
   return value;
 }

@@ -18,7 +18,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { follow, noLog, step, type Log } from './vm-progress.js';
-import { CACHE_ROOT } from '../paths.js';
+import { CACHE_ROOT, rebase } from '../paths.js';
 
 const MIRROR = 'http://deb.debian.org/debian';
 const SECURITY = 'http://deb.debian.org/debian-security';
@@ -49,7 +49,8 @@ export async function buildVmImage(opts: { cacheDir?: string; log?: Log } = {}):
   const dir = join(cache, 'images', `bookworm-${await imageKey()}`);
   if (existsSync(join(dir, 'manifest.json'))) {
     log(`vm image: cached at ${dir}`);
-    return JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as VmImage;
+    const m = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as VmImage;
+    return { ...m, dir, rootfs: rebase(m.rootfs, m.dir, dir), kernel: rebase(m.kernel, m.dir, dir), initrd: rebase(m.initrd, m.dir, dir) };
   }
   const tmp = `${dir}.tmp-${process.pid}`;
   await removeTree(tmp);
