@@ -24,7 +24,7 @@ export interface Inventory {
   /** Hosts in the order they first appear in the inventory. */
   hosts: Map<string, HostSpec>;
   groups: Map<string, GroupSpec>;
-  /** The inventory file or directory this was read from. */
+  /** The inventory source this was read from (several -i sources: joined with ", "). */
   source: string;
 }
 

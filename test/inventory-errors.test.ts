@@ -48,7 +48,7 @@ t.test('YAML inventory errors', async (t) => {
   t.test('dynamic inventory plugin config', (t) =>
     expectLoadError(t, { 'aws_ec2.yml': 'plugin: amazon.aws.aws_ec2\nregions: [eu-west-1]\n' }, 'aws_ec2.yml', {
       message:
-        'aws_ec2.yml:1: this is the configuration of the dynamic inventory plugin "amazon.aws.aws_ec2", not a static inventory (key: plugin). Only static YAML/INI inventories are supported: export it with "ansible-inventory -i FILE --list -y > static.yml" and use that file.',
+        'aws_ec2.yml:1: this is the configuration of the dynamic inventory plugin "amazon.aws.aws_ec2", not a static inventory (key: plugin). Inventory plugins are not run here: export what it finds with "ansible-inventory -i aws_ec2.yml --list > inventory.json" and pass -i inventory.json instead.',
       line: 1,
       key: 'plugin',
     }),
@@ -251,8 +251,8 @@ t.test('INI inventory errors', async (t) => {
       message: 'hosts.ini:2: group "a" is listed as a child of itself (key: a). Remove "a" from the children of "a".',
       line: 2, key: 'a',
     }],
-    ['inventory script', '#!/usr/bin/env python3\nprint("{}")\n', 'ec2.py', {
-      message: 'ec2.py:1: this file is an executable inventory script; only static YAML and INI inventories are supported (key: ec2.py). Run it once ("ansible-inventory -i SCRIPT --list -y > static.yml") and use the static file, or move the script out of the inventory directory.',
+    ['inventory script without the executable bit', '#!/usr/bin/env python3\nprint("{}")\n', 'ec2.py', {
+      message: 'ec2.py:1: this file starts with "#!" like an inventory script, but it is not executable (key: ec2.py). Make it executable (chmod +x ec2.py) to have it run with --list as Ansible runs inventory scripts, or remove the "#!" line if it is a static inventory.',
       line: 1, key: 'ec2.py',
     }],
     ['vault-encrypted inventory', '$ANSIBLE_VAULT;1.1;AES256\n3131\n', 'hosts', {

@@ -148,7 +148,7 @@ t.test('directory inventory: files merged in order, ignored names skipped, host_
   t.equal(fs01.vars.disk, 'nvme0n1');
   t.equal(fs01.vars.inventory_file, fx('dir/01-static.yml'));
   t.equal(inv.hosts.get('fs02')!.vars.share, 'data', 'group_vars/ inside the inventory dir');
-  t.equal(inv.hosts.get('fs03')!.vars.inventory_file, fx('dir/02-more.ini'));
+  t.equal(inv.hosts.get('fs03')!.vars.inventory_file, fx('dir/02-more.hosts'), 'any extension Ansible does not skip is read ("x.ini" is skipped in a directory, as in Ansible)');
 });
 
 t.test('extra vars have the highest precedence', async (t) => {

@@ -13,7 +13,7 @@ export class UsageError extends Error {}
 
 export function withInventory<T>(y: Argv<T>) {
   return y
-    .option('inventory', { alias: 'i', type: 'string', describe: `inventory file or directory (default: the lab's, ${LAB_INVENTORY})` })
+    .option('inventory', { alias: 'i', type: 'string', describe: `inventory file, directory, executable script or host list "a,b,"; repeatable, merged in order (default: the lab's, ${LAB_INVENTORY})` })
     .option('extra-vars', { alias: 'e', type: 'string', array: true, default: [] as string[], describe: 'key=value, JSON, or @file.yml (highest precedence)' })
     .option('limit', { alias: 'l', type: 'string', describe: 'host pattern to further limit the hosts (as in Ansible)' })
     .option('vault-password-file', { type: 'string', array: true, default: [] as string[], describe: 'Ansible Vault password file, or an executable that prints it (repeatable)' })
@@ -30,7 +30,9 @@ export function withConnection<T>(y: Argv<T>) {
 }
 
 export async function inventoryFrom(argv: { inventory?: string; extraVars?: string[] } & VaultOptions): Promise<{ inv: Inventory; extraVars: Vars }> {
-  const path = argv.inventory ?? (existsSync(LAB_INVENTORY) ? LAB_INVENTORY : undefined);
+  // -i given several times arrives as a list (yargs), whatever its declared type
+  const given = [argv.inventory ?? []].flat();
+  const path = given.length ? given : existsSync(LAB_INVENTORY) ? LAB_INVENTORY : undefined;
   if (!path) throw new UsageError('no inventory: pass -i FILE, or start the built-in lab with "smbdirect lab up"');
   const { loadInventory, parseExtraVars } = await import('../inventory/index.js');
   const { loadVaultSecrets, setVaultSecrets } = await import('../inventory/vault.js');

@@ -1,6 +1,7 @@
 // loadInventory: reads an inventory file or directory, group_vars/ and host_vars/, and merges every
 // host's variables by Ansible's precedence (see docs/inventory.md).
 
+import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { GroupSpec, HostSpec, Inventory, Vars } from '../types.js';
@@ -8,6 +9,7 @@ import { InventoryData } from './data.js';
 import { defaultWarn, fail, type WarnFn } from './errors.js';
 import { parseIniInventory } from './ini.js';
 import { isIpAddress } from './ranges.js';
+import { addListOutput, isHostList, isListOutput, isScriptText, parseHostList, runInventoryScript } from './sources.js';
 import { VarsDir } from './vars-dirs.js';
 import { decryptVaultText, isVaulted } from './vault.js';
 import { looksLikeYamlInventory, parseYamlInventory } from './yaml.js';
@@ -21,7 +23,8 @@ export interface LoadOptions {
 
 /** Names Ansible skips in an inventory directory. */
 const IGNORED_NAMES = /^\.|^host_vars$|^group_vars$|^vars_plugins$/;
-const IGNORED_EXTS = ['.pyc', '.pyo', '.swp', '.bak', '~', '.rpm', '.md', '.txt', '.rst', '.orig', '.cfg', '.retry'];
+// INVENTORY_IGNORE_EXTS: REJECT_EXTS + .orig .ini .cfg .retry (so "hosts.ini" in a directory is skipped, as in Ansible).
+const IGNORED_EXTS = ['.pyc', '.pyo', '.swp', '.bak', '~', '.rpm', '.md', '.txt', '.rst', '.orig', '.ini', '.cfg', '.retry'];
 const YAML_EXTS = ['.yml', '.yaml', '.json'];
 
 export function isIgnoredInventoryName(name: string): boolean {
@@ -35,6 +38,14 @@ function looksLikeYaml(text: string): boolean {
   return first !== undefined && (first.trim() === '---' || /^[^\s=[\]#;][^=\s]*:(\s|$)/.test(first));
 }
 
+function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 async function parseFile(file: string, data: InventoryData, warn: WarnFn): Promise<void> {
   let text: string;
   try {
@@ -42,17 +53,23 @@ async function parseFile(file: string, data: InventoryData, warn: WarnFn): Promi
   } catch (e) {
     fail({ file }, path.basename(file), `cannot read inventory file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'Check that the file is readable by this user');
   }
-  if (text.startsWith('#!')) {
+  if (isScriptText(text)) {
+    const executable = await fs.access(file, fsConstants.X_OK).then(() => true, () => false);
+    if (executable) return runInventoryScript(file, data);
     fail(
       { file, line: 1 },
       path.basename(file),
-      'this file is an executable inventory script; only static YAML and INI inventories are supported',
-      'Run it once ("ansible-inventory -i SCRIPT --list -y > static.yml") and use the static file, or move the script out of the inventory directory',
+      'this file starts with "#!" like an inventory script, but it is not executable',
+      `Make it executable (chmod +x ${file}) to have it run with --list as Ansible runs inventory scripts, or remove the "#!" line if it is a static inventory`,
     );
   }
   if (isVaulted(text)) text = decryptVaultText(text, { file, line: 1 }, path.basename(file), 'this inventory file');
-  data.currentSource = file;
   const ext = path.extname(file).toLowerCase();
+  if ((ext === '.json' || ext === '') && text.trimStart().startsWith('{')) {
+    const json = jsonOrUndefined(text);
+    if (isListOutput(json)) return addListOutput(json, file, data);
+  }
+  data.currentSource = file;
   if (YAML_EXTS.includes(ext) || (ext === '' && looksLikeYaml(text))) parseYamlInventory(text, file, data, warn);
   else parseIniInventory(text, file, data);
   data.currentSource = undefined;
@@ -82,20 +99,41 @@ function shortName(name: string): string {
   return isIpAddress(name) ? name : name.split('.')[0]!;
 }
 
-export async function loadInventory(source: string, opts: LoadOptions = {}): Promise<Inventory> {
+/**
+ * Reads one inventory source or several (-i given several times): each is a file, a directory, an
+ * executable script or a host list ("a,b,"). They are merged in order, as Ansible merges them:
+ * later sources add hosts and groups and override the variables they set again; each source has
+ * its own group_vars/ and host_vars/, applied source by source.
+ */
+export async function loadInventory(sources: string | readonly string[], opts: LoadOptions = {}): Promise<Inventory> {
+  const list = typeof sources === 'string' ? [sources] : [...sources];
+  if (list.length === 0) fail(undefined, undefined, 'no inventory source given', 'Pass an inventory file, directory, script or host list with -i');
+  const source = list.join(', ');
   const warn = opts.onWarning ?? defaultWarn;
   const data = new InventoryData(warn);
-  await parseSource(source, data, warn);
+  // group_vars/ and host_vars/ live next to an inventory file or inside an inventory directory
+  const bases: string[] = [];
+  for (const s of list) {
+    if (isHostList(s)) {
+      parseHostList(s, data);
+      continue;
+    }
+    await parseSource(s, data, warn);
+    bases.push((await fs.stat(s)).isDirectory() ? s : path.dirname(s));
+  }
   data.reconcile();
 
-  // group_vars/ and host_vars/ live next to an inventory file or inside an inventory directory
-  const st = await fs.stat(source);
-  const base = st.isDirectory() ? source : path.dirname(source);
-  const groupVars = new VarsDir(path.join(base, 'group_vars'), warn);
-  const hostVars = new VarsDir(path.join(base, 'host_vars'), warn);
+  const dirs = new Map<string, VarsDir>();
+  const varsDir = (dir: string) => dirs.get(dir) ?? dirs.set(dir, new VarsDir(dir, warn)).get(dir)!;
+  const groupDirs = bases.map((b) => varsDir(path.join(b, 'group_vars')));
+  const hostDirs = bases.map((b) => varsDir(path.join(b, 'host_vars')));
 
   const groupFileVars = new Map<string, Vars>();
-  for (const name of data.groups.keys()) groupFileVars.set(name, await groupVars.load(name));
+  for (const name of data.groups.keys()) {
+    const vars: Vars = {};
+    for (const d of groupDirs) Object.assign(vars, await d.load(name));
+    groupFileVars.set(name, vars);
+  }
 
   const groups = new Map<string, GroupSpec>();
   for (const g of data.groups.values()) {
@@ -120,9 +158,10 @@ export async function loadInventory(source: string, opts: LoadOptions = {}): Pro
     // 1. group vars from inventory files: "all" first, then groups shallow to deep
     from(all.vars, `${source} (vars of group all)`);
     for (const g of ordered) from(g.vars, `${source} (vars of group ${g.name})`);
-    // 2. group_vars/ files: all.yml first, then the same group order
-    from(groupFileVars.get('all'), groupVars.originOf('all'));
-    for (const g of ordered) from(groupFileVars.get(g.name), groupVars.originOf(g.name));
+    // 2. group_vars/ files: all.yml first, then the same group order; source by source, as
+    //    Ansible's vars plugins run once per inventory source
+    for (const d of groupDirs) from(await d.load('all'), d.originOf('all'));
+    for (const d of groupDirs) for (const g of ordered) from(await d.load(g.name), d.originOf(g.name));
     // 3. host vars from inventory files, with Ansible's magic variables
     from(h.vars, `${source} (vars of host ${h.name})`);
     Object.assign(vars, {
@@ -131,7 +170,7 @@ export async function loadInventory(source: string, opts: LoadOptions = {}): Pro
       group_names: groupNames,
     });
     // 4. host_vars/ files
-    from(await hostVars.load(h.name), hostVars.originOf(h.name));
+    for (const d of hostDirs) from(await d.load(h.name), d.originOf(h.name));
     // 5. extra vars (-e)
     from(opts.extraVars, '-e (extra vars)');
     checkConnectionVars(h.name, vars, source);

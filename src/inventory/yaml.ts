@@ -63,7 +63,7 @@ export function parseYamlInventory(text: string, file: string, data: InventoryDa
       whereOf(p, plugin.keyNode),
       'plugin',
       `this is the configuration of the dynamic inventory plugin "${String(toValue(p, plugin.value))}", not a static inventory`,
-      'Only static YAML/INI inventories are supported: export it with "ansible-inventory -i FILE --list -y > static.yml" and use that file',
+      `Inventory plugins are not run here: export what it finds with "ansible-inventory -i ${p.file} --list > inventory.json" and pass -i inventory.json instead`,
     );
   }
   for (const e of top) {

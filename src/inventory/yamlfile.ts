@@ -5,6 +5,7 @@
 // The yaml package itself, not zx's copy of it: zx would load its whole vendor bundle (~0.15 s of
 // CPU) for every command that reads an inventory (#14).
 import * as YAML from 'yaml';
+import { pyyamlScalarTags } from './yaml11.js';
 import { fail, type WarnFn, type Where } from './errors.js';
 import { decryptVaultText } from './vault.js';
 
@@ -63,8 +64,8 @@ export const isSeq = (n: unknown): n is YSeq => Y.isSeq(n);
 export const isScalar = (n: unknown): n is YScalar => Y.isScalar(n);
 
 const tags = (defaults: { tag: string }[]) => [
-  // Ansible keeps dates as the text written; a Date object would surprise templates.
-  ...defaults.filter((t) => t.tag !== 'tag:yaml.org,2002:timestamp'),
+  // PyYAML's booleans and numbers; dates stay the text written (a Date would surprise templates).
+  ...pyyamlScalarTags(defaults),
   { tag: '!unsafe', resolve: (s: string) => s },
   { tag: '!vault', resolve: (s: string) => s },
 ];
