@@ -170,7 +170,7 @@ t.test('executable inventory scripts', async (t) => {
   await compare(t, ['-i', join(base, 'inv/nometa.py')], 'a script given with -i');
 });
 
-t.test('the JSON of ansible-inventory --list reads back as an inventory file', async (t) => {
+t.test('the JSON of ansible-inventory --list reads back as an inventory file (and its -y YAML)', async (t) => {
   const base = write(join(dir, 'export'), {
     'src/meta.sh*': META_SCRIPT,
     'src/hosts.yml': 'all:\n  vars: {v: 1}\n  children:\n    web:\n      vars: {w: yes}\n      hosts:\n        w7: {ansible_port: 2200}\n',
@@ -178,6 +178,11 @@ t.test('the JSON of ansible-inventory --list reads back as an inventory file', a
   const want = await ansibleInventory(['-i', join(base, 'src')]);
   writeFileSync(join(base, 'inventory.json'), JSON.stringify(want, null, 2));
   t.same(await ours(['-i', join(base, 'inventory.json')]), want, 'same groups, hosts and variables as the source it came from');
+  // the YAML export (--list -y) is a static YAML inventory, for both tools
+  const yaml = await new Promise<string>((resolve, reject) =>
+    execFile('ansible-inventory', ['-i', join(base, 'src'), '--list', '-y'], { env: ENV }, (err, stdout) => (err ? reject(err) : resolve(stdout))));
+  writeFileSync(join(base, 'static.yml'), yaml);
+  await compare(t, ['-i', join(base, 'static.yml')], 'the --list -y export');
 });
 
 t.test('error messages', async (t) => {
