@@ -7,34 +7,16 @@
 //     handler runs, not even one an earlier (applied) task notified (src/engine/apply-script.ts).
 // Host files are read from the hosts' filesystems directly (the overlay upper dir holds exactly
 // what differs from the base image), not through our own SSH code.
-import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { runCli, runJson, startLab, tmp, type JsonRun } from './helpers/lab.js';
+import { changedPaths, runCli, runJson, startLab, tmp, upperSnapshot, type JsonRun } from './helpers/lab.js';
 
 const lab = await startLab(t, 1, 1);
 const inv = lab.inventory;
 const hosts = ['srv01', 'cli01'];
 
-/** Every path in the host's overlay upper dir (what differs from the image) with its type, mode, size, mtime and content hash. */
-function snapshot(h: string): Map<string, string> {
-  const upper = join(lab.stateDir, 'hosts', h, 'upper');
-  const out = new Map<string, string>();
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir)) {
-      const p = join(dir, name);
-      const st = lstatSync(p);
-      const what = st.isSymbolicLink() ? `link ${readlinkSync(p)}` : st.isFile() ? `file ${createHash('sha256').update(readFileSync(p)).digest('hex')}` : st.isDirectory() ? 'dir' : 'other';
-      out.set(relative(upper, p), `${what} ${st.mode.toString(8)} ${st.size} ${st.mtimeMs}`);
-      if (st.isDirectory()) walk(p);
-    }
-  };
-  walk(upper);
-  return out;
-}
-const changedPaths = (before: Map<string, string>, after: Map<string, string>): string[] =>
-  [...new Set([...before.keys(), ...after.keys()])].filter((k) => before.get(k) !== after.get(k)).sort();
+const snapshot = (h: string): Map<string, string> => upperSnapshot(lab, h);
 
 /** An apt configuration with no sources: apt-get update and install run for real, offline, and find nothing. */
 function offlineApt(dir: string): string {

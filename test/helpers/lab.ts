@@ -1,8 +1,9 @@
 // Test helpers for the real lab: a private lab per test file, and the CLI run as a user would run it.
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 import { labDown, labStatus, labUp } from '../../src/lab/lab.js';
@@ -64,3 +65,25 @@ export async function runJson(args: string[], env?: NodeJS.ProcessEnv): Promise<
 export function tmp(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
+
+/** Every path in the host's overlay upper dir (what differs from the base image) with its type,
+ * mode, size, content hash and (unless `mtime: false`) mtime: files read without our own SSH code. */
+export function upperSnapshot(lab: Lab, host: string, opts: { mtime?: boolean } = {}): Map<string, string> {
+  const upper = join(lab.stateDir, 'hosts', host, 'upper');
+  const out = new Map<string, string>();
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      const st = lstatSync(p);
+      const what = st.isSymbolicLink() ? `link ${readlinkSync(p)}` : st.isFile() ? `file ${createHash('sha256').update(readFileSync(p)).digest('hex')}` : st.isDirectory() ? 'dir' : 'other';
+      out.set(relative(upper, p), `${what} ${st.mode.toString(8)} ${st.size}${opts.mtime === false ? '' : ` ${st.mtimeMs}`}`);
+      if (st.isDirectory()) walk(p);
+    }
+  };
+  walk(upper);
+  return out;
+}
+
+/** The paths whose entry differs between two upperSnapshot()s, sorted. */
+export const changedPaths = (before: Map<string, string>, after: Map<string, string>): string[] =>
+  [...new Set([...before.keys(), ...after.keys()])].filter((k) => before.get(k) !== after.get(k)).sort();
