@@ -5,6 +5,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as YAML from 'yaml';
 import { PLAYBOOKS_DIR, TASKS_DIST_DIR } from './paths.js';
+import { parseSerial, type SerialSize } from './engine/serial.js';
 import type { Handler, Task, Vars } from './types.js';
 
 export interface Play {
@@ -14,6 +15,8 @@ export interface Play {
   tags: string[];
   tasks: Task[];
   handlers: Map<string, Handler>;
+  /** Rolling batches (Ansible's `serial`); none: all the play's hosts at once. */
+  serial?: SerialSize[];
 }
 
 export interface Playbook {
@@ -45,10 +48,21 @@ async function loadTaskModule(ref: string, where: string): Promise<{ task: Task;
   return { task: mod.default, handlers: mod.handlers ?? [] };
 }
 
+/** The play's `serial`, checked before any task loads or host is contacted. */
+function playSerial(p: Record<string, unknown>, path: string, i: number): SerialSize[] | undefined {
+  if (p.serial === undefined || p.serial === null) return undefined;
+  try {
+    return parseSerial(p.serial);
+  } catch (e) {
+    throw new PlaybookError(`${path}: play ${i + 1} (${JSON.stringify(String(p.name ?? p.hosts))}): ${(e as Error).message}`);
+  }
+}
+
 async function loadPlay(raw: unknown, path: string, i: number): Promise<Play> {
   const where = `${path}: play ${i + 1}`;
   if (!raw || typeof raw !== 'object') throw new PlaybookError(`${where} is not a mapping`);
   const p = raw as Record<string, unknown>;
+  const serial = playSerial(p, path, i);
   if (typeof p.hosts !== 'string') throw new PlaybookError(`${where}: "hosts" is required (a host pattern such as smb_servers)`);
   if (!Array.isArray(p.tasks)) throw new PlaybookError(`${where}: "tasks" must be a list of task names`);
   const tasks: Task[] = [];
@@ -60,7 +74,7 @@ async function loadPlay(raw: unknown, path: string, i: number): Promise<Play> {
     tasks.push({ ...loaded.task, tags: [...(loaded.task.tags ?? []), ...stringList(e.tags)], name: (e.name as string) ?? loaded.task.name });
     for (const h of loaded.handlers) handlers.set(h.name, h);
   }
-  return { name: String(p.name ?? p.hosts), hosts: p.hosts, vars: (p.vars as Vars) ?? {}, tags: stringList(p.tags), tasks, handlers };
+  return { name: String(p.name ?? p.hosts), hosts: p.hosts, vars: (p.vars as Vars) ?? {}, tags: stringList(p.tags), tasks, handlers, serial };
 }
 
 async function readPlaybook(ref: string): Promise<{ path: string; doc: unknown[] }> {
@@ -82,7 +96,9 @@ export async function loadPlaybook(ref: string): Promise<Playbook> {
 
 /** The host patterns of the plays, in order, read without loading any task (for early connections). */
 export async function playHostPatterns(ref: string): Promise<string[]> {
-  const { doc } = await readPlaybook(ref);
+  const { path, doc } = await readPlaybook(ref);
+  // A bad serial stops the run before the first connections too.
+  doc.forEach((p, i) => p && typeof p === 'object' && playSerial(p as Record<string, unknown>, path, i));
   return doc.flatMap((p) => (p && typeof (p as { hosts?: unknown }).hosts === 'string' ? [(p as { hosts: string }).hosts] : []));
 }
 

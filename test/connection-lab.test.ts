@@ -9,7 +9,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { runCli, runJson, startLab, tmp } from './helpers/lab.js';
+import { maxOverlap, runCli, runJson, startLab, tmp } from './helpers/lab.js';
 
 const lab = await startLab(t, 1, 4);
 const addr = Object.fromEntries([...readFileSync(lab.inventory, 'utf8').matchAll(/^\s+(\w+): \{ ansible_host: ([\d.]+) \}$/gm)].map((m) => [m[1]!, m[2]!]));
@@ -43,14 +43,6 @@ const playbook = (name: string, plays: Array<{ name: string; tasks: string[] }>)
   return file;
 };
 
-/** The most intervals open at once (an end at the same instant as a start does not overlap it). */
-function maxOverlap(intervals: Array<[number, number]>): number {
-  const events = intervals.flatMap(([a, b]) => [[a, 1], [b, -1]] as const).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
-  let open = 0;
-  let most = 0;
-  for (const [, d] of events) most = Math.max(most, (open += d));
-  return most;
-}
 const stampsOf = (text: string): [number, number] => text.trim().split('\n').map(Number) as [number, number];
 
 t.test('ansible_connection=local: runs on the controller itself, no SSH', async (t) => {

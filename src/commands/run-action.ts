@@ -3,7 +3,8 @@ import { selectHosts } from '../inventory/index.js';
 import { ConnectionPool } from '../engine/pool.js';
 import { loadPlaybook, playHostPatterns } from '../playbook.js';
 import type { HostSpec, Inventory } from '../types.js';
-import { handled, inventoryFrom } from './common.js';
+import { parseSerial } from '../engine/serial.js';
+import { handled, inventoryFrom, UsageError } from './common.js';
 
 const list = (v: string[] | undefined) => (v ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
 
@@ -21,7 +22,18 @@ async function firstHosts(playbook: string, inv: Inventory, limit: string | unde
   }
 }
 
+/** --serial, checked before any host is contacted. */
+function serialOption(v: unknown) {
+  if (v === undefined) return undefined;
+  try {
+    return parseSerial(Array.isArray(v) ? v.join(',') : v);
+  } catch (e) {
+    throw new UsageError(`--serial: ${(e as Error).message.replace(/^"serial" /, '')}`);
+  }
+}
+
 export default handled(async (argv) => {
+  const serial = serialOption(argv.serial);
   const { inv, extraVars } = await inventoryFrom(argv);
   const pool = new ConnectionPool({ connectTimeoutMs: argv.timeout * 1000, acceptNewHostKeys: argv.acceptNewHostKeys });
   // The first SSH handshakes wait on the hosts while this process loads the engine and the
@@ -43,6 +55,7 @@ export default handled(async (argv) => {
       skipTags: list(argv.skipTags),
       forks: argv.forks,
       maxFailPercent: argv.maxFailPercent,
+      serial,
       timeoutMs: argv.taskTimeout ? argv.taskTimeout * 1000 : undefined,
       connectTimeoutMs: argv.timeout * 1000,
       acceptNewHostKeys: argv.acceptNewHostKeys,

@@ -13,7 +13,8 @@ export const runCommand = {
       .option('diff', { alias: 'D', type: 'boolean', default: false, describe: 'show a unified diff of each changed file (secrets masked)' })
       .option('tags', { alias: 't', type: 'string', array: true, describe: 'only tasks with these tags' })
       .option('skip-tags', { type: 'string', array: true, describe: 'skip tasks with these tags' })
-      .option('max-fail-percent', { type: 'number', describe: 'stop after a play in which more than this % of hosts failed' })
+      .option('serial', { type: 'string', describe: 'rolling batches for every play: N hosts, P% of the play\'s hosts, or a list (1,5,20%); over the plays\' serial' })
+      .option('max-fail-percent', { type: 'number', describe: 'stop after a play (with serial, a batch) in which more than this % of hosts failed' })
       .option('task-timeout', { type: 'number', describe: 'seconds a host may take for one round trip before it is marked unreachable' })
       .option('json', { type: 'boolean', default: false, describe: 'JSON lines on stdout instead of text' }),
   handler: async (argv: unknown) => (await import('./run-action.js')).default(argv),

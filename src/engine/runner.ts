@@ -11,6 +11,7 @@ import { clusterVar } from './cluster.js';
 import { prepareModules } from './prepare-modules.js';
 import { FACTS_TASK, runPlayOnHost, type HostPlayOutcome, type Interrupt } from './host-play.js';
 import { interrupted, onInterrupt } from '../interrupt.js';
+import { serialBatches, type SerialSize } from './serial.js';
 import { count, emptyStats, exitCode, type HostStats, type Reporter } from './output.js';
 
 export { ConnectionPool };
@@ -22,6 +23,8 @@ export interface RunOptions {
   skipTags: string[];
   forks: number;
   maxFailPercent?: number;
+  /** --serial: batch sizes for every play, over the plays' own `serial`. */
+  serial?: SerialSize[];
   timeoutMs?: number;
   connectTimeoutMs: number;
   acceptNewHostKeys: boolean;
@@ -111,43 +114,50 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, o: RunOptions): 
       o.reporter.message(`ERROR! interrupted (${signal}) while building the SMB Direct modules: the build was stopped and its temp dir removed; no host was changed`);
       for (const h of everyone) stats.set(h.name, emptyStats());
     }
-    for (const play of pb.plays) {
+    plays: for (const play of pb.plays) {
       if (signal) break;
       const hosts = playHosts(inv, play, o.limit, dead);
-      o.reporter.play(play.name);
+      const outcomes = new Map<string, HostPlayOutcome>();
+      summary.outcomes.push(outcomes);
       if (hosts.length === 0) {
+        o.reporter.play(play.name);
         o.reporter.message('skipping: no hosts matched');
-        summary.outcomes.push(new Map());
         continue;
       }
-      for (const h of hosts) if (!stats.has(h.name)) stats.set(h.name, emptyStats());
-      const working = new Set<string>();
-      let done = 0;
-      const outcomes = new Map<string, HostPlayOutcome>();
-      await Promise.all(hosts.map((h) => limit(async () => {
-        // Not started after a signal: no result, zeros in the recap.
-        if (signal) return void outcomes.set(h.name, { results: [], handlerResults: [], state: 'failed' });
-        working.add(h.name);
-        o.reporter.progress(play.name, done, hosts.length, [...working]);
-        const out = await runOne(pool, h, play, o, cluster, interrupt, reusable.get(h.name));
-        outcomes.set(h.name, out);
-        // Facts stay true only while nothing was applied to the host (check mode applies nothing).
-        if (out.facts && !out.applied) reusable.set(h.name, out.facts);
-        else reusable.delete(h.name);
-        working.delete(h.name);
-        o.reporter.progress(play.name, ++done, hosts.length, [...working]);
-      })));
-      report(play, hosts, outcomes, o, stats);
-      // Facts can be large (file contents); only the reusable copies are kept past the report.
-      for (const out of outcomes.values()) delete out.facts;
-      summary.outcomes.push(outcomes);
-      const failed = hosts.filter((h) => outcomes.get(h.name)!.state !== 'ok');
-      failed.forEach((h) => dead.add(h.name));
-      if (o.maxFailPercent !== undefined && (failed.length * 100) / hosts.length > o.maxFailPercent) {
-        o.reporter.message(`\nNO MORE HOSTS LEFT: ${failed.length} of ${hosts.length} hosts failed, over --max-fail-percent ${o.maxFailPercent}`);
-        break;
+      // Rolling batches (#13 item 6): each batch runs the whole play, handlers included, before
+      // the next starts; like Ansible, the PLAY banner is printed once per batch.
+      for (const batch of serialBatches(hosts, o.serial ?? play.serial)) {
+        if (signal) break plays;
+        o.reporter.play(play.name);
+        for (const h of batch) if (!stats.has(h.name)) stats.set(h.name, emptyStats());
+        const working = new Set<string>();
+        let done = 0;
+        await Promise.all(batch.map((h) => limit(async () => {
+          // Not started after a signal: no result, zeros in the recap.
+          if (signal) return void outcomes.set(h.name, { results: [], handlerResults: [], state: 'failed' });
+          working.add(h.name);
+          o.reporter.progress(play.name, done, batch.length, [...working]);
+          const out = await runOne(pool, h, play, o, cluster, interrupt, reusable.get(h.name));
+          outcomes.set(h.name, out);
+          // Facts stay true only while nothing was applied to the host (check mode applies nothing).
+          if (out.facts && !out.applied) reusable.set(h.name, out.facts);
+          else reusable.delete(h.name);
+          working.delete(h.name);
+          o.reporter.progress(play.name, ++done, batch.length, [...working]);
+        })));
+        report(play, batch, outcomes, o, stats);
+        // Facts can be large (file contents); only the reusable copies are kept past the report.
+        for (const h of batch) delete outcomes.get(h.name)!.facts;
+        const failed = batch.filter((h) => outcomes.get(h.name)!.state !== 'ok');
+        failed.forEach((h) => dead.add(h.name));
+        // --max-fail-percent counts per batch (the whole play without serial); over it, or a
+        // batch in which every host failed, and no later batch or play runs.
+        if (o.maxFailPercent !== undefined && (failed.length * 100) / batch.length > o.maxFailPercent) {
+          o.reporter.message(`\nNO MORE HOSTS LEFT: ${failed.length} of ${batch.length} hosts${batch.length < hosts.length ? ' of the batch' : ''} failed, over --max-fail-percent ${o.maxFailPercent}`);
+          break plays;
+        }
+        if (failed.length === batch.length || signal) break plays;
       }
-      if (failed.length === hosts.length || signal) break;
     }
   } finally {
     unsubscribe();

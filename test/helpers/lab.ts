@@ -87,3 +87,12 @@ export function upperSnapshot(lab: Lab, host: string, opts: { mtime?: boolean } 
 /** The paths whose entry differs between two upperSnapshot()s, sorted. */
 export const changedPaths = (before: Map<string, string>, after: Map<string, string>): string[] =>
   [...new Set([...before.keys(), ...after.keys()])].filter((k) => before.get(k) !== after.get(k)).sort();
+
+/** The most intervals open at once (an end at the same instant as a start does not overlap it). */
+export function maxOverlap(intervals: Array<[number, number]>): number {
+  const events = intervals.flatMap(([a, b]) => [[a, 1], [b, -1]] as const).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  let open = 0;
+  let most = 0;
+  for (const [, d] of events) most = Math.max(most, (open += d));
+  return most;
+}
