@@ -52,6 +52,8 @@ export interface FileState {
   isDir?: boolean;
   /** UTF-8 content; absent for directories and for files too large to read. */
   content?: string;
+  /** SHA-256 (hex) of the content's bytes as read, what the apply compares the file with (#16). */
+  sha256?: string;
   /** Names in the directory (without . and ..), for a read whose path ends in "/". */
   entries?: string[];
   /** Octal string such as "0644". */

@@ -3,7 +3,8 @@ import t from 'tap';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { buildApplyScript, parseApplyOutput } from '../src/engine/apply-script.js';
+import { createHash } from 'node:crypto';
+import { buildApplyScript, CHANGED, parseApplyOutput } from '../src/engine/apply-script.js';
 import type { Change } from '../src/types.js';
 
 const run = (script: string) => parseApplyOutput(execFileSync('sh', ['-s'], { input: script }).toString());
@@ -158,4 +159,61 @@ t.test('#16: absent on a directory only rmdirs it; a failed task recreates it em
   t.ok(statSync(`${d}/again`).isDirectory(), 'the removed directory is back');
   t.equal(statSync(`${d}/again`).mode & 0o7777, 0o2750, 'with its mode');
   t.same(execFileSync('sh', ['-c', `ls -A ${d}`]).toString().trim().split('\n'), ['again', 'full'], 'nothing else left behind');
+});
+
+t.test('#16: each managed file is compared with what the plan was made from, under the lock, before anything changes', async (t) => {
+  const d = t.testdir({ 'a.conf': 'seen\n', 'b.conf': 'B\n', run: {} });
+  const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+  const lock = { who: 'alice@ctl1 pid 1234', dir: `${d}/run/lock` };
+  const changes: Change[] = [
+    { kind: 'file', path: `${d}/b.conf`, content: 'B2\n' },
+    { kind: 'file', path: `${d}/a.conf`, content: 'mine\n' },
+    { kind: 'file', path: `${d}/new.conf`, content: 'N\n' },
+  ];
+  const expect: Array<[string, string]> = [[`${d}/b.conf`, sha('B\n')], [`${d}/a.conf`, sha('seen\n')], [`${d}/new.conf`, 'missing']];
+  writeFileSync(`${d}/a.conf`, 'theirs\n'); // another run wrote it after this plan's facts were read
+  const r = run(buildApplyScript([{ id: 0, changes }], [], { lock, expect }));
+  t.equal(r.abort, `${d}/a.conf ${CHANGED}`);
+  t.same(r.steps, [], 'no task ran');
+  t.same([readFileSync(`${d}/a.conf`, 'utf8'), readFileSync(`${d}/b.conf`, 'utf8'), existsSync(`${d}/new.conf`)], ['theirs\n', 'B\n', false], 'nothing changed, not even the files before it');
+  t.notOk(existsSync(lock.dir), 'the lock is released');
+  writeFileSync(`${d}/new.conf`, 'appeared\n');
+  t.equal(run(buildApplyScript([{ id: 0, changes }], [], { expect: [[`${d}/new.conf`, 'missing']] })).abort, `${d}/new.conf ${CHANGED}`, 'a file that appeared');
+  const ok = run(buildApplyScript([{ id: 0, changes }], [], { lock, expect: [[`${d}/b.conf`, sha('B\n')], [`${d}/a.conf`, sha('theirs\n')], [`${d}/new.conf`, sha('appeared\n')]] }));
+  t.ok(ok.ended, 'unchanged since the facts: applied');
+  t.equal(readFileSync(`${d}/a.conf`, 'utf8'), 'mine\n');
+});
+
+t.test('#16: the per-host lock: a live holder stops the script with who and since; a holder that is gone is taken over', async (t) => {
+  const d = t.testdir({ 'a.conf': 'old\n' });
+  const dir = `${d}/run/lock`;
+  const script = (who: string, cmd = 'true') => buildApplyScript([{ id: 0, changes: [
+    { kind: 'command', desc: 'x', cmd },
+    { kind: 'file', path: `${d}/a.conf`, content: `${who}\n` },
+  ] }], [], { lock: { who, dir } });
+  // A holds the lock: its command waits until B has tried.
+  const a = spawn('sh', ['-s'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let aOut = '';
+  a.stdout.on('data', (b) => (aOut += b));
+  a.stdin.end(script('alice@ctl1 pid 1234', `while [ -d ${d} ] && [ ! -e ${d}/go ]; do sleep 0.05; done`));
+  t.teardown(() => { if (a.exitCode === null) a.kill(); }); // its wait ends with the test dir
+  for (let i = 0; i < 250 && !(existsSync(`${dir}/owner`) && readFileSync(`${dir}/owner`, 'utf8').includes('since')); i++) await new Promise((r) => setTimeout(r, 20));
+  const b = run(script('bob@ctl2 pid 99'));
+  t.match(b.abort, new RegExp(`^locked by alice@ctl1 pid 1234 since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d \\S+: wait, or remove ${dir} if that run is gone$`));
+  t.same(b.steps, [], 'B ran nothing');
+  t.equal(readFileSync(`${d}/a.conf`, 'utf8'), 'old\n');
+  writeFileSync(`${d}/go`, '');
+  await once(a, 'close');
+  t.ok(parseApplyOutput(aOut).ended, 'A finished');
+  t.equal(readFileSync(`${d}/a.conf`, 'utf8'), 'alice@ctl1 pid 1234\n');
+  t.notOk(existsSync(dir), 'A released the lock when its script ended');
+  // A lock left by a shell that is gone (killed): its PID no longer runs.
+  const gone = spawn('true');
+  await once(gone, 'close');
+  execFileSync('mkdir', ['-p', dir]);
+  writeFileSync(`${dir}/owner`, `${gone.pid}\ncarol@ctl3 pid 7 since 2026-01-01 00:00:00 UTC\n`);
+  const c = run(script('dave@ctl4 pid 8'));
+  t.ok(c.ended, 'the stale lock was taken over');
+  t.same(c.warnings, [`took over the lock ${dir} of a run that is gone (carol@ctl3 pid 7 since 2026-01-01 00:00:00 UTC)`]);
+  t.notOk(existsSync(dir), 'and released');
 });

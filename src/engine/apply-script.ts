@@ -13,6 +13,18 @@ export interface ScriptTask {
   id: number;
   changes: Change[];
 }
+/** The per-host lock (#16): where, and who holds it (the controller's user@host pid N). */
+export const LOCK_DIR = '/run/smbdirect-provision/lock';
+export const CHANGED = 'changed since its facts were read: run again';
+export interface ApplyOptions {
+  lock?: { who: string; dir?: string };
+  /**
+   * What each managed path was when the plan was made: "missing", "dir", "exists" (content not
+   * read) or the SHA-256 of its content. Compared under the lock before anything is changed.
+   */
+  expect?: Array<[path: string, state: string]>;
+}
+
 export interface ScriptHandler {
   id: number;
   name: string;
@@ -26,8 +38,8 @@ export interface ScriptHandler {
 const PRELUDE = `umask 022
 trap '' PIPE HUP
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH
-SD_TX=$(mktemp -d /tmp/.smbdirect-tx.XXXXXX) || { echo "${MARK} abort cannot create a temp dir"; exit 0; }
 sd_mark() { printf '\\n${MARK} %s\\n' "$*"; }
+SD_TX=$(mktemp -d /tmp/.smbdirect-tx.XXXXXX) || { echo "${MARK} abort cannot create a temp dir"; exit 0; }
 sd_save() { if [ -e "$1" ] || [ -L "$1" ]; then cp -a -- "$1" "$SD_TX/$2"; else : > "$SD_TX/$2.absent"; fi; }
 sd_restore() {
   if [ -e "$SD_TX/$2.absent" ]; then if [ -d "$1" ] && [ ! -L "$1" ]; then rmdir -- "$1" 2>/dev/null; else rm -f -- "$1"; fi
@@ -136,11 +148,50 @@ function restorable(c: Change): string | undefined {
   return c.kind === 'file' || c.kind === 'upload' || c.kind === 'dir' || c.kind === 'absent' ? c.path : undefined;
 }
 
-export function buildApplyScript(tasks: ScriptTask[], handlers: ScriptHandler[]): string {
+/**
+ * The per-host lock: `mkdir` (atomic) of a directory with an `owner` file (the host-side shell's
+ * PID, then who and since when), removed when the script exits. Held by a live run: the script
+ * stops before changing anything. Held by a run whose shell is gone: taken over, with a warning.
+ * A login user who cannot create it (no become: it cannot change system files either) runs without.
+ */
+function lockLines(dir: string, who: string): string {
+  const d = quote(dir);
+  const parent = quote(dir.replace(/\/[^/]*$/, '') || '/');
+  return `if mkdir -p -- ${parent} 2>/dev/null && [ -w ${parent} ]; then
+  if ! mkdir -- ${d} 2>/dev/null; then
+    SD_HP=; SD_WHO=
+    if [ -f ${d}/owner ]; then { read -r SD_HP; read -r SD_WHO; } < ${d}/owner; fi
+    if [ -n "$SD_HP" ] && ! kill -0 "$SD_HP" 2>/dev/null && [ ! -d "/proc/$SD_HP" ] && mv -- ${d} ${d}.stale.$$ 2>/dev/null && mkdir -- ${d} 2>/dev/null; then
+      rm -rf -- ${d}.stale.$$; sd_mark "warn took over the lock ${dir} of a run that is gone (\${SD_WHO:-no owner recorded})"
+    else
+      sd_mark "abort locked by \${SD_WHO:-another run (no owner recorded yet)}: wait, or remove ${dir} if that run is gone"; exit 0
+    fi
+  fi
+  trap 'rm -rf -- ${d}' EXIT
+  printf '%s\\n%s since %s\\n' "$$" ${quote(who)} "$(date '+%Y-%m-%d %H:%M:%S %Z')" > ${d}/owner
+fi`;
+}
+
+/** sd_same PATH STATE: whether PATH is still what the plan was made from (see ApplyOptions.expect). */
+const SAME = `sd_same() {
+  if [ -d "$1" ]; then [ "$2" = dir ]
+  elif [ ! -e "$1" ]; then [ "$2" = missing ]
+  elif [ "$2" = exists ] || ! command -v sha256sum >/dev/null 2>&1; then [ "$2" != dir ] && [ "$2" != missing ]
+  else [ "$(sha256sum < "$1")" = "$2  -" ]; fi
+}`;
+
+export function buildApplyScript(tasks: ScriptTask[], handlers: ScriptHandler[], opts: ApplyOptions = {}): string {
   const notifyIds = new Map(handlers.map((h) => [h.name, h.id]));
   const notifyVar = (name: string) => `SD_N${notifyIds.get(name) ?? 'X'}`;
   let slot = 0;
-  const out = [PRELUDE];
+  // Lock, then compare, then the transactions: nothing is changed before both passed.
+  const guard = opts.lock ? [lockLines(opts.lock.dir ?? LOCK_DIR, opts.lock.who)] : [];
+  if (opts.expect?.length) {
+    guard.push(SAME, ...opts.expect.map(([p, st]) =>
+      `sd_same ${quote(p)} ${quote(st)} || { sd_mark ${quote(`abort ${p} ${CHANGED}`)}; exit 0; }`));
+  }
+  // (a function as the replacement: the guard's `$$` must stay as it is)
+  const out = [PRELUDE.replace('SD_TX=', () => [...guard, 'SD_TX='].join('\n'))];
   const block = (fn: string, label: string, changes: Change[]) => {
     const saved: Array<[string, number]> = [];
     const lines = changes.flatMap((c) => {
@@ -181,8 +232,9 @@ export interface StepReport {
 }
 
 /** Reads the markers; a missing `end` means the session died mid-way. */
-export function parseApplyOutput(stdout: string): { steps: StepReport[]; ended: boolean; abort?: string } {
+export function parseApplyOutput(stdout: string): { steps: StepReport[]; ended: boolean; abort?: string; warnings: string[] } {
   const steps: StepReport[] = [];
+  const warnings: string[] = [];
   const logs = new Map<string, string>();
   let ended = false;
   let abort: string | undefined;
@@ -194,6 +246,7 @@ export function parseApplyOutput(stdout: string): { steps: StepReport[]; ended: 
       steps.push({ label, status: word, changed: word === 'done' && arg === '1', rc: Number(arg), log: logs.get(label) ?? '' });
     else if (word === 'end') ended = true;
     else if (word === 'abort') abort = line.slice(MARK.length + 7);
+    else if (word === 'warn') warnings.push(line.slice(MARK.length + 6));
   }
-  return { steps, ended, abort };
+  return { steps, ended, abort, warnings };
 }

@@ -1,11 +1,12 @@
 // One play on one host: gather facts (one round trip), plan locally, apply (one round trip).
 import { mkdir, writeFile } from 'node:fs/promises';
+import { hostname, userInfo } from 'node:os';
 import { dirname } from 'node:path';
 import { factsScript, parseFacts } from '../facts/index.js';
 import { loadKconfigRead, saveKconfigRead } from '../facts/kconfig-cache.js';
 import { UnreachableError } from '../connection/errors.js';
 import type { Change, Connection, Facts, Handler, HostSpec, ResultStatus, Task, TaskResult } from '../types.js';
-import { buildApplyScript, parseApplyOutput, type StepReport } from './apply-script.js';
+import { buildApplyScript, parseApplyOutput, type ApplyOptions, type StepReport } from './apply-script.js';
 import { planPlay, type PlannedTask } from './plan.js';
 import { redact } from '../secrets.js';
 
@@ -97,6 +98,28 @@ async function applyLocal(changes: Change[]): Promise<void> {
   }
 }
 
+/** Who this controller run is, for the host's lock: user@host pid N. */
+function controllerWho(): string {
+  let user = process.env.USER ?? 'unknown';
+  try { user = userInfo().username; } catch { /* no passwd entry: keep $USER */ }
+  return `${user}@${hostname()} pid ${process.pid}`;
+}
+
+/**
+ * What each file the apply will write or remove was when its facts were read, for the apply to
+ * compare under the host's lock before it changes anything (#16: two operators at once).
+ */
+function expectations(tasks: Array<{ changes: Change[] }>, facts: Facts): ApplyOptions['expect'] {
+  const out = new Map<string, string>();
+  for (const c of tasks.flatMap((t) => t.changes)) {
+    if (c.kind !== 'file' && c.kind !== 'upload' && c.kind !== 'absent') continue;
+    const f = facts.files[c.path];
+    if (!f || out.has(c.path)) continue;
+    out.set(c.path, !f.exists ? 'missing' : f.isDir ? 'dir' : f.sha256 ?? 'exists');
+  }
+  return [...out];
+}
+
 function plannedResult(host: string, p: PlannedTask, check: boolean, step?: StepReport): TaskResult {
   const extra = { warnings: p.warnings, diff: p.diffs.join('') || undefined, report: p.report };
   if (p.status === 'ok') return result(host, p.task.name, 'ok', p.msg, extra);
@@ -137,12 +160,14 @@ export async function runPlayOnHost(o: PlayOnHost): Promise<HostPlayOutcome> {
     cutShort = `interrupted (${o.interrupt.signal}) before the apply: nothing was changed`;
   } else if (toRun.length > 0) {
     try {
-      const apply = o.conn.run(buildApplyScript(toRun, firstFail === -1 ? handlerBlocks : []), { timeoutMs: o.timeoutMs });
+      const script = buildApplyScript(toRun, firstFail === -1 ? handlerBlocks : [], { lock: { who: controllerWho() }, expect: expectations(toRun, facts) });
+      const apply = o.conn.run(script, { timeoutMs: o.timeoutMs });
       const out = await unlessInterrupted(apply, o.interrupt, o.interrupt?.graceMs ?? 0, (signal) =>
         `interrupted (${signal}) during the apply, not finished within ${(o.interrupt!.graceMs / 1000).toFixed(0)}s: the controller closed the connection; ` +
         'the host goes on by itself and finishes or restores each task (run again to see where it stands)');
       const parsed = parseApplyOutput(out.stdout);
       steps = new Map(parsed.steps.map((s) => [s.label, s]));
+      if (parsed.warnings.length) results[0]!.warnings = [...(results[0]!.warnings ?? []), ...parsed.warnings];
       if (!parsed.ended && !parsed.steps.some((s) => s.status === 'failed'))
         cutShort = parsed.abort ?? `the apply script ended early (exit ${out.code}): ${out.stderr.trim().slice(-500)}`;
     } catch (e) {

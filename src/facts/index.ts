@@ -13,6 +13,7 @@
 // stdin is /dev/null for everything inside (so no command can eat the rest of the script, which
 // arrives on stdin), stderr is discarded, and every probe runs in its own `sh -c` under a timeout.
 import { Buffer } from 'node:buffer';
+import { createHash } from 'node:crypto';
 import { quote } from '../quote.js';
 import type { Facts, FileState, KconfigRead, ProbeResult } from '../types.js';
 import { MARK, Sections, type Fact } from './fact.js';
@@ -266,13 +267,15 @@ function fileState(s: Sections, i: number, path: string, blob: ContentStream): F
   const st = /^([0-7]+) (\S+) (\S+) (?:(\d+) (\d+) )?(\d+)$/.exec(k.get('stat') ?? '');
   if (st) Object.assign(f, { mode: st[1]!.padStart(4, '0'), owner: st[2], group: st[3] }, st[4] !== undefined ? { uid: st[4], gid: st[5] } : {});
   if (k.has('blob')) {
-    f.content = blob.take(path, st ? Number(st[6]) : Number.NaN);
+    const bytes = blob.take(path, st ? Number(st[6]) : Number.NaN);
+    f.content = bytes.toString('utf8');
+    f.sha256 = createHash('sha256').update(bytes).digest('hex');
     return f;
   }
   // Older captures (test fixtures) carry each file's content as base64 in a section of its own.
   const b64 = s.raw(`file.${i}.content`);
   const bytes = b64 === undefined ? undefined : Buffer.from(b64, 'base64');
-  if (bytes && bytes.length <= MAX_READ_BYTES) f.content = bytes.toString('utf8');
+  if (bytes && bytes.length <= MAX_READ_BYTES) Object.assign(f, { content: bytes.toString('utf8'), sha256: createHash('sha256').update(bytes).digest('hex') });
   return f;
 }
 
@@ -280,10 +283,10 @@ function fileState(s: Sections, i: number, path: string, blob: ContentStream): F
 class ContentStream {
   private at = 0;
   constructor(private readonly bytes: Buffer) {}
-  take(path: string, size: number): string {
+  take(path: string, size: number): Buffer {
     if (!Number.isInteger(size) || this.at + size > this.bytes.length) throw new FactsError(`${path} changed while its facts were read (size ${size}): run again`);
     this.at += size;
-    return this.bytes.subarray(this.at - size, this.at).toString('utf8');
+    return this.bytes.subarray(this.at - size, this.at);
   }
   finish(): void {
     if (this.at !== this.bytes.length) throw new FactsError('a managed file changed while facts were read (contents longer than their sizes): run again');
