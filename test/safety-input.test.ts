@@ -76,8 +76,9 @@ const cases: Case[] = [
     match: [/hosts\.yml:\d+: .*srv\[5:1\]/] },
   { name: 'Ansible Vault group_vars', files: allVars('$ANSIBLE_VAULT;1.1;AES256\n6162636465\n'), args: ['site'], code: 1,
     match: [/group_vars\/all\.yml:1: this vars file is encrypted with Ansible Vault, and no vault password was given.*--vault-password-file FILE/] },
-  { name: 'executable inventory script', files: { 'hosts.yml': null, inv: '#!/bin/sh\necho "{}"\n' }, inv: 'inv', args: ['site'], code: 1,
-    match: [/inv:1: this file is an executable inventory script.*ansible-inventory -i SCRIPT --list -y/] },
+  // Inventory scripts run (#13); one that lost its executable bit is neither run nor misread as INI.
+  { name: 'inventory script that is not executable', files: { 'hosts.yml': null, inv: '#!/bin/sh\necho "{}"\n' }, inv: 'inv', args: ['site'], code: 1,
+    match: [/inv:1: this file starts with "#!" like an inventory script, but it is not executable \(key: inv\)\. Make it executable \(chmod \+x [^)]*\/inv\)/] },
   { name: 'ansible_host with shell metacharacters', files: { 'hosts.yml': inventoryYml.replace(`ansible_host: ${ADDR}`, 'ansible_host: "x;touch /tmp/pwned"') }, args: ['site'], code: 1,
     match: [/host "srv01": ansible_host "x;touch \/tmp\/pwned" is not a host name or IP address \(key: ansible_host\)\. Set ansible_host to the host's DNS name or IP address/] },
   { name: 'host name with shell metacharacters and no ansible_host', files: { 'hosts.yml': inventoryYml.replace(`srv01: { ansible_host: ${ADDR} }`, '"srv01$(touch /tmp/pwned)": {}') }, args: ['site'], code: 1,
