@@ -11,6 +11,7 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { spawn } from 'node:child_process';
+import { step, type Note } from './lab/vm-progress.js';
 
 export type Feature = 'lab' | 'vm-lab' | 'module-build' | 'bench' | 'ansible';
 
@@ -121,31 +122,37 @@ export async function aptInstall(pkgs: string[], why: string, log: (line: string
   if (process.getuid?.() !== 0) {
     throw new PrerequisiteError(`${why}: these Debian packages are missing: ${pkgs.join(' ')}; installing them needs root: run as root, or install them first (apt-get install ${pkgs.join(' ')})`);
   }
-  const t0 = Date.now();
-  log(`${why}: apt-get install ${pkgs.join(' ')} ...`);
-  const install = ['install', '-y', '-q', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=600', ...pkgs];
-  let r = await apt(install);
-  if (r.code !== 0) {
-    log(`${why}: apt-get install failed; apt-get update, then again ...`);
-    const u = await apt(['update', '-q', '-o', 'DPkg::Lock::Timeout=600']);
-    r = u.code === 0 ? await apt(install) : u;
-  }
-  if (r.code !== 0) {
-    const said = r.output.trim().split('\n').filter((l) => /^(E|W):|Unable|not/.test(l)).slice(-4).join('\n  ');
-    throw new PrerequisiteError(
-      `${why}: apt-get install ${pkgs.join(' ')} failed (exit ${r.code})${said ? `:\n  ${said}` : ''}\n` +
-      'Check the apt sources (/etc/apt/sources.list, /etc/apt/sources.list.d/) and the network, then run the same command again.',
-    );
-  }
-  log(`${why}: apt-get install ${pkgs.join(' ')} ... ${((Date.now() - t0) / 1000).toFixed(0)}s`);
+  // A long step like any other: a ticker with apt's latest line, its whole output in a log file
+  // that a failure names (src/lab/vm-progress.ts).
+  await step(log, `${why}: apt-get install ${pkgs.join(' ')}`, async (note) => {
+    const install = ['install', '-y', '-q', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=600', ...pkgs];
+    let r = await apt(install, note);
+    if (r.code !== 0) {
+      log(`${why}: apt-get install failed; apt-get update, then again ...`);
+      const u = await apt(['update', '-q', '-o', 'DPkg::Lock::Timeout=600'], note);
+      r = u.code === 0 ? await apt(install, note) : u;
+    }
+    if (r.code !== 0) {
+      const said = r.output.trim().split('\n').filter((l) => /^(E|W):|Unable|not/.test(l)).slice(-4).join('\n  ');
+      throw new PrerequisiteError(
+        `exit ${r.code}${said ? `:\n  ${said}` : ''}\n` +
+        'Check the apt sources (/etc/apt/sources.list, /etc/apt/sources.list.d/) and the network, then run the same command again.',
+      );
+    }
+  });
 }
 
-function apt(args: string[]): Promise<{ code: number; output: string }> {
+/** Runs apt-get; every line it prints goes to `note` (the step's ticker and log) as well. */
+function apt(args: string[], note: Note): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
     const child = spawn('apt-get', args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
+    const take = (d: Buffer): void => {
+      output += d;
+      for (const line of String(d).split('\n')) if (line.trim() !== '') note(line);
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
     child.on('error', (e) => resolve({ code: 127, output: e.message }));
     child.on('close', (code) => resolve({ code: code ?? 1, output }));
   });
