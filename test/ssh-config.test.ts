@@ -225,12 +225,14 @@ t.test('connection options: Ansible order (ssh_args, inventory variables, common
   t.match(args, { user: 'first', port: 2 }, 'ansible_ssh_args come before the inventory variables, as in Ansible');
   t.equal(connectOptions(host({ ansible_host: 'other' }), { timeoutMs: 1000 }, ctx).address, 'other', 'ansible_host is the name looked up');
   const jump = connectOptions(host({ ansible_ssh_common_args: `-F ${ctx.home}/alt` }), { timeoutMs: 1000 }, ctx);
-  t.match(jump, { address: '10.0.0.2', proxy: { keyword: 'ProxyJump', value: 'bastion', where: { file: `${ctx.home}/alt`, line: 3 } } });
+  t.match(jump, { address: '10.0.0.2', route: { jumps: [{ host: 'bastion', address: 'bastion', port: 22 }] } });
   t.equal(connectOptions(host({ smbdirect_known_hosts: '/kh', ansible_connection: 'local' }), { timeoutMs: 1000 }, ctx).local, true);
   const { openConnection } = await import('../src/connection/index.js');
+  // the jump host is a closed loopback port: the host is never tried directly instead
   await t.rejects(
-    openConnection(host({ ansible_ssh_common_args: `-F ${ctx.home}/alt`, ansible_ssh_private_key_file: '/nonexistent' }), { timeoutMs: 1000, acceptNew: false }),
-    { message: `web1: jump hosts are not supported yet: ProxyJump bastion (${ctx.home}/alt line 3); not connecting directly to 10.0.0.2 instead. Reach the host without a jump host, or set ProxyJump none for it` },
+    openConnection(host({ ansible_ssh_common_args: `-F ${ctx.home}/alt -o ProxyJump=127.0.0.1:9`, ansible_ssh_private_key_file: '/nonexistent' }), { timeoutMs: 1000, acceptNew: false }),
+    // (refused, or no key to offer it: either way the failure is the jump host's)
+    { name: 'UnreachableError', message: /^cannot reach 127\.0\.0\.1 \(jump host for web1\): (connection refused by|no key to log in to) 127\.0\.0\.1/ },
   );
 });
 

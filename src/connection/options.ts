@@ -7,6 +7,7 @@ import { hostname, homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { shlexSplit } from '../inventory/shlex.js';
 import type { HostSpec } from '../types.js';
+import { resolveRoute, type Route } from './jump.js';
 import { parseSshArgs, resolveSshConfig, type Directive, type ResolveContext, type ResolvedSsh, type Source } from './ssh-config.js';
 
 export interface ConnectOptions {
@@ -29,8 +30,9 @@ export interface ConnectOptions {
   strictHostKeyChecking?: { value: NonNullable<ResolvedSsh['strictHostKeyChecking']>; where: Source };
   keepaliveIntervalMs: number;
   keepaliveCountMax: number;
-  /** A ProxyJump/ProxyCommand the config asks for (connecting through it is not supported yet). */
-  proxy?: { keyword: 'ProxyJump' | 'ProxyCommand'; value: string; where: Source };
+  /** The jump hosts (each resolved as a destination of its own) and ProxyCommand on the way; a
+   * jump host's own route is always empty: the destination's holds the whole chain. */
+  route: Route<ConnectOptions>;
   become: boolean;
   becomeUser: string;
   local: boolean;
@@ -87,18 +89,34 @@ export function connectOptions(host: HostSpec, defaults: { timeoutMs: number }, 
   if (str('ansible_connection') === 'local') {
     return {
       ...common, address: str('ansible_host') ?? host.name, port, user: str('ansible_user') ?? ctx.localUser, keyFiles: [], defaultKeyFiles: [], identitiesOnly: false,
-      knownHosts: [], local: true, timeoutMs: Number.isFinite(timeout) ? timeout * 1000 : defaults.timeoutMs,
+      knownHosts: [], route: { jumps: [] }, local: true, timeoutMs: Number.isFinite(timeout) ? timeout * 1000 : defaults.timeoutMs,
     };
   }
   const cmd = sshCommandLine(host, str);
   const ssh = resolveSshConfig({ host: str('ansible_host') ?? str('ansible_ssh_host') ?? host.name, options: cmd.options, configFile: cmd.configFile }, ctx);
-  const agentSock = ssh.identityAgent === undefined || ssh.identityAgent === 'SSH_AUTH_SOCK' ? ctx.env.SSH_AUTH_SOCK : ssh.identityAgent === 'none' ? undefined : ssh.identityAgent;
-  const knownHosts = str('smbdirect_known_hosts')
-    ? [expand(str('smbdirect_known_hosts')!)]
-    : (ssh.userKnownHostsFiles ?? [join(ctx.home, '.ssh/known_hosts'), join(ctx.home, '.ssh/known_hosts2')]).filter((f) => f !== 'none');
-  const proxyKeyword = ssh.proxyJump !== undefined ? 'ProxyJump' : ssh.proxyCommand !== undefined ? 'ProxyCommand' : undefined;
+  // smbdirect_known_hosts is this tool's choice of trust for the host: it holds on every hop to it
+  const knownHostsFile = str('smbdirect_known_hosts') && expand(str('smbdirect_known_hosts')!);
+  // a jump host is resolved on its own (OpenSSH passes it no -o, no -i), with the CLI's timeout
+  const hop = (h: ResolvedSsh) => ({ ...fromResolved(h, ctx, { host: h.host, knownHostsFile, defaultTimeoutMs: defaults.timeoutMs, become: false, becomeUser: 'root' }), route: { jumps: [] } });
   return {
-    ...common,
+    ...fromResolved(ssh, ctx, { ...common, knownHostsFile, timeoutMs: Number.isFinite(timeout) ? timeout * 1000 : undefined, defaultTimeoutMs: defaults.timeoutMs }),
+    route: resolveRoute(ssh, cmd.configFile, ctx, hop),
+  };
+}
+
+/** The options of one SSH connection from its resolved config (`timeoutMs`: set by the inventory, so it beats ConnectTimeout). */
+function fromResolved(
+  ssh: ResolvedSsh, ctx: ResolveContext,
+  s: { host: string; knownHostsFile?: string; timeoutMs?: number; defaultTimeoutMs?: number; become: boolean; becomeUser: string },
+): Omit<ConnectOptions, 'route'> {
+  const agentSock = ssh.identityAgent === undefined || ssh.identityAgent === 'SSH_AUTH_SOCK' ? ctx.env.SSH_AUTH_SOCK : ssh.identityAgent === 'none' ? undefined : ssh.identityAgent;
+  const knownHosts = s.knownHostsFile
+    ? [s.knownHostsFile]
+    : (ssh.userKnownHostsFiles ?? [join(ctx.home, '.ssh/known_hosts'), join(ctx.home, '.ssh/known_hosts2')]).filter((f) => f !== 'none');
+  return {
+    host: s.host,
+    become: s.become,
+    becomeUser: s.becomeUser,
     address: ssh.hostname,
     port: ssh.port,
     user: ssh.user,
@@ -109,13 +127,12 @@ export function connectOptions(host: HostSpec, defaults: { timeoutMs: number }, 
     knownHosts,
     hostKeyAlias: ssh.hostKeyAlias,
     strictHostKeyChecking: ssh.strictHostKeyChecking ? { value: ssh.strictHostKeyChecking, where: ssh.sources.stricthostkeychecking! } : undefined,
-    keepaliveIntervalMs: ssh.serverAliveInterval !== undefined ? ssh.serverAliveInterval * 1000 : common.keepaliveIntervalMs,
-    keepaliveCountMax: ssh.serverAliveCountMax ?? common.keepaliveCountMax,
-    proxy: proxyKeyword && { keyword: proxyKeyword, value: (ssh.proxyJump ?? ssh.proxyCommand)!, where: ssh.sources[proxyKeyword.toLowerCase()]! },
+    keepaliveIntervalMs: ssh.serverAliveInterval !== undefined ? ssh.serverAliveInterval * 1000 : 5000,
+    keepaliveCountMax: ssh.serverAliveCountMax ?? 3,
     local: false,
     // Ansible always passes ConnectTimeout (its --timeout); here an explicit ConnectTimeout in the
     // config beats the CLI's default, and ansible_timeout beats both.
-    timeoutMs: Number.isFinite(timeout) ? timeout * 1000 : ssh.connectTimeout !== undefined ? ssh.connectTimeout * 1000 : defaults.timeoutMs,
+    timeoutMs: s.timeoutMs ?? (ssh.connectTimeout !== undefined ? ssh.connectTimeout * 1000 : s.defaultTimeoutMs ?? 10_000),
     ssh,
   };
 }
@@ -129,6 +146,26 @@ export function describeSource(w: Source): string {
 export function connectionSummary(host: HostSpec, defaults: { timeoutMs: number }, ctx: ResolveContext = controllerContext()): Record<string, unknown> {
   const o = connectOptions(host, defaults, ctx);
   if (o.local) return { connection: 'local', become: o.become, become_user: o.becomeUser };
+  const out: Record<string, unknown> = {
+    ...sshSummary(o),
+    proxy_jump: o.ssh!.proxyJump,
+    // the way in, in connection order (each jump host as it resolves), and the command that carries the first
+    jump_hosts: o.route.jumps.length ? o.route.jumps.map((j) => ({ host: j.host, ...sshSummary(j) })) : undefined,
+    proxy_command: o.route.proxyCommand?.command,
+    route: o.route.jumps.length || o.route.proxyCommand ? routeLine(o) : undefined,
+    become: o.become,
+    become_user: o.becomeUser,
+  };
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
+}
+
+/** `ProxyCommand ... -> root@10.0.0.1:22 (bastion) -> root@10.0.0.7:22 (node7)` */
+export function routeLine(o: ConnectOptions): string {
+  const at = (c: ConnectOptions) => `${c.user}@${c.address.includes(':') ? `[${c.address}]` : c.address}:${c.port} (${c.host})`;
+  return [...(o.route.proxyCommand ? [`ProxyCommand ${o.route.proxyCommand.command}`] : []), ...o.route.jumps.map(at), at(o)].join(' -> ');
+}
+
+function sshSummary(o: ConnectOptions): Record<string, unknown> {
   const s = o.ssh!;
   const out: Record<string, unknown> = {
     connection: 'ssh',
@@ -144,11 +181,6 @@ export function connectionSummary(host: HostSpec, defaults: { timeoutMs: number 
     connect_timeout: o.timeoutMs / 1000,
     server_alive_interval: o.keepaliveIntervalMs / 1000,
     server_alive_count_max: o.keepaliveCountMax,
-    proxy_jump: s.proxyJump,
-    proxy_command: s.proxyCommand,
-    unsupported: o.proxy ? `jump hosts are not supported yet: connections to this host fail (${o.proxy.keyword}, ${describeSource(o.proxy.where)})` : undefined,
-    become: o.become,
-    become_user: o.becomeUser,
     config_files: s.files,
     sources: Object.fromEntries(Object.entries(s.sources).sort().map(([k, w]) => [k, describeSource(w)])),
   };

@@ -2,6 +2,7 @@
 // so nothing we send (file contents, secrets) ever appears in a remote process's argv.
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import type { Duplex } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
 import type { AgentAuthMethod, PublicKeyAuthMethod } from 'ssh2';
 import type { Connection, RunOutput } from '../types.js';
@@ -23,6 +24,17 @@ function destroySocket(client: object): void {
 const CLOSE_GRACE_MS = 2000;
 
 export interface HostKeyPolicy { acceptNew: boolean }
+
+/** A connection carried by something other than TCP (a jump host's channel, a ProxyCommand). */
+export interface Carrier {
+  sock: Duplex;
+  /** "through bastion1" or "through ProxyCommand ...", for messages. */
+  label: string;
+  /** Why the carrier failed, when it did (a ProxyCommand that exited says how). */
+  explain(): Promise<string | undefined>;
+  /** Gives the jump hosts back (the last user closes them). */
+  release(): Promise<void>;
+}
 
 /**
  * Whether an unknown host key is accepted. --accept-new-host-keys acts as `-o
@@ -59,61 +71,92 @@ export function remoteShell(o: Pick<ConnectOptions, 'become' | 'becomeUser' | 'u
   return `${cmd('sudo', '-n', '-H', '-u', o.becomeUser)} sh -s`;
 }
 
+/**
+ * Opens an SSH session, checking the host key against known_hosts (on every hop alike): over TCP,
+ * or over `via.sock`. Failures are UnreachableErrors with a plain message.
+ */
+export async function connectClient(o: ConnectOptions, policy: HostKeyPolicy, via?: Omit<Carrier, 'release'>): Promise<NodeSSH> {
+  const target = `${o.address}:${o.port}${via ? ` ${via.label}` : ''}`;
+  const known = (await Promise.all(o.knownHosts.map(readKnownHosts))).join('\n');
+  const knownNames = o.knownHosts.join(', ') || 'no known_hosts file (UserKnownHostsFile none)';
+  // HostKeyAlias replaces the names the key is looked up and recorded under, as in OpenSSH.
+  const tokens = o.hostKeyAlias
+    ? [hostToken(o.hostKeyAlias, o.port)]
+    : [hostToken(o.address, o.port), ...(o.address !== o.host ? [hostToken(o.host, o.port)] : [])];
+  const mode = hostKeyMode(o, policy);
+  let refusal: string | undefined;
+  let accepted: Buffer | undefined;
+  const hostVerifier = (key: Buffer): boolean => {
+    const v = verdict(known, tokens, key);
+    if (v.status === 'match') return true;
+    if (v.status === 'changed') {
+      refusal =
+        `REMOTE HOST IDENTIFICATION HAS CHANGED for ${tokens[0]}: presented ${fingerprint(key)}, ` +
+        `${knownNames} records another key. Someone may be intercepting the connection (or the host was rebuilt). ` +
+        `Refused${o.strictHostKeyChecking?.value === 'no' ? ' (StrictHostKeyChecking no accepts unknown keys only, never changed ones)' : ''}; ` +
+        `if the change is expected, remove the old entry with: ssh-keygen -R ${tokens[0]} -f ${o.knownHosts[0] ?? '~/.ssh/known_hosts'}`;
+      return false;
+    }
+    if (mode.accept) return (accepted = key), true;
+    refusal =
+      `host key for ${tokens[0]} is unknown (${fingerprint(key)}, not in ${knownNames}); ` +
+      `${mode.why}verify it and re-run with --accept-new-host-keys to record it`;
+    return false;
+  };
+  const ssh = new NodeSSH();
+  try {
+    await ssh.connect({
+      host: o.address,
+      port: o.port,
+      ...(via && { sock: via.sock }),
+      username: o.user,
+      authHandler: await authMethods(o),
+      readyTimeout: o.timeoutMs,
+      hostVerifier,
+      keepaliveInterval: o.keepaliveIntervalMs,
+      keepaliveCountMax: o.keepaliveCountMax,
+    });
+  } catch (e) {
+    ssh.dispose();
+    // a carrier that died first (a ProxyCommand that exited) is the reason; asked before it is destroyed
+    const auth = (e as { level?: string }).level === 'client-authentication';
+    const why = refusal ?? (auth ? undefined : await via?.explain()) ?? explainConnectError(e, target);
+    via?.sock.destroy();
+    throw new UnreachableError(why);
+  }
+  if (accepted && o.knownHosts[0]) await recordKey(o.knownHosts[0], tokens[0]!, accepted);
+  // A dropped session surfaces as a failed run(), not a crash. When keepalives go unanswered
+  // (the link is cut), ssh2 only half-closes a socket whose FIN can never arrive: destroy it, so
+  // the open channel ends now (host unreachable) instead of after minutes of TCP retransmits.
+  const client = ssh.connection;
+  client?.on('error', (e: Error & { level?: string }) => { if (e.level === 'client-timeout') destroySocket(client); });
+  return ssh;
+}
+
+/**
+ * Ends a session politely, then destroys its socket: after a network cut the TCP close would
+ * otherwise keep the process alive for minutes of retransmits after the recap was printed.
+ */
+export async function endClient(ssh: NodeSSH, waitForGoodbye: boolean): Promise<void> {
+  const client = ssh.connection;
+  ssh.dispose();
+  if (!client) return;
+  if (waitForGoodbye) await Promise.race([once(client, 'close'), new Promise((r) => setTimeout(r, CLOSE_GRACE_MS).unref())]);
+  destroySocket(client);
+}
+
 export class SshConnection implements Connection {
   roundTrips = 0;
-  private constructor(readonly host: string, private ssh: NodeSSH, private shell: string) {}
+  private constructor(readonly host: string, private ssh: NodeSSH, private shell: string, private release: () => Promise<void>) {}
 
-  static async open(o: ConnectOptions, policy: HostKeyPolicy): Promise<SshConnection> {
-    const target = `${o.address}:${o.port}`;
-    const known = (await Promise.all(o.knownHosts.map(readKnownHosts))).join('\n');
-    const knownNames = o.knownHosts.join(', ') || 'no known_hosts file (UserKnownHostsFile none)';
-    // HostKeyAlias replaces the names the key is looked up and recorded under, as in OpenSSH.
-    const tokens = o.hostKeyAlias
-      ? [hostToken(o.hostKeyAlias, o.port)]
-      : [hostToken(o.address, o.port), ...(o.address !== o.host ? [hostToken(o.host, o.port)] : [])];
-    const mode = hostKeyMode(o, policy);
-    let refusal: string | undefined;
-    let accepted: Buffer | undefined;
-    const hostVerifier = (key: Buffer): boolean => {
-      const v = verdict(known, tokens, key);
-      if (v.status === 'match') return true;
-      if (v.status === 'changed') {
-        refusal =
-          `REMOTE HOST IDENTIFICATION HAS CHANGED for ${tokens[0]}: presented ${fingerprint(key)}, ` +
-          `${knownNames} records another key. Someone may be intercepting the connection (or the host was rebuilt). ` +
-          `Refused${o.strictHostKeyChecking?.value === 'no' ? ' (StrictHostKeyChecking no accepts unknown keys only, never changed ones)' : ''}; ` +
-          `if the change is expected, remove the old entry with: ssh-keygen -R ${tokens[0]} -f ${o.knownHosts[0] ?? '~/.ssh/known_hosts'}`;
-        return false;
-      }
-      if (mode.accept) return (accepted = key), true;
-      refusal =
-        `host key for ${tokens[0]} is unknown (${fingerprint(key)}, not in ${knownNames}); ` +
-        `${mode.why}verify it and re-run with --accept-new-host-keys to record it`;
-      return false;
-    };
-    const ssh = new NodeSSH();
+  /** `via`: the carrier through jump hosts or a ProxyCommand (openRoute), else a direct TCP connection. */
+  static async open(o: ConnectOptions, policy: HostKeyPolicy, via?: Carrier): Promise<SshConnection> {
     try {
-      await ssh.connect({
-        host: o.address,
-        port: o.port,
-        username: o.user,
-        authHandler: await authMethods(o),
-        readyTimeout: o.timeoutMs,
-        hostVerifier,
-        keepaliveInterval: o.keepaliveIntervalMs,
-        keepaliveCountMax: o.keepaliveCountMax,
-      });
+      return new SshConnection(o.host, await connectClient(o, policy, via), remoteShell(o), via?.release ?? (async () => undefined));
     } catch (e) {
-      ssh.dispose();
-      throw new UnreachableError(refusal ?? explainConnectError(e, target));
+      await via?.release();
+      throw e;
     }
-    if (accepted && o.knownHosts[0]) await recordKey(o.knownHosts[0], tokens[0]!, accepted);
-    // A dropped session surfaces as a failed run(), not a crash. When keepalives go unanswered
-    // (the link is cut), ssh2 only half-closes a socket whose FIN can never arrive: destroy it, so
-    // the open channel ends now (host unreachable) instead of after minutes of TCP retransmits.
-    const client = ssh.connection;
-    client?.on('error', (e: Error & { level?: string }) => { if (e.level === 'client-timeout') destroySocket(client); });
-    return new SshConnection(o.host, ssh, remoteShell(o));
   }
 
   async run(script: string, opts: { timeoutMs?: number } = {}): Promise<RunOutput> {
@@ -138,18 +181,10 @@ export class SshConnection implements Connection {
   /** Set when a run() timed out: the link may be dead, so close() does not wait for a goodbye. */
   private timedOut = false;
 
-  /**
-   * Ends the session politely, then destroys the socket: after a network cut the TCP close would
-   * otherwise keep the process alive for minutes of retransmits after the recap was printed.
-   */
+  /** Ends the session, then gives its jump hosts back (a jump host outlives every session through it). */
   async close(): Promise<void> {
-    const client = this.ssh.connection;
-    this.ssh.dispose();
-    if (!client) return;
-    if (!this.timedOut) {
-      await Promise.race([once(client, 'close'), new Promise((r) => setTimeout(r, CLOSE_GRACE_MS).unref())]);
-    }
-    destroySocket(client);
+    await endClient(this.ssh, !this.timedOut);
+    await this.release();
   }
 }
 
