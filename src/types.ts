@@ -54,6 +54,11 @@ export interface FileState {
   content?: string;
   /** SHA-256 (hex) of the content's bytes as read, what the apply compares the file with (#16). */
   sha256?: string;
+  /**
+   * The mount point of the cifs mount this path is at or under, when that mount did not answer
+   * (its server is dead): the path was not touched, so nothing else about it is known (#16).
+   */
+  unanswered?: string;
   /** Names in the directory (without . and ..), for a read whose path ends in "/". */
   entries?: string[];
   /** Octal string such as "0644". */

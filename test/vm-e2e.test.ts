@@ -31,7 +31,7 @@ t.teardown(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function ssh(host: 'srv1' | 'cli1', script: string, ok = true, tries = 5): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await pexec('ssh', [...sshOpts(stateDir), '-p', String(ports[host]), 'root@127.0.0.1', script], { maxBuffer: 1 << 24 });
+    const r = await pexec('ssh', [...sshOpts(stateDir), '-p', String(ports[host]), 'root@127.0.0.1', script], { maxBuffer: 1 << 24, timeout: 300_000 });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
@@ -88,7 +88,7 @@ await t.test('VM lab up (stock kernels) and modules built on the controller', as
 
 const run = async (playbook: string, ...extra: string[]): Promise<JsonRun> => {
   const t0 = Date.now();
-  const r = await runJson(['run', playbook, '-i', dir, ...extra]);
+  const r = await runJson(['run', playbook, '-i', dir, ...extra], undefined, 15 * 60_000);
   log(`run ${playbook}: exit ${r.code} in ${((Date.now() - t0) / 1000).toFixed(0)}s`);
   if (r.code !== 0) log(r.results.filter((x) => x.status === 'failed').map((x) => `${x.host} ${x.task}: ${x.msg}`).join('\n'));
   return r;
@@ -157,7 +157,10 @@ await t.test('a file written on the client reads back identical from the share p
 await t.test('after rebooting both VMs the link and the mount come back, verify passes', async (t) => {
   const bootId = (h: 'srv1' | 'cli1') => ssh(h, 'cat /proc/sys/kernel/random/boot_id').then((r) => r.stdout.trim());
   // Servers first, as in a cluster: a client booting while its server is down gives up on the
-  // mount (nofail, one attempt by systemd), see the report.
+  // mount (nofail, one attempt by systemd), see the report. The client unmounts first: Debian 12's
+  // ksmbd (6.1) can hit a kernel BUG when a live SMB Direct mount reconnects while the server
+  // boots (list_add double add in put_recvmsg after "rdma_accept: -104"; seen in CI, docs/reliability.md).
+  await ssh('cli1', 'umount /mnt/share');
   for (const h of ['srv1', 'cli1'] as const) {
     const before = await bootId(h);
     await ssh(h, 'systemctl reboot', false);
@@ -173,7 +176,13 @@ await t.test('after rebooting both VMs the link and the mount come back, verify 
     });
     t.match(link, active, `${h}: siw0 back`);
   }
-  const line = await waitFor('cli1 mount back', 180, async () => (await ssh('cli1', 'grep " /mnt/share cifs " /proc/mounts', false)).stdout.trim() || undefined);
+  const line = await waitFor('cli1 mount back', 300, async () => (await ssh('cli1', 'grep " /mnt/share cifs " /proc/mounts', false)).stdout.trim() || undefined)
+    .catch(async (e: Error) => {
+      // Say why: the boot's own mount attempt and the kernel's lines, from both sides.
+      const why = (await ssh('cli1', 'systemctl status --no-pager mnt-share.mount; journalctl -b --no-pager -u mnt-share.mount | tail -20; dmesg | grep -E "CIFS|smbd|rdma" | tail -20', false)).stdout;
+      const srv = (await ssh('srv1', 'systemctl status --no-pager ksmbd | head -5; dmesg | grep -E "ksmbd|BUG|rdma" | tail -20', false)).stdout;
+      throw new Error(`${e.message}\n--- cli1\n${why}\n--- srv1\n${srv}`);
+    });
   t.match(line, /,rdma,/);
   t.match((await ssh('cli1', 'dmesg')).stdout, /CIFS: VFS: RDMA transport established/);
   t.equal((await ssh('cli1', 'sha256sum /mnt/share/e2e.bin')).stdout.split(' ')[0], (await ssh('srv1', 'sha256sum /srv/smb/share/e2e.bin')).stdout.split(' ')[0], 'the file survives');
@@ -225,5 +234,53 @@ await t.test('real ksmbd fails to restart after its config changed: exit 2, ksmb
   t.equal((await ssh('srv1', 'systemctl is-active ksmbd')).stdout.trim(), 'active');
   const again = await run('server', ...global);
   t.equal(again.recap.srv1?.changed, 0, 'then zero changes');
+});
+}
+
+if (release) {
+await t.test('a dead server under a live RDMA mount: verify, site and teardown on its client end in bounded time, name the mount, and teardown detaches it', async (t) => {
+  // A live mount again (the test before tore the client down), over rxe as the server now runs.
+  t.equal((await run('client', '-e', 'smbdirect_rdma_mode=rxe')).code, 0, 'the client mounts again');
+  t.match((await ssh('cli1', 'grep " /mnt/share cifs " /proc/mounts')).stdout, /,rdma,/);
+  const timed = async (what: string, bound: number, ...args: Parameters<typeof run>) => {
+    const t0 = Date.now();
+    const r = await run(...args);
+    const s = (Date.now() - t0) / 1000;
+    t.ok(s < bound, `${what}: ended in ${s.toFixed(0)} s (bound ${bound} s)`);
+    return r;
+  };
+  const deadRow = (r: JsonRun) => r.results.find((x) => x.host === 'cli1' && x.status === 'failed');
+
+  // 1. ksmbd stopped: the server refuses, the client's statfs fails at once.
+  await ssh('srv1', 'systemctl stop ksmbd');
+  const refused = await timed('verify, ksmbd stopped', 120, 'verify', '--limit', 'cli1');
+  t.equal(refused.code, 2, 'verify fails');
+  t.match(deadRow(refused)?.report, /mount \/mnt\/share\s+FAIL\s+\/\/192\.168\.77\.10\/share on \/mnt\/share \(server srv1\) does not answer: its statfs failed at once/);
+  t.match(deadRow(refused)?.report, /smbdirect run teardown --limit cli1/, 'what to do');
+  // Back: the mount recovers by itself, as the message says.
+  await ssh('srv1', 'systemctl start ksmbd');
+  await waitFor('cli1 mount answers again', 120, async () => ((await ssh('cli1', 'stat -f /mnt/share', false)).code === 0 ? true : undefined));
+  t.equal((await timed('verify, ksmbd back', 120, 'verify', '--limit', 'cli1')).code, 0, 'verify passes again');
+
+  // 2. The server VM powered off (its qemu killed: no goodbye on the wire), under the live mount.
+  const srv = (await vmLabStatus({ stateDir })).vms.find((v) => v.name === 'srv1' && v.alive);
+  t.ok(srv, 'srv1 qemu is ours and alive');
+  process.kill(srv!.pid, 'SIGKILL');
+  t.equal((await ssh('cli1', 'timeout -s KILL 10 stat -f /mnt/share', false)).code, 137, 'negative control: a plain statfs on the client now blocks');
+  const v = await timed('verify, server off', 120, 'verify', '--limit', 'cli1');
+  t.equal(v.code, 2);
+  t.match(deadRow(v)?.report, /\/\/192\.168\.77\.10\/share on \/mnt\/share \(server srv1\) does not answer: its statfs got no answer within 5 s/);
+  const site = await timed('site, server off', 300, 'site', '--limit', 'cli1', '-e', 'smbdirect_rdma_mode=rxe');
+  t.equal(site.code, 2, 'site fails on the client');
+  t.match(site.results.find((x) => x.host === 'cli1' && /cifs fstab and mount/.test(x.task))?.msg, /\/mnt\/share \(server srv1\) does not answer/);
+  const fstab = (await ssh('cli1', 'cat /etc/fstab')).stdout;
+  t.match(fstab, / \/mnt\/share cifs /, 'site changed nothing: the fstab line stays');
+  const down = await timed('teardown, server off', 300, 'teardown', '--limit', 'cli1', '-e', 'smbdirect_rdma_mode=rxe');
+  t.equal(down.code, 0, 'teardown succeeds');
+  t.match(down.results.find((x) => x.host === 'cli1' && /teardown client/.test(x.task))?.msg, /unmounted \/mnt\/share/);
+  t.notMatch((await ssh('cli1', 'cat /proc/mounts')).stdout, / cifs /, 'no cifs mount left');
+  t.notMatch((await ssh('cli1', 'cat /etc/fstab')).stdout, /\/mnt\/share/, 'its fstab line removed');
+  const again = await timed('teardown again', 300, 'teardown', '--limit', 'cli1', '-e', 'smbdirect_rdma_mode=rxe');
+  t.equal(again.recap.cli1?.changed, 0, 'a second teardown changes nothing');
 });
 }

@@ -50,6 +50,11 @@ function withAttrs(cur: FileState, want: Attrs): Pick<FileState, 'mode' | 'owner
   return { mode: want.mode ?? cur.mode, owner, group, uid, gid };
 }
 
+/** Under a cifs mount whose server does not answer, a write or a removal would block in the kernel (#16). */
+function answers(cur: FileState, path: string): void {
+  if (cur.unanswered) throw new Error(`${path} is on ${cur.unanswered}, a cifs mount whose server does not answer: nothing there is changed (see the verify task; bring the server back, or unmount it with the teardown playbook)`);
+}
+
 /** Keeps only the changes that would change something, updating the virtual files as it goes. */
 function effective(changes: Change[], files: Map<string, FileState>, diffs: string[], warnings: string[]): Change[] {
   const kept: Change[] = [];
@@ -61,17 +66,20 @@ function effective(changes: Change[], files: Map<string, FileState>, diffs: stri
     if (c.kind === 'file') {
       const same = cur.exists && !cur.isDir && cur.content === c.content;
       if (same && !attrsDiffer(cur, c)) continue;
+      answers(cur, c.path);
       if (!same) diffs.push(fileDiff(c.path, cur.exists ? cur.content : undefined, c.content, c.sensitive));
       kept.push(same ? { ...c, attrsOnly: true } : c);
       files.set(c.path, { ...cur, path: c.path, exists: true, isDir: false, content: c.content, ...withAttrs(cur, c) });
     } else if (c.kind === 'dir') {
       if (cur.exists && cur.isDir && !attrsDiffer(cur, c)) continue;
+      answers(cur, c.path);
       kept.push(c);
       files.set(c.path, { path: c.path, exists: true, isDir: true, ...withAttrs(cur, c) });
       const list = files.get(`${c.path}/`);
       if (list && !list.exists) files.set(list.path, { path: list.path, exists: true, isDir: true, entries: [] });
     } else if (c.kind === 'absent') {
       if (!cur.exists) continue;
+      answers(cur, c.path);
       if (cur.isDir) {
         // A directory is only ever rmdir'ed: its entries (the read "PATH/") must show it empty.
         const list = files.get(`${c.path}/`);

@@ -77,6 +77,8 @@ const SYSTEM: { [K in keyof SystemFacts]: Fact<SystemFacts[K]> } = {
   kernel, kconfig, evidence, modules, security, rdma, net, distro, packages, services, ports, mounts, dmesg, firewall, host,
 };
 
+/** Seconds a cifs mount's statfs may take before the mount counts as not answering (its server dead). */
+export const MOUNT_ANSWER_S = 5;
 /** Files larger than this are reported (exists, mode, owner) without content. */
 export const MAX_READ_BYTES = 1024 * 1024;
 /** Seconds a probe or a slow system command may run before `timeout` stops it (exit code 124). */
@@ -116,21 +118,66 @@ NL='
 '
 TAB='\t'
 t() { if have timeout; then timeout ${COMMAND_TIMEOUT_S} "$@"; else "$@"; fi; }
+# Shares that do not answer (#16): under a cifs share whose server died, every stat blocks in the
+# kernel for as long as the server stays away. statfs of every cifs/smb3 entry of the table runs
+# at once in the background, each given ${MOUNT_ANSWER_S} s; one still blocked then gets SIGKILL (cifs
+# waits are killable) and is never waited for; one that failed at once (EHOSTDOWN: the server
+# refuses) counts too. Their directories go in NR: no later stat, read or listing touches a path
+# at or under one. MT: the table (a test points it at a file of its own).
+NR=
+MT=/proc/mounts
+nr() {
+  L=
+  while read -r d m f o r; do
+    case $f in cifs|smb3) ;; *) continue;; esac
+    p=$m; case $p in *\\\\*) p=$(printf '%s' "$p" | sed 's/\\\\\\([0-7]\\)/\\\\0\\1/g'); p=$(printf '%b' "$p");; esac
+    stat -f -- "$p" >/dev/null 2>&1 &
+    L="$L$! $m$NL"
+  done < "$MT"
+  [ -n "$L" ] || return 0
+  i=0
+  while [ $i -lt ${MOUNT_ANSWER_S * 50} ]; do
+    w=; while read -r p m; do [ -n "$p" ] && kill -0 "$p" 2>/dev/null && { w=1; break; }; done <<EOF_NR
+$L
+EOF_NR
+    [ -n "$w" ] || break
+    sleep 0.02 2>/dev/null || sleep 1; i=$((i + 1))
+  done
+  while read -r p m; do
+    [ -n "$p" ] || continue
+    if kill -0 "$p" 2>/dev/null; then kill -9 "$p" 2>/dev/null; printf 'hung %s\\n' "$m"
+    elif wait "$p"; then continue; else printf 'failed %s\\n' "$m"; fi
+    case $m in *\\\\*) m=$(printf '%s' "$m" | sed 's/\\\\\\([0-7]\\)/\\\\0\\1/g'); m=$(printf '%b' "$m");; esac
+    NR="$NR$m$NL"
+  done <<EOF_NR
+$L
+EOF_NR
+}
+# un PATH: true when PATH is at or under a directory in NR (that directory in UN).
+un() {
+  [ -n "$NR" ] || return 1
+  while IFS= read -r UN; do [ -n "$UN" ] || continue; case $1 in "$UN"|"$UN"/*) return 0;; esac; done <<EOF_NR
+$NR
+EOF_NR
+  return 1
+}
 rds() {
   # One stat for all the paths (names last, to check the pairing below), then per path its state
   # and, for a readable regular file up to the limit, a place in one content stream: a handful of
   # processes for any number of files. A path whose line does not pair (created or removed
   # meanwhile, or a newline in its name) gets its own stat.
-  st=$(stat -L -c '%a %U %G %u %g %s %n' -- "$@")
+  if [ -z "$NR" ]; then st=$(stat -L -c '%a %U %G %u %g %s %n' -- "$@")
+  else st=; for p; do un "$p" || { s=$(stat -L -c '%a %U %G %u %g %s %n' -- "$p") && st="$st$s$NL"; }; done; fi
   n=$#
   i=0
   for p; do
     sec "file.$i"; i=$((i + 1))
+    if un "$p"; then printf 'unanswered %s\\n' "$UN"; continue; fi
     [ -e "$p" ] || { echo missing; continue; }
     echo exists; [ -d "$p" ] && echo dir
     # A path ending in "/" asks for the directory's entries too (names with a newline are left out).
     case $p in */) for e in "$p"* "$p".[!.]* "$p"..?*; do
-      [ -e "$e" ] || [ -L "$e" ] || continue
+      un "$e" || [ -e "$e" ] || [ -L "$e" ] || continue
       case \${e##*/} in *"$NL"*) ;; *) printf 'entry %s\\n' "\${e##*/}";; esac
     done;; esac
     IFS= read -r s || s=
@@ -160,7 +207,9 @@ pr() {
   echo "\${o##*.}"
   printf '%s' "\${o%.*}"
 }
-sec begin`;
+sec begin
+sec mounts.answer
+nr`;
 
 /** The one script that gathers every requested fact. Never fails as a whole; changes nothing. */
 export function factsScript(opts: FactsRequest & { system?: boolean }): string {
@@ -260,6 +309,9 @@ function section(s: Sections, name: string, what: string): Map<string, string> {
 
 function fileState(s: Sections, i: number, path: string, blob: ContentStream): FileState {
   const k = section(s, `file.${i}`, `read ${path}`);
+  // At or under a cifs mount whose server does not answer: not touched, so not known (a mount point is a directory).
+  const unanswered = k.get('unanswered');
+  if (unanswered !== undefined) return { path, exists: true, isDir: path === unanswered || path === `${unanswered}/`, unanswered };
   if (!k.has('exists')) return { path, exists: false };
   const f: FileState = { path, exists: true, isDir: k.has('dir') };
   if (path.endsWith('/')) f.entries = (s.raw(`file.${i}`) ?? '').split('\n').filter((l) => l.startsWith('entry ')).map((l) => l.slice('entry '.length)).sort();

@@ -2,6 +2,7 @@
 // check that cannot pass because of the kernel FAILs naming the missing option; a check that
 // cannot be judged for another reason (dmesg unreadable, nothing to check) is a SKIP.
 import type { CifsMount, DmesgLine, SystemFacts } from '../facts/index.js';
+import { agoText, unansweredText } from './unanswered.js';
 import type { Vars } from '../types.js';
 import type { RdmaMode } from './model.js';
 import { SOFT_RDMA, kernelSupport, ksmbdToolsInstalled, ksmbdToolsTooOld, linkNameOf, rdmaNetdev, supportProblems, upstreamVersion, type KernelSupport, type Role } from './support.js';
@@ -19,11 +20,8 @@ function blame(s: KernelSupport, symbols: string[]): string | undefined {
 }
 
 function ago(sys: SystemFacts, t: number | null): string {
-  const up = sys.dmesg.uptime;
-  if (t === null || up === null || up < t) return t === null ? '' : ` at ${t}s after boot`;
-  const s = Math.round(up - t);
-  const text = s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
-  return ` ${text} ago`;
+  const text = agoText(sys.dmesg.uptime, t);
+  return text ? ` ${text}` : '';
 }
 
 function kernelCheck(s: KernelSupport): Check {
@@ -83,7 +81,7 @@ function serverChecks(sys: SystemFacts, mode: RdmaMode, s: KernelSupport): Check
   return checks;
 }
 
-interface WantedMount { path: string; share: string }
+interface WantedMount { path: string; share: string; server?: string }
 
 function wantedMounts(vars: Vars): WantedMount[] | string {
   const raw = vars.smb_mounts;
@@ -93,7 +91,7 @@ function wantedMounts(vars: Vars): WantedMount[] | string {
   for (const [i, m] of raw.entries()) {
     const r = m as Record<string, unknown> | null;
     if (!r || typeof r.path !== 'string' || typeof r.share !== 'string') return `smb_mounts[${i}] needs path and share`;
-    out.push({ path: r.path.length > 1 ? r.path.replace(/\/+$/, '') : r.path, share: r.share });
+    out.push({ path: r.path.length > 1 ? r.path.replace(/\/+$/, '') : r.path, share: r.share, ...(typeof r.server === 'string' ? { server: r.server } : {}) });
   }
   return out;
 }
@@ -118,7 +116,7 @@ function dmesgCheck(sys: SystemFacts, m: CifsMount, path: string): Check {
   return fail(name, `no "RDMA transport established" since "${lines[start]!.text}"${ago(sys, lines[start]!.t)}${err ? `; last RDMA error: "${err.text}"` : ''}`);
 }
 
-function clientChecks(sys: SystemFacts, vars: Vars, s: KernelSupport): Check[] {
+function clientChecks(sys: SystemFacts, vars: Vars, s: KernelSupport, host?: string): Check[] {
   const wanted = wantedMounts(vars);
   if (typeof wanted === 'string') return [fail('smb_mounts', `${wanted} (see the variables check)`)];
   if (!wanted.length) return [skip('mounts', 'no smb_mounts on this host')];
@@ -138,6 +136,7 @@ function clientChecks(sys: SystemFacts, vars: Vars, s: KernelSupport): Check[] {
     const vers = m.options.find((o) => o.startsWith('vers=')) ?? 'vers=?';
     if (share.toLowerCase() !== w.share.toLowerCase()) checks.push(fail(`mount ${w.path}`, `${m.source} is mounted there, not share ${w.share}`));
     else if (!m.options.includes('rdma')) checks.push(fail(`mount ${w.path}`, `${m.source} is mounted over TCP (no rdma option)${cause ? `: ${cause}` : ''}`));
+    else if (m.answer) checks.push(fail(`mount ${w.path}`, unansweredText(sys, m, { server: w.server, host })));
     else { checks.push(pass(`mount ${w.path}`, `${m.source} ${vers},rdma`)); mounted++; }
     checks.push(sys.dmesg.readable ? dmesgCheck(sys, m, w.path) : skip(`dmesg ${w.path}`, sys.dmesg.note ?? 'dmesg not readable'));
   }
@@ -170,9 +169,9 @@ function oopsCheck(sys: SystemFacts): Check {
   return pass(name, `no Oops, BUG or general protection fault in ksmbd/cifs since boot (${lines.length} SMB/RDMA log lines read)`);
 }
 
-export function verifyChecks(sys: SystemFacts, vars: Vars, role: Role, mode: RdmaMode): Check[] {
+export function verifyChecks(sys: SystemFacts, vars: Vars, role: Role, mode: RdmaMode, host?: string): Check[] {
   const s = kernelSupport(sys, role, mode);
-  const roleChecks = role === 'server' ? serverChecks(sys, mode, s) : clientChecks(sys, vars, s);
+  const roleChecks = role === 'server' ? serverChecks(sys, mode, s) : clientChecks(sys, vars, s, host);
   return [kernelCheck(s), ...linkChecks(sys, vars, mode, s), ...roleChecks, oopsCheck(sys)];
 }
 

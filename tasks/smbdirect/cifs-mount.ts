@@ -7,7 +7,8 @@
  * diagnosis (no SMB Direct in the client kernel, RDMA connect failure, logon failure, unknown
  * share or ksmbd-tools too old). Lines of ours (credentials= in our directory) whose mount point
  * left smb_mounts are removed. Mounting needs the kernel (kernelGate, client role): with
- * smbdirect_kernel_policy=warn the fstab is staged and the mount skipped with the reason.
+ * smbdirect_kernel_policy=warn the fstab is staged and the mount skipped with the reason. A mount
+ * whose server does not answer fails the task, naming the server and what to do; nothing is touched.
  * Vars: smb_mounts, smbdirect_cluster (server addresses), smbdirect_kernel_policy.
  * Example: { server: srv1, share: data, path: /mnt/data, user: alice } -> mount /mnt/data.
  */
@@ -18,6 +19,7 @@ import { CREDENTIALS_DIR, credentialsPath } from '../../src/smb/credentials.js';
 import { fstabEntryMatches, fstabEscape, fstabLine, mergeFstab, parseMountLine } from '../../src/smb/fstab.js';
 import { DAEMON_RELOAD } from '../../src/smb/handlers.js';
 import { kernelGate } from '../../src/smb/support.js';
+import { unansweredText } from '../../src/smb/unanswered.js';
 import type { Change, Task } from '../../src/types.js';
 export { handlers } from './rdma-link.js';
 
@@ -72,6 +74,9 @@ const task: Task = {
     const changes: Change[] = [{ kind: 'file', path: FSTAB, content, notify: [DAEMON_RELOAD] }];
     const warnings = wanted.filter((w) => w.m.seal).map((w) => `${w.m.path}: seal disables RDMA read/write offload, most of SMB Direct's gain is lost`);
     const sys = systemOf(facts);
+    // A mount whose server does not answer: any umount/mount/remount here would block (#16).
+    const dead = model.mounts.flatMap((m) => sys.mounts.filter((x) => x.target === m.path && x.answer).map((x) => unansweredText(sys, x, { server: m.server, host })));
+    if (dead.length) return { status: 'fail', msg: dead.join('\n'), warnings };
     const live = (target: string) => sys.mounts.filter((x) => x.target === target).map((x) => [x.source, x.target, x.fstype, x.options.join(',')].map(fstabEscape).join(' '));
     warnings.push(...stale.filter((t) => live(t).length).map((t) => `${t} left smb_mounts but is still mounted: its fstab line is removed, unmount it yourself (or run the teardown playbook first)`));
     const todo = wanted.filter((w) => !live(w.m.path).some((l) => fstabEntryMatches(l, w.line)));

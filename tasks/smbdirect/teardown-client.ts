@@ -1,7 +1,8 @@
 /**
  * Undoes the client side: unmounts our cifs mounts (those of smb_mounts and every fstab line of
  * ours, i.e. with credentials= in /etc/smbdirect-provision/credentials), removes those fstab
- * lines (all other lines kept byte for byte) and removes the credentials files with their
+ * lines (all other lines kept byte for byte; a mount whose server does not answer is detached with a
+ * bounded `umount -l`) and removes the credentials files with their
  * directory; then, like teardown-server, the soft RDMA link, its boot unit and modules-load
  * file. Mount point directories (and the parents mount-points created, as recorded in
  * /var/lib/smbdirect-provision) are removed deepest first when empty (rmdir: never data). Works from the vars
@@ -14,6 +15,7 @@ import { cmd } from '../../src/quote.js';
 import { rawMounts } from '../../src/smb/cluster.js';
 import { CREDENTIALS_DIR, credentialsPath } from '../../src/smb/credentials.js';
 import { removeFromFstab } from '../../src/smb/fstab.js';
+import { lazyUnmountCommand } from '../../src/smb/unanswered.js';
 import { DAEMON_RELOAD } from '../../src/smb/handlers.js';
 import type { Change, Task, Vars } from '../../src/types.js';
 import { FSTAB, ourFstabTargets } from './cifs-mount.js';
@@ -35,7 +37,10 @@ const task: Task = {
     const fstab = cur?.exists ? (cur.content ?? '') : '';
     const targets = [...new Set([...rawMounts(vars).map((m) => m.path), ...ourFstabTargets(fstab)])];
     const mounted = systemOf(facts).mounts.filter((m) => targets.includes(m.target));
-    const changes: Change[] = [...new Set(mounted.map((m) => m.target))].map((t) => ({ kind: 'command', desc: `umount ${t}`, cmd: cmd('umount', t) }));
+    // A mount whose server does not answer is detached lazily (a plain umount would block on it).
+    const changes: Change[] = [...new Map(mounted.map((m) => [m.target, m])).values()].map((m): Change => m.answer
+      ? { kind: 'command', desc: `umount -l ${m.target} (its server does not answer)`, cmd: lazyUnmountCommand(m.target) }
+      : { kind: 'command', desc: `umount ${m.target}`, cmd: cmd('umount', m.target) });
     const next = removeFromFstab(fstab, targets);
     if (next !== fstab) changes.push({ kind: 'file', path: FSTAB, content: next, notify: [DAEMON_RELOAD] });
     changes.push(...credentialFiles(vars).map((path): Change => ({ kind: 'absent', path })));

@@ -21,7 +21,7 @@ const task: Task = {
   plan({ vars, facts, host }) {
     const sys = systemOf(facts);
     const [role, mode] = [roleOf(vars), rdmaModeOf(vars)];
-    const checks = verifyChecks(sys, vars, role, mode);
+    const checks = verifyChecks(sys, vars, role, mode, host);
     const report = checksTable(`${host}: ${role}, smbdirect_rdma_mode ${mode}, kernel ${sys.kernel.release}`, checks);
     const failed = checks.filter((c) => c.status === 'FAIL').length;
     const skipped = checks.filter((c) => c.status === 'SKIP').length;

@@ -33,25 +33,30 @@ export async function startLab(t: Test, servers: number, clients: number): Promi
 
 export interface CliResult { code: number; stdout: string; stderr: string }
 
-export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
+export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; deadlineMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1', ...opts.env } });
     let stdout = '';
     let stderr = '';
+    // A run that hangs fails its own test (SIGKILL, code -1, said in stderr), not the whole file by timeout.
+    const deadline = opts.deadlineMs === undefined ? undefined : setTimeout(() => {
+      stderr += `\n(test deadline: killed after ${opts.deadlineMs! / 1000} s)\n`;
+      p.kill('SIGKILL');
+    }, opts.deadlineMs);
     p.stdout.on('data', (d) => (stdout += d));
     p.stderr.on('data', (d) => (stderr += d));
     p.on('error', reject);
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    p.on('close', (code) => { clearTimeout(deadline); resolve({ code: code ?? -1, stdout, stderr }); });
     p.stdin.end(opts.input ?? '');
   });
 }
 
-export interface JsonRun { code: number; /** Every JSON line, parsed (warnings too). */ lines: unknown[]; results: Array<{ host: string; task: string; status: string; msg: string }>; recap: Record<string, Record<string, number>>; roundTrips: Record<string, number>; stderr: string }
+export interface JsonRun { code: number; /** Every JSON line, parsed (warnings too). */ lines: unknown[]; results: Array<{ host: string; task: string; status: string; msg: string; report?: string }>; recap: Record<string, Record<string, number>>; roundTrips: Record<string, number>; stderr: string }
 
 /** Runs with --json and parses the lines. */
-export async function runJson(args: string[], env?: NodeJS.ProcessEnv): Promise<JsonRun> {
-  const r = await runCli([...args, '--json'], { env });
-  const lines = r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+export async function runJson(args: string[], env?: NodeJS.ProcessEnv, deadlineMs?: number): Promise<JsonRun> {
+  const r = await runCli([...args, '--json'], { env, deadlineMs });
+  const lines = r.stdout.trim().split('\n').filter(Boolean).flatMap((l) => { try { return [JSON.parse(l)]; } catch { return deadlineMs === undefined ? [JSON.parse(l)] : []; } });
   return {
     code: r.code,
     lines,
