@@ -44,6 +44,8 @@ export const PREREQUISITES: Record<Feature, Prerequisite[]> = {
     ...req('util-linux', 'unshare', 'nsenter'),
     ...req('openssh-client', 'ssh', 'ssh-keygen'),
     ...req('debootstrap', 'debootstrap'),
+    // the hash of the lab's sudo user's password (src/lab/sudo-user.ts)
+    ...req('openssl', 'openssl'),
   ],
   // qemu VMs with Debian's stock kernel (src/lab/vm*.ts).
   'vm-lab': [

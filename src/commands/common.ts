@@ -26,6 +26,11 @@ export function withConnection<T>(y: Argv<T>) {
     .option('forks', { alias: 'f', type: 'number', default: 50, describe: 'hosts worked on in parallel' })
     .option('timeout', { alias: 'T', type: 'number', default: 10, describe: 'SSH connect timeout in seconds' })
     .option('accept-new-host-keys', { type: 'boolean', default: false, describe: 'record unknown host keys in known_hosts (a changed key is still refused)' })
+    // As in ansible-playbook; a host's ansible_password / ansible_become_password beats these.
+    .option('ask-pass', { alias: 'k', type: 'boolean', default: false, describe: 'ask for the SSH login password (once for the run; tried after the keys)' })
+    .option('connection-password-file', { alias: 'conn-pass-file', type: 'string', describe: 'SSH login password from a file (or what an executable prints)' })
+    .option('ask-become-pass', { alias: 'K', type: 'boolean', default: false, describe: 'ask for the become (sudo) password (once for the run)' })
+    .option('become-password-file', { alias: 'become-pass-file', type: 'string', describe: 'become (sudo) password from a file (or what an executable prints)' })
     .option('verbose', { alias: 'v', type: 'count', describe: 'show commands and output (-vv more)' });
 }
 
@@ -38,7 +43,11 @@ export async function inventoryFrom(argv: { inventory?: string; extraVars?: stri
   const { loadVaultSecrets, setVaultSecrets } = await import('../inventory/vault.js');
   setVaultSecrets(await loadVaultSecrets(argv));
   const extraVars = await parseExtraVars(argv.extraVars ?? [], process.cwd());
-  return { inv: await loadInventory(path, { extraVars }), extraVars };
+  const inv = await loadInventory(path, { extraVars });
+  // login and become passwords in plain inventory text are masked like vault values
+  const { registerPasswordVars } = await import('../connection/passwords.js');
+  for (const h of inv.hosts.values()) registerPasswordVars(h.vars);
+  return { inv, extraVars };
 }
 
 /** Runs a command body; an error becomes one line on stderr and exit code 1. */

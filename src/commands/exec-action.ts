@@ -1,18 +1,22 @@
 // `smbdirect exec`, the implementation (its options are in exec.ts): output and exit code per host.
 import pLimit from 'p-limit';
+import { BecomeError } from '../connection/become.js';
+import { redact } from '../secrets.js';
 import { colourOn, red, yellow } from '../colour.js';
 import { selectHosts } from '../inventory/index.js';
 import { ConnectionPool } from '../engine/pool.js';
+import { cliPasswords } from './passwords.js';
 import { handled, inventoryFrom, UsageError } from './common.js';
 
 export default handled(async (argv) => {
   const command = [...(argv.command ?? []), ...(argv['--'] ?? [])].join(' ');
   if (!command.trim()) throw new UsageError('no command given: smbdirect exec PATTERN -i INV -- COMMAND');
+  const passwords = await cliPasswords(argv); // asked before the vault passwords, as in Ansible
   const { inv } = await inventoryFrom(argv);
   let names = selectHosts(inv, argv.pattern);
   if (argv.limit) names = names.filter((n) => selectHosts(inv, argv.limit).includes(n));
   if (names.length === 0) throw new UsageError(`no hosts matched "${argv.pattern}"`);
-  const pool = new ConnectionPool({ connectTimeoutMs: argv.timeout * 1000, acceptNewHostKeys: argv.acceptNewHostKeys });
+  const pool = new ConnectionPool({ connectTimeoutMs: argv.timeout * 1000, acceptNewHostKeys: argv.acceptNewHostKeys, passwords });
   const limit = pLimit(argv.forks);
   const on = colourOn(process.stdout);
   let worst = 0;
@@ -24,11 +28,13 @@ export default handled(async (argv) => {
       const head = r.code === 0 ? yellow(on, `${n} | CHANGED | rc=0 >>`) : red(on, `${n} | FAILED | rc=${r.code} >>`);
       return `${head}\n${(r.stdout + r.stderr).trimEnd()}`;
     } catch (e) {
+      // a refused become password: the host answered, the command did not run (exit 2, as in a run)
+      if (e instanceof BecomeError) return (worst = Math.max(worst, 2)), red(on, `${n} | FAILED! => ${e.message}`);
       worst = 4;
       return red(on, `${n} | UNREACHABLE! => ${(e as Error).message}`);
     }
   })));
   await pool.closeAll();
-  process.stdout.write(outs.join('\n') + '\n');
+  process.stdout.write(redact(outs.join('\n')) + '\n');
   return worst;
 });

@@ -4,6 +4,7 @@ import pLimit from 'p-limit';
 import { selectHosts } from '../inventory/index.js';
 import { ConnectionPool } from '../engine/pool.js';
 import { gatherFacts } from '../engine/host-play.js';
+import { cliPasswords } from './passwords.js';
 import { handled, inventoryFrom, UsageError } from './common.js';
 
 function flatten(prefix: string, v: unknown, out: Array<[string, string]>): void {
@@ -23,10 +24,11 @@ export function factsTable(host: string, system: Record<string, unknown>): strin
 }
 
 export default handled(async (argv) => {
+  const passwords = await cliPasswords(argv); // asked before the vault passwords, as in Ansible
   const { inv } = await inventoryFrom(argv);
   const names = selectHosts(inv, argv.limit ?? 'all');
   if (names.length === 0) throw new UsageError(`no hosts matched "${argv.limit}"`);
-  const pool = new ConnectionPool({ connectTimeoutMs: argv.timeout * 1000, acceptNewHostKeys: argv.acceptNewHostKeys });
+  const pool = new ConnectionPool({ connectTimeoutMs: argv.timeout * 1000, acceptNewHostKeys: argv.acceptNewHostKeys, passwords });
   const limit = pLimit(argv.forks);
   let worst = 0;
   const all: Record<string, unknown> = {};

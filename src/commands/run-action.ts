@@ -4,6 +4,7 @@ import { ConnectionPool } from '../engine/pool.js';
 import { loadPlaybook, playHostPatterns } from '../playbook.js';
 import type { HostSpec, Inventory } from '../types.js';
 import { parseSerial } from '../engine/serial.js';
+import { cliPasswords } from './passwords.js';
 import { handled, inventoryFrom, UsageError } from './common.js';
 
 const list = (v: string[] | undefined) => (v ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
@@ -34,8 +35,9 @@ function serialOption(v: unknown) {
 
 export default handled(async (argv) => {
   const serial = serialOption(argv.serial);
+  const passwords = await cliPasswords(argv); // asked before the vault passwords, as in Ansible
   const { inv, extraVars } = await inventoryFrom(argv);
-  const pool = new ConnectionPool({ connectTimeoutMs: argv.timeout * 1000, acceptNewHostKeys: argv.acceptNewHostKeys });
+  const pool = new ConnectionPool({ connectTimeoutMs: argv.timeout * 1000, acceptNewHostKeys: argv.acceptNewHostKeys, passwords });
   // The first SSH handshakes wait on the hosts while this process loads the engine and the
   // playbook's tasks (#14). A failed connection is reported by the play that uses it.
   for (const h of await firstHosts(argv.playbook, inv, argv.limit, argv.forks)) pool.get(h).catch(() => undefined);

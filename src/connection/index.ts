@@ -2,13 +2,14 @@ import type { Connection, HostSpec } from '../types.js';
 import { openRoute } from './hops.js';
 import { openLocal } from './local.js';
 import { connectOptions } from './options.js';
+import type { CliPasswords } from './passwords.js';
 import { SshConnection, type HostKeyPolicy } from './ssh.js';
 
 export { UnreachableError } from './errors.js';
 
 export async function openConnection(
   host: HostSpec,
-  opts: HostKeyPolicy & { timeoutMs: number },
+  opts: HostKeyPolicy & { timeoutMs: number; passwords?: CliPasswords },
 ): Promise<Connection> {
   const o = connectOptions(host, opts);
   if (o.local) return openLocal(o);

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { shlexSplit } from '../inventory/shlex.js';
 import type { HostSpec } from '../types.js';
 import { resolveRoute, type Route } from './jump.js';
+import { becomeSettings, connectionPassword, type BecomeMethod, type CliPasswords, type Secret } from './passwords.js';
 import { parseSshArgs, resolveSshConfig, type Directive, type ResolveContext, type ResolvedSsh, type Source } from './ssh-config.js';
 
 export interface ConnectOptions {
@@ -35,6 +36,12 @@ export interface ConnectOptions {
   route: Route<ConnectOptions>;
   become: boolean;
   becomeUser: string;
+  /** sudo (default) or su, ansible_become_flags, and the become password (passwords.ts) */
+  becomeMethod?: BecomeMethod;
+  becomeFlags?: string[];
+  becomePassword?: Secret;
+  /** The login password (ansible_password, --ask-pass), tried after the keys; never given to jump hosts */
+  password?: Secret;
   local: boolean;
   timeoutMs: number;
   /** The resolved ssh configuration (absent for ansible_connection=local). */
@@ -72,24 +79,31 @@ function sshCommandLine(host: HostSpec, str: (k: string) => string | undefined):
   return { configFile: parts.map((p) => (p as { configFile?: string }).configFile).filter(Boolean).pop(), options: parts.flatMap((p) => p.options) };
 }
 
-export function connectOptions(host: HostSpec, defaults: { timeoutMs: number }, ctx: ResolveContext = controllerContext()): ConnectOptions {
+export function connectOptions(host: HostSpec, defaults: { timeoutMs: number; passwords?: CliPasswords }, ctx: ResolveContext = controllerContext()): ConnectOptions {
   const v = host.vars;
   const str = (k: string) => (v[k] === undefined || v[k] === null ? undefined : String(v[k]));
   const port = Number(str('ansible_port') ?? str('ansible_ssh_port') ?? 22);
   // loadInventory refuses these already; callers that build hosts themselves get the same guard.
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${host.name}: ansible_port must be a whole number from 1 to 65535`);
   const timeout = Number(str('ansible_timeout') ?? str('ansible_ssh_timeout') ?? NaN);
+  const become = truthy(v.ansible_become ?? v.become);
+  // the become settings are read (and an unknown method refused) only when become is on
+  const b = become ? becomeSettings(v, defaults.passwords, host.origins) : undefined;
   const common = {
     host: host.name,
-    become: truthy(v.ansible_become ?? v.become),
+    become,
     becomeUser: str('ansible_become_user') ?? 'root',
     keepaliveIntervalMs: 5000,
     keepaliveCountMax: 3,
   };
+  const secrets = {
+    ...(b && { becomeMethod: b.method, ...(b.flags && { becomeFlags: b.flags }), ...(b.password && { becomePassword: b.password }) }),
+    ...optionalPassword(connectionPassword(v, defaults.passwords, host.origins)),
+  };
   if (str('ansible_connection') === 'local') {
     return {
       ...common, address: str('ansible_host') ?? host.name, port, user: str('ansible_user') ?? ctx.localUser, keyFiles: [], defaultKeyFiles: [], identitiesOnly: false,
-      knownHosts: [], route: { jumps: [] }, local: true, timeoutMs: Number.isFinite(timeout) ? timeout * 1000 : defaults.timeoutMs,
+      knownHosts: [], route: { jumps: [] }, local: true, timeoutMs: Number.isFinite(timeout) ? timeout * 1000 : defaults.timeoutMs, ...secrets,
     };
   }
   const cmd = sshCommandLine(host, str);
@@ -101,8 +115,11 @@ export function connectOptions(host: HostSpec, defaults: { timeoutMs: number }, 
   return {
     ...fromResolved(ssh, ctx, { ...common, knownHostsFile, timeoutMs: Number.isFinite(timeout) ? timeout * 1000 : undefined, defaultTimeoutMs: defaults.timeoutMs }),
     route: resolveRoute(ssh, cmd.configFile, ctx, hop),
+    ...secrets,
   };
 }
+
+const optionalPassword = (p: Secret | undefined) => (p ? { password: p } : {});
 
 /** The options of one SSH connection from its resolved config (`timeoutMs`: set by the inventory, so it beats ConnectTimeout). */
 function fromResolved(
@@ -155,6 +172,11 @@ export function connectionSummary(host: HostSpec, defaults: { timeoutMs: number 
     route: o.route.jumps.length || o.route.proxyCommand ? routeLine(o) : undefined,
     become: o.become,
     become_user: o.becomeUser,
+    become_method: o.become ? o.becomeMethod : undefined,
+    become_flags: o.becomeFlags,
+    // where each password comes from, never its value
+    password_from: o.password?.from,
+    become_password_from: o.becomePassword?.from,
   };
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
 }

@@ -1,15 +1,14 @@
 // One persistent SSH session per host (node-ssh over ssh2). Scripts travel on stdin to `sh -s`,
 // so nothing we send (file contents, secrets) ever appears in a remote process's argv.
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
-import type { AgentAuthMethod, PublicKeyAuthMethod } from 'ssh2';
 import type { Connection, RunOutput } from '../types.js';
 import { explainConnectError, UnreachableError } from './errors.js';
 import { fingerprint, hostToken, readKnownHosts, recordKey, verdict } from './known-hosts.js';
 import { describeSource, type ConnectOptions } from './options.js';
-import { cmd } from '../quote.js';
+import { authHandler, authMethods } from './auth.js';
+import { becomeCommand, execWithBecome, type BecomeCommand } from './become.js';
 
 /**
  * Destroys the TCP socket under an ssh2 client. ssh2's own destroy() skips a socket that is no
@@ -52,25 +51,6 @@ export function hostKeyMode(o: Pick<ConnectOptions, 'strictHostKeyChecking'>, po
   return { accept: false, why: `${at} ${s.value === 'ask' ? 'cannot ask here, so it ' : ''}refuses it; ` };
 }
 
-/** ssh2 auth methods in order: named identity files, then the agent; or the agent, then the default files. */
-async function authMethods(o: ConnectOptions): Promise<Array<PublicKeyAuthMethod | AgentAuthMethod>> {
-  const keys = async (files: string[]) =>
-    (await Promise.all(files.map((f) => readFile(f).catch(() => undefined)))).flatMap((key): PublicKeyAuthMethod[] => (key ? [{ type: 'publickey', username: o.user, key }] : []));
-  const agent: AgentAuthMethod[] = o.agent ? [{ type: 'agent', username: o.user, agent: o.agent }] : [];
-  const named = await keys(o.keyFiles);
-  const methods = o.keyFiles.length ? [...named, ...agent] : [...agent, ...(await keys(o.defaultKeyFiles))];
-  if (!methods.length) {
-    const tried = [...o.keyFiles, ...o.defaultKeyFiles].join(', ');
-    throw new UnreachableError(`no key to log in to ${o.host} with: ${tried ? `none of ${tried} is readable` : 'no identity file'}${o.identitiesOnly ? ' (IdentitiesOnly: the agent is not asked)' : ', and no SSH agent'}`);
-  }
-  return methods;
-}
-
-export function remoteShell(o: Pick<ConnectOptions, 'become' | 'becomeUser' | 'user'>): string {
-  if (!o.become || o.user === o.becomeUser) return 'sh -s';
-  return `${cmd('sudo', '-n', '-H', '-u', o.becomeUser)} sh -s`;
-}
-
 /**
  * Opens an SSH session, checking the host key against known_hosts (on every hop alike): over TCP,
  * or over `via.sock`. Failures are UnreachableErrors with a plain message.
@@ -110,7 +90,7 @@ export async function connectClient(o: ConnectOptions, policy: HostKeyPolicy, vi
       port: o.port,
       ...(via && { sock: via.sock }),
       username: o.user,
-      authHandler: await authMethods(o),
+      authHandler: authHandler(await authMethods(o)),
       readyTimeout: o.timeoutMs,
       hostVerifier,
       keepaliveInterval: o.keepaliveIntervalMs,
@@ -120,7 +100,7 @@ export async function connectClient(o: ConnectOptions, policy: HostKeyPolicy, vi
     ssh.dispose();
     // a carrier that died first (a ProxyCommand that exited) is the reason; asked before it is destroyed
     const auth = (e as { level?: string }).level === 'client-authentication';
-    const why = refusal ?? (auth ? undefined : await via?.explain()) ?? explainConnectError(e, target);
+    const why = refusal ?? (auth ? passwordRefused(o, target) : await via?.explain()) ?? explainConnectError(e, target);
     via?.sock.destroy();
     throw new UnreachableError(why);
   }
@@ -131,6 +111,12 @@ export async function connectClient(o: ConnectOptions, policy: HostKeyPolicy, vi
   const client = ssh.connection;
   client?.on('error', (e: Error & { level?: string }) => { if (e.level === 'client-timeout') destroySocket(client); });
   return ssh;
+}
+
+/** With a password, an authentication failure says so (which variable or option it came from, never the value). */
+function passwordRefused(o: ConnectOptions, target: string): string | undefined {
+  if (!o.password) return undefined;
+  return `authentication refused by ${target}: the password for ${o.user} and any keys were refused; check ${o.password.from} and ansible_user`;
 }
 
 /**
@@ -147,12 +133,13 @@ export async function endClient(ssh: NodeSSH, waitForGoodbye: boolean): Promise<
 
 export class SshConnection implements Connection {
   roundTrips = 0;
-  private constructor(readonly host: string, private ssh: NodeSSH, private shell: string, private release: () => Promise<void>) {}
+  private constructor(readonly host: string, private ssh: NodeSSH, private shell: BecomeCommand, private release: () => Promise<void>) {}
 
   /** `via`: the carrier through jump hosts or a ProxyCommand (openRoute), else a direct TCP connection. */
   static async open(o: ConnectOptions, policy: HostKeyPolicy, via?: Carrier): Promise<SshConnection> {
     try {
-      return new SshConnection(o.host, await connectClient(o, policy, via), remoteShell(o), via?.release ?? (async () => undefined));
+      const shell = becomeCommand(o); // an impossible become (su without a password) fails before connecting
+      return new SshConnection(o.host, await connectClient(o, policy, via), shell, via?.release ?? (async () => undefined));
     } catch (e) {
       await via?.release();
       throw e;
@@ -167,15 +154,17 @@ export class SshConnection implements Connection {
     // keep the bytes and decode once.
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    const exec = this.ssh.execCommand(this.shell, {
-      stdin: script, noTrim: true, onChannel: (c) => (channel = c), onStdout: (b) => out.push(b), onStderr: (b) => err.push(b),
-    });
+    const { auth } = this.shell;
+    const exec = auth
+      ? execWithBecome(this.ssh.connection!, { command: this.shell.command, auth }, script, (c) => (channel = c))
+      : this.ssh.execCommand(this.shell.command, {
+        stdin: script, noTrim: true, onChannel: (c) => (channel = c), onStdout: (b) => out.push(b), onStderr: (b) => err.push(b),
+      }).then((r) => ({ code: r.code, signal: r.signal ?? undefined, stdout: Buffer.concat(out), stderr: Buffer.concat(err) }));
     const res = await withTimeout(exec, opts.timeoutMs, () => { this.timedOut = true; channel?.close(); });
     if (res.code === null) {
       throw new UnreachableError(res.signal ? `remote shell killed by ${res.signal}` : 'connection to the host was lost');
     }
-    const stdoutBytes = Buffer.concat(out);
-    return { code: res.code, stdout: stdoutBytes.toString('utf8'), stdoutBytes, stderr: Buffer.concat(err).toString('utf8') };
+    return { code: res.code, stdout: res.stdout.toString('utf8'), stdoutBytes: res.stdout, stderr: res.stderr.toString('utf8') };
   }
 
   /** Set when a run() timed out: the link may be dead, so close() does not wait for a goodbye. */

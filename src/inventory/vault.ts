@@ -13,6 +13,7 @@ import { createDecipheriv, createHmac, pbkdf2Sync, timingSafeEqual } from 'node:
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { registerSecret } from '../secrets.js';
+import { readPassword } from '../prompt.js';
 import { fail, type Where } from './errors.js';
 
 export const VAULT_HEADER = '$ANSIBLE_VAULT;';
@@ -159,46 +160,10 @@ async function fromSource(label: string, source: string): Promise<Buffer> {
   return pw;
 }
 
-/** One line from the terminal without echo, or from stdin when it is not a terminal. */
-export function readPassword(prompt: string, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stderr): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const tty = input.isTTY && typeof input.setRawMode === 'function';
-    // echo off before the prompt shows, so nothing typed after it is echoed
-    if (tty) {
-      input.setRawMode(true);
-      output.write(prompt);
-    }
-    let buf = '';
-    const done = (err?: Error) => {
-      input.off('data', onData);
-      input.off('end', onEnd);
-      if (tty) {
-        input.setRawMode(false);
-        output.write('\n');
-      }
-      input.pause();
-      if (err) reject(err);
-      else resolve(buf);
-    };
-    const onEnd = () => done(buf ? undefined : new Error('no vault password on stdin (it ended before a line was read)'));
-    const onData = (chunk: Buffer | string) => {
-      for (const c of chunk.toString('utf8')) {
-        if (c === '\n' || c === '\r') return done();
-        if (tty && c === '\u0003') return done(new Error('vault password prompt interrupted'));
-        if (tty && (c === '\u007f' || c === '\b')) buf = buf.slice(0, -1);
-        else buf += c;
-      }
-    };
-    input.on('data', onData);
-    input.on('end', onEnd);
-    input.resume();
-  });
-}
-
 async function prompt(label: string, text: string): Promise<Buffer> {
   let pw: string;
   try {
-    pw = await readPassword(text);
+    pw = await readPassword(text, 'vault password');
   } catch (e) {
     return passwordError('--ask-vault-pass', (e as Error).message, 'Type the password at the prompt, or pass it with --vault-password-file FILE');
   }

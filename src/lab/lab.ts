@@ -5,11 +5,12 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { keygen, logTail, mountOverlay, startHost, waitForSsh, writeIdentity } from './hosts.js';
+import { hostPaths, keygen, logTail, mountOverlay, startHost, waitForSsh, writeIdentity } from './hosts.js';
 import { mountsUnder, unmountUnder } from './mounts.js';
 import { chooseSubnet, createBridge, createHostNets, deleteNetwork, hostAddress, listLinks, listNetns } from './netns.js';
 import { isAlive, killAndWait, pidsRootedUnder } from './proc.js';
 import { ensureBaseImage } from './rootfs.js';
+import { addSudoUser, makeSudoUser } from './sudo-user.js';
 import {
   MARKER, StateStore, bridgeName, labPrefix, netnsName, readState, vethName,
   type Group, type HostState, type LabState,
@@ -92,6 +93,7 @@ export async function labUp(opts: LabUpOptions): Promise<string> {
   try {
     const key = path.join(stateDir, 'id_ed25519');
     const controllerPub = await keygen(key, 'smbdirect-lab-controller');
+    const sudoUser = await makeSudoUser(stateDir);
     await createBridge(state.bridge, state.bridgeCidr);
 
     await timed(log, `create ${hosts.length} network namespaces`, () => createHostNets(state.bridge, hosts));
@@ -102,6 +104,7 @@ export async function labUp(opts: LabUpOptions): Promise<string> {
       Promise.all(hosts.map((h) => limit(async () => {
         await mountOverlay(baseImage, h.dir);
         hostKeys.set(h.name, await writeIdentity(h, hosts, controllerPub));
+        await addSudoUser(hostPaths(h.dir).root, sudoUser, controllerPub);
         const { pid, startTime } = await startHost(h, 16);
         h.pid = pid;
         h.startTime = startTime;
