@@ -90,7 +90,7 @@ const run = async (playbook: string, ...extra: string[]): Promise<JsonRun> => {
   const t0 = Date.now();
   const r = await runJson(['run', playbook, '-i', dir, ...extra], undefined, 15 * 60_000);
   log(`run ${playbook}: exit ${r.code} in ${((Date.now() - t0) / 1000).toFixed(0)}s`);
-  if (r.code !== 0) log(r.results.filter((x) => x.status === 'failed').map((x) => `${x.host} ${x.task}: ${x.msg}`).join('\n'));
+  if (r.code !== 0) log(r.results.filter((x) => x.status === 'failed').map((x) => `${x.host} ${x.task}: ${x.msg}${x.report ? `\n${x.report}` : ''}`).join('\n'));
   return r;
 };
 const result = (r: JsonRun, host: string, task: RegExp) => r.results.find((x) => x.host === host && task.test(x.task));
@@ -266,10 +266,12 @@ await t.test('a dead server under a live RDMA mount: verify, site and teardown o
   const srv = (await vmLabStatus({ stateDir })).vms.find((v) => v.name === 'srv1' && v.alive);
   t.ok(srv, 'srv1 qemu is ours and alive');
   process.kill(srv!.pid, 'SIGKILL');
-  t.equal((await ssh('cli1', 'timeout -s KILL 10 stat -f /mnt/share', false)).code, 137, 'negative control: a plain statfs on the client now blocks');
+  // Over siw a plain statfs then blocks (seen by hand: still after 5 minutes); over rxe the client
+  // may see the loss at once: either way the mount is dead (negative control), and the tool says so.
+  t.not((await ssh('cli1', 'timeout -s KILL 10 stat -f /mnt/share', false)).code, 0, 'negative control: a plain statfs on the client fails or blocks');
   const v = await timed('verify, server off', 120, 'verify', '--limit', 'cli1');
   t.equal(v.code, 2);
-  t.match(deadRow(v)?.report, /\/\/192\.168\.77\.10\/share on \/mnt\/share \(server srv1\) does not answer: its statfs got no answer within 5 s/);
+  t.match(deadRow(v)?.report, /\/\/192\.168\.77\.10\/share on \/mnt\/share \(server srv1\) does not answer: its statfs (got no answer within 5 s|failed at once)/);
   const site = await timed('site, server off', 300, 'site', '--limit', 'cli1', '-e', 'smbdirect_rdma_mode=rxe');
   t.equal(site.code, 2, 'site fails on the client');
   t.match(site.results.find((x) => x.host === 'cli1' && /cifs fstab and mount/.test(x.task))?.msg, /\/mnt\/share \(server srv1\) does not answer/);

@@ -1,7 +1,8 @@
 /**
  * Ensures each smb_mounts entry is in /etc/fstab (`//ADDR/SHARE MNT cifs vers=..,rdma,
  * credentials=FILE,_netdev,nofail`; every other line kept byte for byte, the file's mode and owner
- * kept) and mounted now, like ansible.posix.mount state=mounted: the fstab write and the mounts
+ * kept) and mounted now, like ansible.posix.mount state=mounted (and, per mount unit, a drop-in that
+ * retries a failed boot attempt: src/smb/boot-retry.ts): the fstab write and the mounts
  * are one task, so when a mount fails the engine restores the old fstab (a bad line must not stop
  * the host booting). A mount that fails prints the new kernel lines about CIFS/RDMA and a one-line
  * diagnosis (no SMB Direct in the client kernel, RDMA connect failure, logon failure, unknown
@@ -14,7 +15,8 @@
  */
 import { systemOf } from '../../src/facts/index.js';
 import { cmd } from '../../src/quote.js';
-import { serverAddress, smbModel } from '../../src/smb/cluster.js';
+import { serverAddress, smbModel, smbModelOrUndefined } from '../../src/smb/cluster.js';
+import { bootRetryFiles, dropInPath, REMOUNT_UNIT, removeDropIn } from '../../src/smb/boot-retry.js';
 import { CREDENTIALS_DIR, credentialsPath } from '../../src/smb/credentials.js';
 import { fstabEntryMatches, fstabEscape, fstabLine, mergeFstab, parseMountLine } from '../../src/smb/fstab.js';
 import { DAEMON_RELOAD } from '../../src/smb/handlers.js';
@@ -61,7 +63,7 @@ export function mountCommand(mnt: string, remount = false): string {
 const task: Task = {
   name: 'smbdirect: cifs fstab and mount',
   tags: ['smbdirect', 'cifs', 'mount'],
-  reads: () => [FSTAB],
+  reads: (vars, host) => [FSTAB, REMOUNT_UNIT, ...(smbModelOrUndefined(vars, host)?.mounts.map((m) => dropInPath(m.path)) ?? [])],
   plan(ctx) {
     const { vars, host, facts } = ctx;
     const model = smbModel(vars, host);
@@ -71,7 +73,8 @@ const task: Task = {
     const stale = ourFstabTargets(current).filter((t) => !wanted.some((w) => w.m.path === t));
     if (!wanted.length && !stale.length) return { status: 'ok', msg: 'no smb_mounts' };
     const content = mergeFstab(current, wanted.map((w) => w.line), stale);
-    const changes: Change[] = [{ kind: 'file', path: FSTAB, content, notify: [DAEMON_RELOAD] }];
+    // With the fstab lines, what retries them after a failed boot attempt (src/smb/boot-retry.ts).
+    const changes: Change[] = [{ kind: 'file', path: FSTAB, content, notify: [DAEMON_RELOAD] }, ...bootRetryFiles(wanted.map((w) => w.m.path)), ...stale.map(removeDropIn)];
     const warnings = wanted.filter((w) => w.m.seal).map((w) => `${w.m.path}: seal disables RDMA read/write offload, most of SMB Direct's gain is lost`);
     const sys = systemOf(facts);
     // A mount whose server does not answer: any umount/mount/remount here would block (#16).

@@ -10,26 +10,18 @@
  * interface carrying ansible_host, else the default route's; never lo), smbdirect_rdma_link_name.
  * Example: smbdirect_rdma_mode: rxe, smbdirect_rdma_netdev: eth1 -> rxe0 on eth1.
  */
-import { Buffer } from 'node:buffer';
 import { systemOf, type SystemFacts } from '../../src/facts/index.js';
 import { cmd } from '../../src/quote.js';
 import { DAEMON_RELOAD, RESTART_KSMBD } from '../../src/smb/handlers.js';
 import { SOFT_RDMA, kernelGate, linkNameOf, rdmaModeOf, rdmaNetdev, roleOf } from '../../src/smb/support.js';
 import { render } from '../../src/render.js';
+import { systemdEscape } from '../../src/smb/systemd.js';
+export { systemdEscape };
 import type { Change, Handler, Plan, Task, Vars } from '../../src/types.js';
 
 export const MODULES_LOAD = '/etc/modules-load.d/smbdirect-rdma.conf';
 export const unitName = (link: string): string => `smbdirect-rdma-${link}.service`;
 export const unitPath = (link: string): string => `/etc/systemd/system/${unitName(link)}`;
-
-/** systemd-escape for a name in a unit name: keeps [A-Za-z0-9:_.] (no leading dot), '/' -> '-', else \xNN per byte. */
-export function systemdEscape(name: string): string {
-  return [...Buffer.from(name, 'utf8')].map((b, i) => {
-    const c = String.fromCharCode(b);
-    if (c === '/') return '-';
-    return /[A-Za-z0-9:_.]/.test(c) && !(i === 0 && c === '.') ? c : `\\x${b.toString(16).padStart(2, '0')}`;
-  }).join('');
-}
 
 /** One argument of an Exec= line: double quotes with \ and " escaped; % and $ doubled (no specifiers, no variables). */
 export const systemdArg = (s: string): string => `"${s.replace(/[\\"]/g, '\\$&').replace(/%/g, '%%').replace(/\$/g, '$$$$')}"`;

@@ -1,12 +1,12 @@
 /**
  * Undoes the client side: unmounts our cifs mounts (those of smb_mounts and every fstab line of
- * ours, i.e. with credentials= in /etc/smbdirect-provision/credentials), removes those fstab
- * lines (all other lines kept byte for byte; a mount whose server does not answer is detached with a
- * bounded `umount -l`) and removes the credentials files with their
+ * ours, i.e. with credentials= in /etc/smbdirect-provision/credentials; one whose server does not
+ * answer is detached with a bounded `umount -l`), removes those fstab lines (all other lines kept
+ * byte for byte), their boot-retry drop-ins and unit, and the credentials files with their
  * directory; then, like teardown-server, the soft RDMA link, its boot unit and modules-load
  * file. Mount point directories (and the parents mount-points created, as recorded in
- * /var/lib/smbdirect-provision) are removed deepest first when empty (rmdir: never data). Works from the vars
- * as written, even when they no longer validate; a second run changes nothing.
+ * /var/lib/smbdirect-provision) are removed deepest first when empty (rmdir: never data). Works
+ * from the vars as written, even when they no longer validate; a second run changes nothing.
  * Vars: smb_mounts[].path (and server/user for the credentials files).
  * Example: `smbdirect run teardown.yml` -> umount /mnt/data, fstab line and credentials removed.
  */
@@ -16,6 +16,7 @@ import { rawMounts } from '../../src/smb/cluster.js';
 import { CREDENTIALS_DIR, credentialsPath } from '../../src/smb/credentials.js';
 import { removeFromFstab } from '../../src/smb/fstab.js';
 import { lazyUnmountCommand } from '../../src/smb/unanswered.js';
+import { dropInReads, REMOUNT_UNIT, removeDropIn, removeDropInChanges } from '../../src/smb/boot-retry.js';
 import { DAEMON_RELOAD } from '../../src/smb/handlers.js';
 import type { Change, Task, Vars } from '../../src/types.js';
 import { FSTAB, ourFstabTargets } from './cifs-mount.js';
@@ -31,7 +32,7 @@ const credentialFiles = (vars: Vars): string[] =>
 const task: Task = {
   name: 'smbdirect: teardown client',
   tags: ['smbdirect', 'teardown'],
-  reads: (vars) => [FSTAB, CREDENTIALS_DIR, ...credentialFiles(vars), ...rdmaTeardownReads(vars), ...removalReads(MOUNT_POINTS_RECORD, rawMounts(vars).map((m) => m.path)), STATE_DIR, `${STATE_DIR}/`],
+  reads: (vars) => [FSTAB, REMOUNT_UNIT, ...rawMounts(vars).flatMap((m) => dropInReads(m.path)), CREDENTIALS_DIR, ...credentialFiles(vars), ...rdmaTeardownReads(vars), ...removalReads(MOUNT_POINTS_RECORD, rawMounts(vars).map((m) => m.path)), STATE_DIR, `${STATE_DIR}/`],
   plan({ vars, facts }) {
     const cur = facts.files[FSTAB];
     const fstab = cur?.exists ? (cur.content ?? '') : '';
@@ -43,6 +44,10 @@ const task: Task = {
       : { kind: 'command', desc: `umount ${m.target}`, cmd: cmd('umount', m.target) });
     const next = removeFromFstab(fstab, targets);
     if (next !== fstab) changes.push({ kind: 'file', path: FSTAB, content: next, notify: [DAEMON_RELOAD] });
+    // Boot-retry drop-ins: those of smb_mounts as read; of an fstab line only (no longer in the vars), by a guarded rm.
+    const inVars = new Set(rawMounts(vars).map((m) => m.path));
+    changes.push(...[...inVars].flatMap(removeDropInChanges), ...targets.filter((t) => !inVars.has(t)).map(removeDropIn));
+    changes.push({ kind: 'absent', path: REMOUNT_UNIT, notify: [DAEMON_RELOAD] });
     changes.push(...credentialFiles(vars).map((path): Change => ({ kind: 'absent', path })));
     if (facts.files[CREDENTIALS_DIR]?.exists) {
       // The whole directory is ours (files of mounts no longer in the vars included); its parent only if empty.
