@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { shlexSplit } from '../inventory/shlex.js';
 import type { HostSpec } from '../types.js';
 import { resolveRoute, type Route } from './jump.js';
+import { chooseClient, type ClientChoice } from './client-choice.js';
 import { becomeSettings, connectionPassword, type BecomeMethod, type CliPasswords, type Secret } from './passwords.js';
 import { parseSshArgs, resolveSshConfig, type Directive, type ResolveContext, type ResolvedSsh, type Source } from './ssh-config.js';
 
@@ -46,6 +47,10 @@ export interface ConnectOptions {
   timeoutMs: number;
   /** The resolved ssh configuration (absent for ansible_connection=local). */
   ssh?: ResolvedSsh;
+  /** ssh2 or OpenSSH, and why (client-choice.ts); absent for local and jump hosts. */
+  client?: ClientChoice;
+  /** -F and the -o options of ansible_ssh_*_args, as given: OpenSSH gets the ones we do not read. */
+  commandLine?: { configFile?: string; options: Directive[] };
 }
 
 const expand = (p: string) => (p.startsWith('~/') ? resolve(homedir(), p.slice(2)) : resolve(p));
@@ -112,10 +117,14 @@ export function connectOptions(host: HostSpec, defaults: { timeoutMs: number; pa
   const knownHostsFile = str('smbdirect_known_hosts') && expand(str('smbdirect_known_hosts')!);
   // a jump host is resolved on its own (OpenSSH passes it no -o, no -i), with the CLI's timeout
   const hop = (h: ResolvedSsh) => ({ ...fromResolved(h, ctx, { host: h.host, knownHostsFile, defaultTimeoutMs: defaults.timeoutMs, become: false, becomeUser: 'root' }), route: { jumps: [] } });
+  const base = fromResolved(ssh, ctx, { ...common, knownHostsFile, timeoutMs: Number.isFinite(timeout) ? timeout * 1000 : undefined, defaultTimeoutMs: defaults.timeoutMs });
+  const clientFrom = host.origins?.smbdirect_ssh_client ? `set in ${host.origins.smbdirect_ssh_client}` : 'inventory';
   return {
-    ...fromResolved(ssh, ctx, { ...common, knownHostsFile, timeoutMs: Number.isFinite(timeout) ? timeout * 1000 : undefined, defaultTimeoutMs: defaults.timeoutMs }),
+    ...base,
     route: resolveRoute(ssh, cmd.configFile, ctx, hop),
     ...secrets,
+    client: chooseClient(str('smbdirect_ssh_client'), clientFrom, ssh, base),
+    commandLine: cmd,
   };
 }
 
@@ -165,6 +174,8 @@ export function connectionSummary(host: HostSpec, defaults: { timeoutMs: number 
   if (o.local) return { connection: 'local', become: o.become, become_user: o.becomeUser };
   const out: Record<string, unknown> = {
     ...sshSummary(o),
+    ssh_client: o.client?.client,
+    ssh_client_why: o.client?.why,
     proxy_jump: o.ssh!.proxyJump,
     // the way in, in connection order (each jump host as it resolves), and the command that carries the first
     jump_hosts: o.route.jumps.length ? o.route.jumps.map((j) => ({ host: j.host, ...sshSummary(j) })) : undefined,

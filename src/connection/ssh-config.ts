@@ -144,6 +144,11 @@ export interface ResolvedSsh {
   strictHostKeyChecking?: 'yes' | 'no' | 'accept-new' | 'ask';
   userKnownHostsFiles?: string[];
   hostKeyAlias?: string;
+  /** Read only to choose the client (client-choice.ts): what ssh2 cannot do, OpenSSH can. */
+  gssapiAuthentication?: boolean;
+  pkcs11Provider?: string;
+  controlPath?: string;
+  certificateFiles?: string[];
   /** Where each keyword's winning value was set (identityfile: the first one). */
   sources: Record<string, Source>;
   /** Config files read, in order. */
@@ -152,7 +157,7 @@ export interface ResolvedSsh {
 
 const SINGLE = new Set([
   'hostname', 'user', 'port', 'identitiesonly', 'identityagent', 'connecttimeout', 'serveraliveinterval',
-  'serveralivecountmax', 'stricthostkeychecking', 'hostkeyalias',
+  'serveralivecountmax', 'stricthostkeychecking', 'hostkeyalias', 'gssapiauthentication', 'pkcs11provider', 'controlpath',
 ]);
 const MAX_INCLUDE_DEPTH = 16;
 
@@ -245,6 +250,7 @@ export function globFiles(pattern: string): string[] {
 interface State {
   single: Map<string, Directive>;
   identity: Directive[];
+  certificates: Directive[];
   proxy?: Directive;
   knownHosts?: Directive;
   files: string[];
@@ -305,7 +311,7 @@ class Resolver {
     if (SINGLE.has(k) || k === 'identityfile') {
       if (d.args.length !== 1) throw new SshConfigError(d, `${k}: ${d.args.length ? 'extra arguments at end of line' : 'missing argument'}`);
       if (k === 'port') checkPort(v, d);
-      else if (k === 'identitiesonly') yesNo(v, d);
+      else if (k === 'identitiesonly' || k === 'gssapiauthentication') yesNo(v, d);
       else if (k === 'stricthostkeychecking') strictValue(v, d);
       else if (k === 'serveralivecountmax' && !/^\d+$/.test(v)) throw new SshConfigError(d, `ServerAliveCountMax: "${v}" is not a number`);
       else if (k === 'serveraliveinterval' || (k === 'connecttimeout' && v.toLowerCase() !== 'none')) convtime(v, d);
@@ -321,6 +327,8 @@ class Resolver {
       if (!st.single.has(k)) st.single.set(k, d);
     } else if (k === 'identityfile') {
       if (!st.identity.some((i) => i.args[0] === d.args[0])) st.identity.push(d);
+    } else if (k === 'certificatefile') {
+      st.certificates.push(d);
     } else if (k === 'proxyjump' || k === 'proxycommand') {
       st.proxy ??= d; // OpenSSH: whichever of the two comes first wins, the other is ignored
     } else if (k === 'userknownhostsfile') {
@@ -375,7 +383,7 @@ class Resolver {
 
 /** Resolves the connection settings for `req.host`, as `ssh -G` would print them (the subset we use). */
 export function resolveSshConfig(req: ResolveRequest, ctx: ResolveContext): ResolvedSsh {
-  const st: State = { single: new Map(), identity: [], files: [] };
+  const st: State = { single: new Map(), identity: [], certificates: [], files: [] };
   const r = new Resolver(req, ctx, st);
   for (const o of req.options) {
     if (o.keyword === 'host' || o.keyword === 'match' || o.keyword === 'include')
@@ -454,5 +462,14 @@ function finish(req: ResolveRequest, ctx: ResolveContext, st: State): ResolvedSs
     out.userKnownHostsFiles = st.knownHosts.args.map((a) => (a === 'none' ? a : path(a, 'UserKnownHostsFile', st.knownHosts!)));
   }
   if (hostKeyAlias) out.hostKeyAlias = hostKeyAlias;
+  const gss = get('gssapiauthentication');
+  if (gss) out.gssapiAuthentication = yesNo(gss.args[0]!, gss);
+  const pkcs11 = get('pkcs11provider')?.args[0];
+  if (pkcs11 && pkcs11.toLowerCase() !== 'none') out.pkcs11Provider = pkcs11;
+  // as written: ssh expands its own tokens when it uses the path
+  const cp = get('controlpath')?.args[0];
+  if (cp && cp.toLowerCase() !== 'none') out.controlPath = cp;
+  const certs = st.certificates.filter((d) => d.args[0] && d.args[0].toLowerCase() !== 'none');
+  if (certs.length) out.certificateFiles = certs.map((d) => path(d.args[0]!, 'CertificateFile', d));
   return out;
 }

@@ -31,6 +31,14 @@ export async function startLab(t: Test, servers: number, clients: number): Promi
   };
 }
 
+/** The lab's hosts (name -> address, from its inventory) and the controller's root login to them. */
+export function labAccess(lab: Lab): { addr: Record<string, string>; hosts: string[]; key: string; known: string; login: Record<string, string> } {
+  const addr = Object.fromEntries([...readFileSync(lab.inventory, 'utf8').matchAll(/^\s+(\w+): \{ ansible_host: ([\d.]+) \}$/gm)].map((m) => [m[1]!, m[2]!]));
+  const key = join(lab.stateDir, 'id_ed25519');
+  const known = join(lab.stateDir, 'known_hosts');
+  return { addr, hosts: Object.keys(addr), key, known, login: { ansible_user: 'root', ansible_ssh_private_key_file: key, smbdirect_known_hosts: known } };
+}
+
 export interface CliResult { code: number; stdout: string; stderr: string }
 
 export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; deadlineMs?: number } = {}): Promise<CliResult> {
