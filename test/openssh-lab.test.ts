@@ -5,7 +5,7 @@
 // through a wrapper on PATH that logs its argv, so the test sees what the transport ran.
 import t from 'tap';
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { labAccess, runCli, runJson, startLab, tmp } from './helpers/lab.js';
 
@@ -88,6 +88,7 @@ t.test('a run through OpenSSH: the round trips of ssh2, over one TCP connection 
   t.equal(sample.code, 0, sample.stderr);
   const again = await runJson(['run', 'sample', '-i', lab.inventory, '-e', 'smbdirect_ssh_client=openssh'], tr.env);
   for (const h of hosts) t.same([sample.roundTrips[h], again.roundTrips[h], again.recap[h]?.changed], [2, 1, 0], `${h}: sample: facts + apply, then facts only (as bench-roundtrips has for ssh2)`);
+  t.equal(tr.calls().filter((c) => c.startsWith('-M ')).length, 3 * hosts.length, '-e smbdirect_ssh_client=openssh: the sample runs went through OpenSSH too (a master per host and run)');
 });
 
 t.test('host keys: a changed or unknown key is refused, exit 4', async (t) => {
@@ -123,4 +124,26 @@ t.test('inventory --host names the client and why; a password is refused, not pa
   t.match(pw.stdout, /uses the OpenSSH client .* never gives a login password \(ansible_password/);
   t.notMatch(tr.calls().join('\n'), /sekret-pw-1/, 'the password is in no ssh argv');
   t.same(tr.calls(), [], 'ssh was not even started');
+});
+
+t.test('a ControlPath of yours: auto picks OpenSSH; a master of yours there is used and left running', async (t) => {
+  const { key, known } = labAccess(lab);
+  const cm = tmp('sd-ossh-cm-'); // yours: 0700 (mkdtemp)
+  const inv = inventory({ ...LOGIN, ansible_ssh_common_args: `-o ControlPath=${cm}/%C` });
+  const shown = await runCli(['inventory', '-i', inv, '--host', 'srv01']);
+  t.match(JSON.parse(shown.stdout).smbdirect_connection, { ssh_client: 'openssh', ssh_client_why: /^auto: ControlPath .*%C is set \(ansible_ssh_common_args/ });
+  const tr = traced();
+  const ours = await runCli(['exec', 'srv01', '-i', inv, '--', 'id -un'], { env: tr.env });
+  t.equal(ours.code, 0, ours.stdout);
+  t.same(tr.calls().map((c) => c.split(' ').slice(0, 2).join(' ')), ['-O check', '-M -N', '-T -o', '-O exit'], 'no master there: one is started there for the run, then stopped');
+  t.same(readdirSync(cm), [], 'and its socket is gone');
+  // your own master, as `ssh -M` from a terminal would leave it (started here, stopped below by -O exit)
+  const mine = ['-o', `ControlPath=${cm}/%C`, '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${known}`, '-i', key, `root@${addr.srv01}`];
+  execFileSync('ssh', ['-M', '-N', '-f', '-o', 'ControlPersist=120', ...mine]);
+  t.teardown(() => { execFileSync('ssh', ['-O', 'exit', ...mine], { stdio: 'ignore' }); });
+  const tr2 = traced();
+  const reused = await runCli(['exec', 'srv01', '-i', inv, '--', 'id -un'], { env: tr2.env });
+  t.equal(reused.code, 0, reused.stdout);
+  t.same(tr2.calls().map((c) => c.split(' ').slice(0, 2).join(' ')), ['-O check', '-T -o'], 'your master carried the session; none started, none stopped');
+  t.equal(spawnSync('ssh', ['-O', 'check', ...mine], { stdio: 'ignore' }).status, 0, 'your master still runs');
 });
