@@ -253,14 +253,14 @@ await t.test('a dead server under a live RDMA mount: verify, site and teardown o
 
   // 1. ksmbd stopped: the server refuses, the client's statfs fails at once.
   await ssh('srv1', 'systemctl stop ksmbd');
-  const refused = await timed('verify, ksmbd stopped', 120, 'verify', '--limit', 'cli1');
+  const refused = await timed('verify, ksmbd stopped', 120, 'verify', '--limit', 'cli1', '-e', 'smbdirect_rdma_mode=rxe');
   t.equal(refused.code, 2, 'verify fails');
   t.match(deadRow(refused)?.report, /mount \/mnt\/share\s+FAIL\s+\/\/192\.168\.77\.10\/share on \/mnt\/share \(server srv1\) does not answer: its statfs failed at once/);
   t.match(deadRow(refused)?.report, /smbdirect run teardown --limit cli1/, 'what to do');
   // Back: the mount recovers by itself, as the message says.
   await ssh('srv1', 'systemctl start ksmbd');
   await waitFor('cli1 mount answers again', 120, async () => ((await ssh('cli1', 'stat -f /mnt/share', false)).code === 0 ? true : undefined));
-  t.equal((await timed('verify, ksmbd back', 120, 'verify', '--limit', 'cli1')).code, 0, 'verify passes again');
+  t.equal((await timed('verify, ksmbd back', 120, 'verify', '--limit', 'cli1', '-e', 'smbdirect_rdma_mode=rxe')).code, 0, 'verify passes again');
 
   // 2. The server VM powered off (its qemu killed: no goodbye on the wire), under the live mount.
   const srv = (await vmLabStatus({ stateDir })).vms.find((v) => v.name === 'srv1' && v.alive);
@@ -269,7 +269,7 @@ await t.test('a dead server under a live RDMA mount: verify, site and teardown o
   // Over siw a plain statfs then blocks (seen by hand: still after 5 minutes); over rxe the client
   // may see the loss at once: either way the mount is dead (negative control), and the tool says so.
   t.not((await ssh('cli1', 'timeout -s KILL 10 stat -f /mnt/share', false)).code, 0, 'negative control: a plain statfs on the client fails or blocks');
-  const v = await timed('verify, server off', 120, 'verify', '--limit', 'cli1');
+  const v = await timed('verify, server off', 120, 'verify', '--limit', 'cli1', '-e', 'smbdirect_rdma_mode=rxe');
   t.equal(v.code, 2);
   t.match(deadRow(v)?.report, /\/\/192\.168\.77\.10\/share on \/mnt\/share \(server srv1\) does not answer: its statfs (got no answer within 5 s|failed at once)/);
   const site = await timed('site, server off', 300, 'site', '--limit', 'cli1', '-e', 'smbdirect_rdma_mode=rxe');
