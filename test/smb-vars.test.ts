@@ -220,7 +220,7 @@ t.test('password-looking values are never echoed, wherever they are put', async 
 t.test('a misspelled variable name is an error with a suggestion; other teams\' variables and our internal ones stay quiet', async (t) => {
   const vars = { ksmbd_share: [], smb_mount: [], inventory_hostname: 'h1', ansible_host: '10.0.0.1', rdma_links: [], storage_packages: [],
     smbdirect_server_address: '10.0.0.2', smbdirect_modules_cache: '/c', smb_servers: 1, smb_clients: 1, smbdirect_cluster: { servers: {} },
-    smbdirect_role: 'server', smbdirect_fragment_dir: '/k', smbdirect_known_hosts: '/kh', smbdirect_modules_built: true,
+    smbdirect_role: 'server', smbdirect_fragment_dir: '/k', smbdirect_known_hosts: '/kh', smbdirect_ssh_client: 'openssh', smbdirect_modules_built: true,
     smbdirect_private_address: '10.0.0.3', smbdirect_lab_kernel_release: '6.1.0', smbdirect_var_origins: {} };
   t.same(errors(vars), [
     'h1: ksmbd_share: not a variable smbdirect-provision knows (a typo would silently provision nothing); did you mean "ksmbd_shares"? rename it',
@@ -235,8 +235,8 @@ t.test('a variable with our prefix that is none of ours is refused however far f
   const vars = { ...base, smb_mount_list: [], smbdirect_rdma_links: [], smbdirect_packages: [], ksmbd_workgroup_name: 'LAB', ksmbd_share: [], smbdirect_var_origins: origins };
   t.same(errors(vars), [
     'h1: smb_mount_list: not a variable smbdirect-provision knows (set in /inv/group_vars/smb_clients.yml): names starting with smb_ are ours, and nothing reads this one; did you mean "smb_mounts"? the smb_ variables are smb_mounts: rename it, or remove it',
-    'h1: smbdirect_rdma_links: not a variable smbdirect-provision knows (set in -e (extra vars)): names starting with smbdirect_ are ours, and nothing reads this one; did you mean "smbdirect_rdma_mode"? the smbdirect_ variables are smbdirect_kernel_policy, smbdirect_rdma_mode, smbdirect_rdma_netdev, smbdirect_rdma_link_name, smbdirect_fragment_dir, smbdirect_known_hosts: rename it, or remove it',
-    'h1: smbdirect_packages: not a variable smbdirect-provision knows: names starting with smbdirect_ are ours, and nothing reads this one; the smbdirect_ variables are smbdirect_kernel_policy, smbdirect_rdma_mode, smbdirect_rdma_netdev, smbdirect_rdma_link_name, smbdirect_fragment_dir, smbdirect_known_hosts: rename it, or remove it',
+    'h1: smbdirect_rdma_links: not a variable smbdirect-provision knows (set in -e (extra vars)): names starting with smbdirect_ are ours, and nothing reads this one; did you mean "smbdirect_rdma_mode"? the smbdirect_ variables are smbdirect_kernel_policy, smbdirect_rdma_mode, smbdirect_rdma_netdev, smbdirect_rdma_link_name, smbdirect_fragment_dir, smbdirect_known_hosts, smbdirect_ssh_client: rename it, or remove it',
+    'h1: smbdirect_packages: not a variable smbdirect-provision knows: names starting with smbdirect_ are ours, and nothing reads this one; the smbdirect_ variables are smbdirect_kernel_policy, smbdirect_rdma_mode, smbdirect_rdma_netdev, smbdirect_rdma_link_name, smbdirect_fragment_dir, smbdirect_known_hosts, smbdirect_ssh_client: rename it, or remove it',
     'h1: ksmbd_workgroup_name: not a variable smbdirect-provision knows: names starting with ksmbd_ are ours, and nothing reads this one; the ksmbd_ variables are ksmbd_global, ksmbd_shares, ksmbd_users: rename it, or remove it',
     'h1: ksmbd_share: not a variable smbdirect-provision knows (set in /inv/hosts.yml (vars of group all); a typo would silently provision nothing); did you mean "ksmbd_shares"? rename it',
   ]);

@@ -76,7 +76,7 @@ function rdmaSettings(vars: Vars, p: Problems): RdmaSettings {
 export const ORIGINS_VAR = 'smbdirect_var_origins';
 
 /** Documented variables a user sets besides SMB_VARS (docs/variables.md, README). */
-const USER_VARS = ['smbdirect_fragment_dir', 'smbdirect_known_hosts'];
+const USER_VARS = ['smbdirect_fragment_dir', 'smbdirect_known_hosts', 'smbdirect_ssh_client'];
 
 /** Variables the engine, the lab and the runner read besides SMB_VARS: never reported as typos. */
 const OTHER_KNOWN_VARS = [...USER_VARS, ORIGINS_VAR, 'smbdirect_cluster', 'smbdirect_modules_built', 'smbdirect_modules_cache', 'smbdirect_role',
