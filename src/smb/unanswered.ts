@@ -6,7 +6,7 @@
 import { MOUNT_ANSWER_S, type CifsMount, type SystemFacts } from '../facts/index.js';
 import { quote } from '../quote.js';
 
-const ESTABLISHED = /RDMA transport (re-)?established/;
+export const ESTABLISHED = /RDMA transport (re-)?established/;
 const TROUBLE = /rdma_connect\(\) failed|rdma_connect failed|smbd_\w+:\d+ disconnected|has not responded in|Reconnecting|cifs_reconnect|reconnect tcon failed|connecting failed|Send error in|smbd_recv_buf/;
 
 /** "5m02s ago" from a dmesg timestamp (seconds since boot) and the host's uptime. */

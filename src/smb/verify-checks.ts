@@ -2,7 +2,7 @@
 // check that cannot pass because of the kernel FAILs naming the missing option; a check that
 // cannot be judged for another reason (dmesg unreadable, nothing to check) is a SKIP.
 import type { CifsMount, DmesgLine, SystemFacts } from '../facts/index.js';
-import { agoText, unansweredText } from './unanswered.js';
+import { agoText, ESTABLISHED, unansweredText } from './unanswered.js';
 import type { Vars } from '../types.js';
 import type { RdmaMode } from './model.js';
 import { SOFT_RDMA, kernelSupport, ksmbdToolsInstalled, ksmbdToolsTooOld, linkNameOf, rdmaNetdev, supportProblems, upstreamVersion, type KernelSupport, type Role } from './support.js';
@@ -98,7 +98,6 @@ function wantedMounts(vars: Vars): WantedMount[] | string {
 
 const unc = (s: string): string => s.replace(/\\/g, '/').toLowerCase();
 const ATTEMPT = /CIFS: Attempting to mount (\S+)/;
-const ESTABLISHED = /RDMA transport (re-)?established/;
 const RDMA_ERROR = /smbd_|smbdirect_|rdma_\w+\(\) (failed|completed)|rdma_connect failed|connecting failed|SMB Direct requires|CONFIG_CIFS_SMB_DIRECT is not enabled/;
 
 /** The log since this mount's last "Attempting to mount" line, up to the next mount attempt. */
