@@ -67,7 +67,7 @@ u="/lib/modules/$KR/updates"; [ -d "$u" ] && find "$u" -type f | sort | head -n 
   },
 };
 
-/** Built with SMB Direct, going by modinfo: the module depends on the RDMA core (rdma_cm / ib_core), or from 7.1 on smbdirect. */
+/** Built with SMB Direct, going by modinfo: the module depends on the RDMA core (rdma_cm / ib_core). */
 export function dependsOnRdma(m: ModuleState): boolean {
-  return m.depends.includes('rdma_cm') || m.depends.includes('ib_core') || m.depends.includes('smbdirect');
+  return m.depends.includes('rdma_cm') || m.depends.includes('ib_core');
 }
