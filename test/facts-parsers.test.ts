@@ -96,6 +96,7 @@ t.test('modules', async (t) => {
   t.ok(dependsOnRdma(sys('rhel9').modules.modules.cifs), 'RHEL cifs depends on rdma_cm: built with SMB Direct');
   t.notOk(dependsOnRdma(deb.modules.cifs), 'Debian cifs does not');
   t.ok(dependsOnRdma(sys('ubuntu2404').modules.modules.ksmbd), 'Ubuntu ksmbd does');
+  t.ok(dependsOnRdma({ ...deb.modules.cifs, depends: ['smbdirect', 'netfs', 'cifs_arc4'] }), '7.1+: cifs depends on smbdirect (modinfo of 7.3.4+deb13-amd64)');
   t.match(sys('this-machine').modules.modules.cifs, { available: false }, 'real capture: no /lib/modules here');
   const builtin = modules.parse(sections({ modules: 'modinfo yes\nmod\tcifs\tno\t(builtin)\t\n' }));
   t.match(builtin.modules.cifs, { available: true, builtin: true });

@@ -155,6 +155,18 @@ t.test('verify: mounts over TCP, no established line, a ksmbd oops', async (t) =
   t.equal(other.status, 'ok', 'an oops elsewhere (module list only) is not blamed on ksmbd/cifs');
 });
 
+t.test('verify: DebugData in the 6.18+ form, and 7.x smbdirect_ failure lines', async (t) => {
+  const named = (status: string) => (s: SystemFacts) => { s.evidence.lines = s.evidence.lines.map((l) => l.replace(/^SMBDirect \(in hex\).*$/, `SMBDirect protocol version: 0x100 transport status: ${status}`)); };
+  const up = verify.plan(ctx('rhel9', { smbdirect_role: 'client', smb_mounts: MOUNTS }, named('CONNECTED (14)')));
+  t.match(up.report, /^cifs DebugData SMBDirect +PASS +2 of 2 SMBDirect connection\(s\) connected \("SMBDirect protocol version: 0x100 transport status: CONNECTED \(14\)"\)$/m);
+  const down = verify.plan(ctx('rhel9', { smbdirect_role: 'client', smb_mounts: MOUNTS }, named('NEGOTIATE_FAILED (9)')));
+  t.match(down.report, /^cifs DebugData SMBDirect +FAIL +no connected SMBDirect transport: NEGOTIATE_FAILED \(9\); NEGOTIATE_FAILED \(9\)$/m);
+  const refused = verify.plan(ctx('rhel9', { smbdirect_role: 'client', smb_mounts: MOUNTS }, (s) => {
+    s.dmesg.lines = s.dmesg.lines.filter((l) => l.t! < 803).map((l) => (l.t === 802.245001 ? { t: l.t, text: 'CIFS: VFS: smbdirect_connect_sync(10.0.0.11:5445) failed with -111' } : l));
+  }));
+  t.match(refused.report, /^dmesg \/mnt\/share +FAIL +no "RDMA transport established" since .*; last RDMA error: "CIFS: VFS: smbdirect_connect_sync\(10\.0\.0\.11:5445\) failed with -111"$/m);
+});
+
 t.test('verify: re-established after a reconnect counts; unreadable dmesg skips', async (t) => {
   const re = verify.plan(ctx('rhel9', { smbdirect_role: 'client', smb_mounts: MOUNTS }, (s) => {
     s.dmesg.lines = s.dmesg.lines.map((l) => (l.t === 804.012954 ? { t: l.t, text: 'CIFS: VFS: RDMA transport re-established' } : l));
@@ -176,6 +188,15 @@ t.test('verify: a server with siw, ksmbd running and both ports', async (t) => {
     s.ports.listeners.push({ proto: 'tcp', address: '0.0.0.0', port: 445 }, { proto: 'tcp', address: '10.0.0.11%ens18', port: 5445 });
   }));
   t.match(p.report, /^listening TCP 5445 +PASS +10\.0\.0\.11%ens18 \(SMB Direct over iWARP\)$/m);
+  const late = (release: string, major: number, minor: number) => verify.plan(ctx('debian12', { smbdirect_role: 'server' }, (s) => {
+    Object.assign(s.kernel, { release, major, minor });
+    Object.assign(s.kconfig.symbols, { SMB_SERVER_SMBDIRECT: 'y', RDMA_SIW: 'm', SMBDIRECT: 'm' });
+    s.modules.modules.siw.available = true;
+    s.rdma.devices = [{ name: 'siw0', port: 1, nodeType: 'iwarp', linkLayer: 'Ethernet', netdev: 'ens18', state: 'ACTIVE', physicalState: 'LINK_UP' }];
+    s.services.ksmbdRunning = true;
+  }));
+  t.match(late('6.1.0-41-amd64', 6, 1).report, /^listening TCP 5445 +FAIL +ksmbd was started before the iWARP device siw0 existed \(kernel 6\.1\.0-41-amd64 has one RDMA listener, on 5445 when an iWARP device existed at ksmbd's start, else on 445\): restart ksmbd$/m);
+  t.match(late('7.3.4+deb13-amd64', 7, 3).report, /^listening TCP 5445 +FAIL +ksmbd's iWARP listener is not up although siw0 exists \(kernel 7\.3\.4\+deb13-amd64 listens for iWARP on 5445 and for InfiniBand\/RoCE on 445\): restart ksmbd$/m);
   t.match(p.report, /^ksmbd running +PASS +ksmbd\.mountd, ksmbd:r5445$/m);
   t.match(p, { status: 'ok', msg: 'all 7 checks passed' });
 });

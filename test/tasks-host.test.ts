@@ -135,7 +135,7 @@ t.test('preflight: Ubuntu 24.04 server passes, its client lacks CIFS_SMB_DIRECT'
   const client = preflight.plan(ctx('ubuntu2404', { smbdirect_role: 'client', smbdirect_rdma_mode: 'hardware' }));
   t.equal(client.status, 'fail');
   t.match(client.msg, /CONFIG_CIFS_SMB_DIRECT is not set/);
-  t.notMatch(client.msg, /SMB_SERVER/);
+  t.notMatch(client.msg, /CONFIG_SMB_SERVER/);
   const siw = preflight.plan(ctx('ubuntu2404', { smbdirect_role: 'client', smbdirect_kernel_policy: 'warn' }));
   t.match(text(siw), /CONFIG_RDMA_SIW is m, siw\.ko not installed: .*install linux-modules-extra-6\.8\.0-51-generic/);
   t.notMatch((changes(siw)[0] as { content?: string })?.content ?? '', /RDMA_SIW/, 'a missing package is not a kernel option');
@@ -152,7 +152,9 @@ t.test('preflight refuses iWARP mixed with IB/RoCE on a server, whatever the pol
   const addSiw = (sys: SystemFacts) => sys.rdma.devices.push({ name: 'siw0', port: 1, nodeType: 'iwarp', linkLayer: 'Ethernet', netdev: 'eno1', state: 'ACTIVE', physicalState: 'LINK_UP' });
   const p = preflight.plan(ctx('ubuntu2404', { smbdirect_role: 'server', smbdirect_rdma_mode: 'hardware', smbdirect_kernel_policy: 'warn' }, addSiw));
   t.equal(p.status, 'fail');
-  t.match(p.msg, /iWARP: siw0; IB\/RoCE: mlx5_0, mlx5_1\): ksmbd's RDMA listener moves to port 5445/);
+  t.match(p.msg, /iWARP: siw0; IB\/RoCE: mlx5_0, mlx5_1\): kernel 6\.8\.0-51-generic has one RDMA listener, on 5445 when an iWARP device existed at ksmbd's start, else on 445, so its one listener is on 5445/);
+  const newKernel = (sys: SystemFacts) => { addSiw(sys); Object.assign(sys.kernel, { release: '7.3.4+deb13-amd64', major: 7, minor: 3 }); };
+  t.notMatch(preflight.plan(ctx('ubuntu2404', { smbdirect_role: 'server', smbdirect_rdma_mode: 'hardware', smbdirect_kernel_policy: 'warn' }, newKernel)).msg, /refusing/, 'a 7.x kernel listens per device type: mixing is served');
   const planned = preflight.plan(ctx('ubuntu2404', { smbdirect_role: 'server', smbdirect_rdma_mode: 'siw', smbdirect_kernel_policy: 'warn' }));
   t.match(planned.msg, /siw0 \(smbdirect_rdma_mode siw would create it\)/, 'the link this play would create counts');
   t.equal(preflight.plan(ctx('ubuntu2404', { smbdirect_role: 'client', smbdirect_rdma_mode: 'hardware' }, addSiw)).msg.includes('iWARP'), false, 'clients may mix');
@@ -232,4 +234,37 @@ t.test('a missing or wrong smbdirect_role is a clear error', async (t) => {
   t.throws(() => preflight.plan(ctx('debian12', {})), /smbdirect_role is not set: the play sets it/);
   t.throws(() => packages.plan(ctx('debian12', { smbdirect_role: 'srv' })), /smbdirect_role = "srv" is neither server nor client/);
   t.throws(() => preflight.plan(ctx('debian12', { smbdirect_role: 'server', smbdirect_kernel_policy: 'maybe' })), /smbdirect_kernel_policy = "maybe": must be one of fail, warn, build-modules/);
+});
+
+const seven = (sys: SystemFacts) => { Object.assign(sys.kernel, { release: '7.3.4+deb13-amd64', major: 7, minor: 3 }); sys.kconfig.symbols.SMBDIRECT = 'not set'; };
+
+t.test('7.1+: smbdirect.ko (CONFIG_SMBDIRECT) is needed too, on both sides', async (t) => {
+  const server = kernelSupport(sysOf('debian12', seven), 'server', 'siw');
+  t.same(server.missing.map((m) => m.symbol), ['SMBDIRECT', 'SMB_SERVER_SMBDIRECT', 'RDMA_SIW']);
+  t.equal(server.missing[0]!.fix, 'build the kernel, or just smbdirect.ko, with CONFIG_SMBDIRECT=m');
+  t.match(server.missing[0]!.meaning, /^CONFIG_SMBDIRECT is not set: from 7\.1 the RDMA code of cifs and ksmbd is its own module, smbdirect\.ko/);
+  t.notOk(kernelSupport(sysOf('debian12'), 'client', 'rxe').missing.some((m) => m.symbol === 'SMBDIRECT'), 'not before 7.1');
+  const evidence = kernelSupport(sysOf('debian12', (sys) => {
+    seven(sys);
+    sys.kconfig.source = null;
+    for (const k of Object.keys(sys.kconfig.symbols)) (sys.kconfig.symbols as Record<string, string>)[k] = 'unknown';
+    sys.modules.modules.cifs.depends = ['smbdirect', 'netfs'];
+    sys.modules.modules.smbdirect = { available: true, builtin: false, path: '/lib/modules/7.3.4+deb13-amd64/kernel/fs/smb/smbdirect/smbdirect.ko.xz', depends: ['rdma_cm', 'ib_core'], loaded: true };
+  }), 'client', 'rxe');
+  t.same(evidence.missing, [], 'modinfo: cifs depends on smbdirect, smbdirect is there');
+  t.match(evidence.notes.join('\n'), /CONFIG_CIFS_SMB_DIRECT: modinfo cifs: depends on smbdirect,netfs/);
+});
+
+t.test('preflight names what the distribution builds and the exact remedy for this host', async (t) => {
+  t.match(preflight.plan(ctx('debian12', { smbdirect_role: 'client' })).msg, /; Debian 12 kernels \(trixie-backports 7\.x included\) build neither side of SMB Direct: run with -e smbdirect_kernel_policy=build-modules, which rebuilds cifs\.ko, siw\.ko for exactly kernel 6\.1\.0-41-amd64/);
+  const server7 = preflight.plan(ctx('debian12', { smbdirect_role: 'server' }, seven));
+  t.match(server7.msg, /which rebuilds smbdirect\.ko, ksmbd\.ko, siw\.ko for exactly kernel 7\.3\.4\+deb13-amd64/);
+  t.match(server7.report, /^ {2}remedy {3}Debian 12 kernels/m);
+  t.match(preflight.plan(ctx('ubuntu2404', { smbdirect_role: 'client', smbdirect_rdma_mode: 'hardware' })).msg, /Ubuntu 24\.04 kernels build the server side only \(SMB_SERVER_SMBDIRECT=y, CIFS_SMB_DIRECT not set; siw is in linux-modules-extra-6\.8\.0-51-generic\): boot a kernel built with CONFIG_CIFS_SMB_DIRECT=y \(build-modules supports Debian kernels only\)/);
+  t.match(preflight.plan(ctx('rhel9', { smbdirect_role: 'server' })).msg, /kernels build the client side only \(CIFS_SMB_DIRECT=y\) and no ksmbd: boot a kernel built with CONFIG_SMB_SERVER=m, CONFIG_SMB_SERVER_SMBDIRECT=y \(build-modules supports Debian kernels only\)/);
+  const suse = preflight.plan(ctx('debian12', { smbdirect_role: 'client' }, (sys) => Object.assign(sys.distro, { id: 'opensuse-leap', pretty: 'openSUSE Leap 15.6' })));
+  t.match(suse.msg, /openSUSE Leap 15\.6 kernels build ksmbd and cifs without SMB Direct on either side: boot a kernel built with CONFIG_CIFS_SMB_DIRECT=y, CONFIG_RDMA_SIW=m/);
+  const warn = preflight.plan(ctx('debian12', { smbdirect_role: 'client', smbdirect_kernel_policy: 'warn' }));
+  t.match(warn.warnings?.join('\n'), /build-modules, which rebuilds cifs\.ko, siw\.ko/);
+  t.notMatch(preflight.plan(ctx('rhel9', { smbdirect_role: 'client' })).msg, /build-modules/, 'nothing missing: no remedy');
 });

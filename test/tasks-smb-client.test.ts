@@ -132,7 +132,10 @@ t.test('seal warns; secrets never leave the credentials file', async (t) => {
 t.test('a failed mount prints the kernel lines and a one-line diagnosis', async (t) => {
   const cases: Array<[string, string, RegExp]> = [
     ['mount error(2): No such file or directory', 'CIFS: VFS: CONFIG_CIFS_SMB_DIRECT is not enabled', /no SMB Direct \(CONFIG_CIFS_SMB_DIRECT/],
-    ['mount error(2): No such file or directory', 'CIFS: VFS: smbdirect_connect_sync(10.0.0.11:5445) failed with -111', /RDMA connection failed/],
+    ['mount error(2): No such file or directory', 'CIFS: VFS: smbdirect_connect_sync(10.0.0.11:5445) failed with -111', /the server refused the RDMA connection: is ksmbd running/],
+    ['mount error(2): No such file or directory', 'CIFS: VFS: smbdirect_connect_sync(10.0.0.11:445) failed -ECONNREFUSED', /the server refused the RDMA connection: .*does the firewall allow TCP 5445 \(iWARP\/siw\)/],
+    ['mount error(2): No such file or directory', 'CIFS: VFS: smbdirect_resolve_addr(10.0.0.11) failed -ETIMEDOUT', /the RDMA connection failed: is the server kernel/],
+    ['mount error(2): No such file or directory', 'CIFS: VFS: rdma_connect failed port=5445', /the RDMA connection failed/],
     ['mount error(13): Permission denied', 'CIFS: VFS: \\\\10.0.0.11 Send error in SessSetup = -13', /logon refused/],
     ['mount error(2): No such file or directory', 'CIFS: VFS: BAD_NETWORK_NAME: \\\\10.0.0.11\\IPC$', /ksmbd-tools is >= 3\.5\.2/],
     ['mount error(112): Host is down', 'CIFS: something else', /see the mount and kernel messages above/],
@@ -153,6 +156,14 @@ t.test('a failed mount prints the kernel lines and a one-line diagnosis', async 
     t.notMatch(r.stderr, /old line|unrelated/, 'only new, relevant kernel lines');
     t.match(r.stderr, want);
   }
+});
+
+t.test("the mount's diagnosis names the ports of the client's kernel and device type", async (t) => {
+  const v = vars();
+  const out = plan(TASKS, factsFor('rhel9', TASKS, v, 'cn1'), v, 'cn1');
+  const mounts = out.flatMap((p) => p.changes).filter((c) => c.kind === 'command' && /^(re)?mount /.test(c.desc));
+  t.ok(mounts.length > 0);
+  for (const c of mounts) t.match(c.kind === 'command' && c.cmd, /kernel 5\.14\.0-503\.14\.1\.el9_5\.x86_64 connects over iwarp to port 5445, then 445: does the firewall allow TCP 5445 on the server\?/);
 });
 
 t.test('an RDMA address-resolution timeout on the first contact is retried once; other failures are not', async (t) => {

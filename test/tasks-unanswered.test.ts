@@ -50,6 +50,18 @@ t.test('the sentence: which mount, which server, since when by the kernel, what 
   t.match(unansweredText(sys(deadFacts([], 'failed')), { ...m, answer: 'failed' }), /statfs failed at once \(the server refuses the connection: is ksmbd stopped\?\)/);
 });
 
+t.test('7.x failure lines (smbdirect_*) are told like the rdma_connect ones', async (t) => {
+  const f = deadFacts([], 'hung');
+  sys(f).dmesg.lines = [
+    { t: 400, text: 'CIFS: VFS: RDMA transport established' },
+    { t: 500, text: 'smbdirect: ib_dev[siw0]PORT[1]: iwarp=1' },
+    { t: 900, text: 'CIFS: VFS: smbdirect_connect_sync(10.0.0.11:5445) failed with -111' },
+    { t: 990, text: 'CIFS: VFS: smbdirect_connect_sync 10.0.0.11:5445 failed -ECONNREFUSED' },
+  ];
+  const m = sys(f).mounts.find((x) => x.target === '/mnt/share')!;
+  t.match(unansweredText(sys(f), m), /since then the kernel logged "CIFS: VFS: smbdirect_connect_sync\(10\.0\.0\.11:5445\) failed with -111" 1m40s ago and 1 more line\(s\) like it, the last 10s ago;/);
+});
+
 t.test('verify: the dead mount FAILs with that sentence, the live one still passes', async (t) => {
   const [p] = plan([verify], deadFacts([verify], 'hung'), vars, 'cn1');
   t.equal(p!.status, 'fail');

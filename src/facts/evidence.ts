@@ -1,6 +1,7 @@
 // Evidence of SMB Direct in the running cifs client when the kernel config cannot be read:
 // /proc/fs/cifs/DebugData's "Features:" line lists SMB_DIRECT, per-connection "SMBDirect" lines
 // show whether a mount really uses RDMA, and the smbd_* tunables exist only with CIFS_SMB_DIRECT.
+// The lines src/smb/debugdata.ts reads (counters, channels, server interfaces) come along as they are.
 import type { Fact } from './fact.js';
 
 export interface CifsEvidence {
@@ -14,13 +15,18 @@ export interface CifsEvidence {
   smbDirect: boolean | null;
   /** Per-connection SMBDirect lines, e.g. "SMBDirect (in hex) protocol version: 100 transport status: 2". */
   connections: string[];
+  /** The DebugData lines read (versions, SMBDirect blocks, channels, interfaces): parseDebugData() reads them. */
+  lines: string[];
 }
+
+/** What DebugData lines are sent: SMBDirect blocks with their counters, servers, channels, interfaces. */
+const WANTED = '^(CIFS Version|Features:)|SMBDirect|^[0-9]+\\) ConnectionId|^(Conn|Debug|Read Queue|Current Credits|Pending|Receive buffers|MR) |Extra Channels|Capabilities:|IPv[46]:|Allocated channels|\\[CONNECTED\\]|Speed: ';
 
 export const evidence: Fact<CifsEvidence> = {
   name: 'evidence',
   script: `sec evidence
 f=/proc/fs/cifs/DebugData
-[ -r $f ] && echo 'debugdata yes' && grep -E '^(CIFS Version|Features:)|SMBDirect' $f | head -n 100
+[ -r $f ] && echo 'debugdata yes' && grep -E '${WANTED}' $f | head -n 400
 [ -e /proc/fs/cifs/smbd_max_send_size ] && echo 'tunables yes'`,
   parse(s) {
     const lines = s.lines('evidence');
@@ -36,6 +42,7 @@ f=/proc/fs/cifs/DebugData
       features,
       smbDirect: known ? features.includes('SMB_DIRECT') || tunables : null,
       connections: lines.filter((l) => l.includes('SMBDirect')).map((l) => l.trim()),
+      lines: lines.filter((l) => l !== 'debugdata yes' && l !== 'tunables yes'),
     };
   },
 };

@@ -3,7 +3,7 @@
 // out-of-tree rebuilds under /lib/modules/$(uname -r)/updates/.
 import type { Fact } from './fact.js';
 
-export const MODULE_NAMES = ['cifs', 'ksmbd', 'siw', 'rdma_rxe', 'ib_core', 'rdma_cm'] as const;
+export const MODULE_NAMES = ['cifs', 'ksmbd', 'siw', 'rdma_rxe', 'ib_core', 'rdma_cm', 'smbdirect'] as const;
 export type ModuleName = (typeof MODULE_NAMES)[number];
 
 export interface ModuleState {
@@ -67,7 +67,7 @@ u="/lib/modules/$KR/updates"; [ -d "$u" ] && find "$u" -type f | sort | head -n 
   },
 };
 
-/** Built with SMB Direct, going by modinfo: the module depends on the RDMA core (rdma_cm / ib_core). */
+/** Built with SMB Direct, going by modinfo: the module depends on the RDMA core (rdma_cm / ib_core), or from 7.1 on smbdirect. */
 export function dependsOnRdma(m: ModuleState): boolean {
-  return m.depends.includes('rdma_cm') || m.depends.includes('ib_core');
+  return m.depends.includes('rdma_cm') || m.depends.includes('ib_core') || m.depends.includes('smbdirect');
 }

@@ -20,6 +20,7 @@ const REQ: Record<string, Omit<KconfigRequirement, 'symbol'>> = {
   INFINIBAND: { want: 'm', why: 'CONFIG_INFINIBAND missing: no RDMA stack at all (ib_core), so no SMB Direct' },
   INFINIBAND_ADDR_TRANS: { want: 'y', why: 'CONFIG_INFINIBAND_ADDR_TRANS missing: no RDMA connection manager (rdma_cm), which SMB Direct connects through' },
   INFINIBAND_USER_ACCESS: { want: 'm', why: 'CONFIG_INFINIBAND_USER_ACCESS missing: user-space RDMA tools (ibv_devices, rping) cannot be used to diagnose the link', optional: true },
+  SMBDIRECT: { want: 'm', why: 'CONFIG_SMBDIRECT missing: from 7.1 the RDMA code of cifs and ksmbd is its own module, smbdirect.ko (fs/smb/smbdirect), so neither side has SMB Direct without it' },
   SMB_SERVER: { want: 'm', why: 'CONFIG_SMB_SERVER missing: this host cannot serve SMB at all (no ksmbd module)' },
   SMB_SERVER_SMBDIRECT: { want: 'y', why: 'CONFIG_SMB_SERVER_SMBDIRECT missing: this host can serve SMB, but not over RDMA' },
   CIFS: { want: 'm', why: 'CONFIG_CIFS missing: this host cannot mount SMB shares at all (no cifs module)' },
@@ -33,11 +34,18 @@ const ORDER = Object.keys(REQ);
 
 const req = (symbol: string): KconfigRequirement => ({ symbol, ...REQ[symbol]! });
 
-/** The options a host of this role needs for SMB Direct with this RDMA mode, dependencies first. */
-export function requiredSymbols(role: Role, rdmaMode: RdmaMode): KconfigRequirement[] {
+/** Kernels from this release on build SMB Direct as its own module, smbdirect.ko (CONFIG_SMBDIRECT). */
+export const SMBDIRECT_MODULE_FROM = { major: 7, minor: 1 } as const;
+
+export const hasSmbdirectModule = (k: { major: number | null; minor: number | null }): boolean =>
+  k.major !== null && k.minor !== null && (k.major > SMBDIRECT_MODULE_FROM.major || (k.major === SMBDIRECT_MODULE_FROM.major && k.minor >= SMBDIRECT_MODULE_FROM.minor));
+
+/** The options a host of this role needs for SMB Direct with this RDMA mode (on this kernel: 7.1+ adds SMBDIRECT), dependencies first. */
+export function requiredSymbols(role: Role, rdmaMode: RdmaMode, kernel?: { major: number | null; minor: number | null }): KconfigRequirement[] {
   const smb = role === 'server' ? ['SMB_SERVER', 'SMB_SERVER_SMBDIRECT'] : ['CIFS', 'CIFS_SMB_DIRECT'];
+  const module = kernel && hasSmbdirectModule(kernel) ? ['SMBDIRECT'] : [];
   const soft = rdmaMode === 'siw' ? ['RDMA_SIW'] : rdmaMode === 'rxe' ? ['RDMA_RXE'] : [];
-  return ['INFINIBAND', 'INFINIBAND_ADDR_TRANS', ...smb, ...soft, 'INFINIBAND_USER_ACCESS'].map(req);
+  return ['INFINIBAND', 'INFINIBAND_ADDR_TRANS', ...module, ...smb, ...soft, 'INFINIBAND_USER_ACCESS'].map(req);
 }
 
 /**

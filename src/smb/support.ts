@@ -4,7 +4,7 @@
 // evidence used is named. Modules rebuilt into /lib/modules/RELEASE/updates count as the
 // remedy applied. Also the small shared readers: role, policy, RDMA mode and netdev, and the
 // ksmbd-tools version rule (Debian version comparison included).
-import { truthy } from '../truthy.js';
+import { truthy } from '../connection/options.js';
 import { dependsOnRdma, kernelAtLeast, systemOf, type ModuleName, type SystemFacts } from '../facts/index.js';
 import type { Plan, TaskContext, Vars } from '../types.js';
 import { kconfigGaps, requiredSymbols, type KconfigRequirement, type Role } from './kconfig-fragment.js';
@@ -113,7 +113,7 @@ export function rdmaNetdev(vars: Vars, sys: SystemFacts): { netdev: string; how:
 
 const MODULE_OF: Record<string, ModuleName> = {
   SMB_SERVER: 'ksmbd', SMB_SERVER_SMBDIRECT: 'ksmbd', CIFS: 'cifs', CIFS_SMB_DIRECT: 'cifs',
-  RDMA_SIW: 'siw', RDMA_RXE: 'rdma_rxe', INFINIBAND: 'ib_core', INFINIBAND_ADDR_TRANS: 'rdma_cm',
+  RDMA_SIW: 'siw', RDMA_RXE: 'rdma_rxe', INFINIBAND: 'ib_core', INFINIBAND_ADDR_TRANS: 'rdma_cm', SMBDIRECT: 'smbdirect',
 };
 const SMBDIRECT = new Set(['SMB_SERVER_SMBDIRECT', 'CIFS_SMB_DIRECT']);
 
@@ -188,7 +188,7 @@ function judge(sys: SystemFacts, mode: RdmaMode, req: KconfigRequirement, gap: K
 }
 
 export function kernelSupport(sys: SystemFacts, role: Role, mode: RdmaMode): KernelSupport {
-  const required = requiredSymbols(role, mode);
+  const required = requiredSymbols(role, mode, sys.kernel);
   const readings = new Map(required.map((r) => [r.symbol, readSymbol(sys, r.symbol)]));
   const notes: string[] = [];
   const vias = [...readings].flatMap(([s, r]) => (r.via ? [`CONFIG_${s}: ${r.via}`] : []));
@@ -300,7 +300,7 @@ export function modulesRemedy(sys: SystemFacts, role: Role, mode: RdmaMode, vars
   const uncovered = missing.filter((m) => !REBUILT_FOR[m.symbol]).map((m) => `CONFIG_${m.symbol}`);
   let problem: string | undefined;
   if (stock.kernelTooOld) problem = stock.kernelTooOld;
-  else if (uncovered.length) problem = `build-modules rebuilds only cifs, ksmbd and siw; ${uncovered.join(', ')} need(s) a kernel built with ${uncovered.length > 1 ? 'them' : 'it'}`;
+  else if (uncovered.length) problem = `build-modules rebuilds only ${[...new Set(Object.values(REBUILT_FOR))].join(', ')}; ${uncovered.join(', ')} need(s) a kernel built with ${uncovered.length > 1 ? 'them' : 'it'}`;
   if (!modules.length) return { missing, modules, problem };
   problem ??= moduleSigningRefusal(sys);
   if (!problem && sys.distro.id !== 'debian') problem = `build-modules rebuilds modules from Debian's linux-source against Debian's headers; ${sys.distro.pretty || sys.distro.id || 'this distribution'} (kernel ${release}) is not Debian`;

@@ -7,7 +7,8 @@ import { MOUNT_ANSWER_S, type CifsMount, type SystemFacts } from '../facts/index
 import { quote } from '../quote.js';
 
 export const ESTABLISHED = /RDMA transport (re-)?established/;
-const TROUBLE = /rdma_connect\(\) failed|rdma_connect failed|smbd_\w+:\d+ disconnected|has not responded in|Reconnecting|cifs_reconnect|reconnect tcon failed|connecting failed|Send error in|smbd_recv_buf/;
+// smbdirect_*: the failure lines of 7.x kernels (smbdirect.ko), e.g. "smbdirect_connect_sync(...) failed with -111".
+const TROUBLE = /rdma_connect\(\) failed|rdma_connect failed|smbdirect_\w+.*\b(failed|disconnected|error)|smbd_\w+:\d+ disconnected|has not responded in|Reconnecting|cifs_reconnect|reconnect tcon failed|connecting failed|Send error in|smbd_recv_buf/;
 
 /** "5m02s ago" from a dmesg timestamp (seconds since boot) and the host's uptime. */
 export function agoText(up: number | null, t: number | null): string {

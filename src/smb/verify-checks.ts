@@ -3,6 +3,9 @@
 // cannot be judged for another reason (dmesg unreadable, nothing to check) is a SKIP.
 import type { CifsMount, DmesgLine, SystemFacts } from '../facts/index.js';
 import { agoText, ESTABLISHED, unansweredText } from './unanswered.js';
+import { parseDebugData, type SmbDirectConnection } from './debugdata.js';
+import { modeTypes, rdmaPorts } from './rdma-ports.js';
+import { hasSmbdirectModule } from './kconfig-fragment.js';
 import type { Vars } from '../types.js';
 import type { RdmaMode } from './model.js';
 import { SOFT_RDMA, kernelSupport, ksmbdToolsInstalled, ksmbdToolsTooOld, linkNameOf, rdmaNetdev, supportProblems, upstreamVersion, type KernelSupport, type Role } from './support.js';
@@ -24,10 +27,13 @@ function ago(sys: SystemFacts, t: number | null): string {
   return text ? ` ${text}` : '';
 }
 
-function kernelCheck(s: KernelSupport): Check {
+function kernelCheck(sys: SystemFacts, s: KernelSupport): Check {
   const problems = [...(s.kernelTooOld ? [s.kernelTooOld] : []), ...(s.device ? [s.device] : []), ...s.missing.map((m) => m.meaning)];
   if (problems.length) return fail('kernel options', problems.join('; '));
-  return pass('kernel options', `${s.present.join(', ')}${s.unknown.length ? `; unverified: ${s.unknown.join(', ')}` : ''}`);
+  // 7.1+: SMB Direct is smbdirect.ko: say whether it is loaded and from where (a rebuilt one is under updates/).
+  const sd = sys.modules.modules.smbdirect;
+  const module = hasSmbdirectModule(sys.kernel) && sd ? `; smbdirect.ko ${sd.loaded ? 'loaded' : 'not loaded'}${sd.path ? ` (${sd.path})` : ''}` : '';
+  return pass('kernel options', `${s.present.join(', ')}${s.unknown.length ? `; unverified: ${s.unknown.join(', ')}` : ''}${module}`);
 }
 
 function linkChecks(sys: SystemFacts, vars: Vars, mode: RdmaMode, s: KernelSupport): Check[] {
@@ -70,14 +76,20 @@ function serverChecks(sys: SystemFacts, mode: RdmaMode, s: KernelSupport): Check
   const l445 = tcp(445);
   checks.push(l445.length ? pass('listening TCP 445', l445.join(' ')) : fail('listening TCP 445', running ? 'ksmbd runs but nothing listens on TCP 445 (tcp port in ksmbd.conf?)' : why));
   const iwarp = sys.rdma.devices.filter((d) => d.nodeType === 'iwarp').map((d) => d.name);
-  if (mode !== 'siw' && !iwarp.length) {
-    checks.push(skip('listening TCP 5445', "no iWARP device: ksmbd's RDMA listener is on port 445 through RDMA CM, which ss does not show"));
+  // Only an iWARP listener shows in ss (siw runs over kernel TCP); which port it has: src/smb/rdma-ports.ts.
+  const ports = rdmaPorts(sys.kernel, [...modeTypes(mode, sys.rdma.devices), ...sys.rdma.devices.map((d) => d.nodeType)]);
+  const port = ports.listeners.find((l) => l.types.includes('iwarp'))?.port;
+  if (!port) {
+    checks.push(skip('listening TCP 5445', `no iWARP device: ${ports.rule}, so ksmbd's RDMA listener is on port 445 through RDMA CM, which ss does not show`));
     return checks;
   }
-  const l5445 = tcp(5445);
+  const listening = tcp(port);
+  const late = ports.perType
+    ? `ksmbd's iWARP listener is not up although ${iwarp.join(', ')} exists (${ports.rule}): restart ksmbd`
+    : `ksmbd was started before the iWARP device ${iwarp.join(', ')} existed (${ports.rule}): restart ksmbd`;
   const cause = blame(s, ['SMB_SERVER_SMBDIRECT', ...(mode === 'siw' ? ['RDMA_SIW'] : [])])
-    ?? (!running ? why : !iwarp.length ? 'no iWARP device yet (the siw link is missing)' : `ksmbd was started before the iWARP device ${iwarp.join(', ')} existed (it picks its RDMA port at start): restart ksmbd`);
-  checks.push(l5445.length ? pass('listening TCP 5445', `${l5445.join(' ')} (SMB Direct over iWARP)`) : fail('listening TCP 5445', cause));
+    ?? (!running ? why : !iwarp.length ? 'no iWARP device yet (the siw link is missing)' : late);
+  checks.push(listening.length ? pass(`listening TCP ${port}`, `${listening.join(' ')} (SMB Direct over iWARP)`) : fail(`listening TCP ${port}`, cause));
   return checks;
 }
 
@@ -139,19 +151,25 @@ function clientChecks(sys: SystemFacts, vars: Vars, s: KernelSupport, host?: str
     else { checks.push(pass(`mount ${w.path}`, `${m.source} ${vers},rdma`)); mounted++; }
     checks.push(sys.dmesg.readable ? dmesgCheck(sys, m, w.path) : skip(`dmesg ${w.path}`, sys.dmesg.note ?? 'dmesg not readable'));
   }
-  const conns = sys.evidence.connections;
-  const up = conns.filter((c) => /transport status: (2\b|SMBDIRECT_SOCKET_CONNECTED\b)/.test(c));
-  const name = 'cifs DebugData SMBDirect';
-  const cause = blame(s, ['CIFS', 'CIFS_SMB_DIRECT']);
-  if (up.length) checks.push(pass(name, `${up.length} of ${conns.length} SMBDirect connection(s) connected ("${up[0]}")`));
-  else if (cause) checks.push(fail(name, cause));
-  else if (!sys.evidence.debugData) checks.push(mounted ? fail(name, '/proc/fs/cifs/DebugData is not readable') : skip(name, 'cifs is not loaded (nothing mounted)'));
-  else checks.push(fail(name, conns.length ? `no connected SMBDirect transport: ${conns.join('; ')}` : 'no SMBDirect connection (the mounts use TCP)'));
+  checks.push(debugDataCheck(sys, s, mounted));
   return checks;
 }
 
+/** A connected SMBDirect transport in /proc/fs/cifs/DebugData, either form (src/smb/debugdata.ts). */
+function debugDataCheck(sys: SystemFacts, s: KernelSupport, mounted: number): Check {
+  const conns = parseDebugData(sys.evidence.lines.join('\n')).connections;
+  const up = conns.filter((c) => c.connected);
+  const name = 'cifs DebugData SMBDirect';
+  const cause = blame(s, ['CIFS', 'CIFS_SMB_DIRECT']);
+  const show = (c: SmbDirectConnection) => (c.statusName ? `${c.statusName}${c.status === null ? '' : ` (${c.status})`}` : c.line);
+  if (up.length) return pass(name, `${up.length} of ${conns.length} SMBDirect connection(s) connected ("${up[0]!.line}")`);
+  if (cause) return fail(name, cause);
+  if (!sys.evidence.debugData) return mounted ? fail(name, '/proc/fs/cifs/DebugData is not readable') : skip(name, 'cifs is not loaded (nothing mounted)');
+  return fail(name, conns.length ? `no connected SMBDirect transport: ${conns.map(show).join('; ')}` : 'no SMBDirect connection (the mounts use TCP)');
+}
+
 const OOPS = /Oops|BUG:|general protection fault|Call Trace/;
-const IN_SMB = /\[(ksmbd|cifs)\]|\b(ksmbd|cifs|smb2|smb|smbd|smbdirect)_\w*\+0x/;
+const IN_SMB = /\[(ksmbd|cifs|smbdirect)\]|\b(ksmbd|cifs|smb2|smb|smbd|smbdirect)_\w*\+0x/;
 
 /** An Oops/BUG/GPF/Call Trace line with a ksmbd or cifs frame within the next 60 lines (or the marker itself). */
 function oopsCheck(sys: SystemFacts): Check {
@@ -171,7 +189,7 @@ function oopsCheck(sys: SystemFacts): Check {
 export function verifyChecks(sys: SystemFacts, vars: Vars, role: Role, mode: RdmaMode, host?: string): Check[] {
   const s = kernelSupport(sys, role, mode);
   const roleChecks = role === 'server' ? serverChecks(sys, mode, s) : clientChecks(sys, vars, s, host);
-  return [kernelCheck(s), ...linkChecks(sys, vars, mode, s), ...roleChecks, oopsCheck(sys)];
+  return [kernelCheck(sys, s), ...linkChecks(sys, vars, mode, s), ...roleChecks, oopsCheck(sys)];
 }
 
 /** Aligned columns, one row per check. */

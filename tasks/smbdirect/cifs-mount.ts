@@ -20,7 +20,8 @@ import { bootRetryFiles, dropInPath, REMOUNT_UNIT, removeDropIn } from '../../sr
 import { CREDENTIALS_DIR, credentialsPath } from '../../src/smb/credentials.js';
 import { fstabEntryMatches, fstabEscape, fstabLine, mergeFstab, parseMountLine } from '../../src/smb/fstab.js';
 import { DAEMON_RELOAD } from '../../src/smb/handlers.js';
-import { kernelGate } from '../../src/smb/support.js';
+import { ANY_PORTS_TEXT, clientPortsText, modeTypes } from '../../src/smb/rdma-ports.js';
+import { kernelGate, rdmaModeOf } from '../../src/smb/support.js';
 import { unansweredText } from '../../src/smb/unanswered.js';
 import type { Change, Task } from '../../src/types.js';
 export { handlers } from './rdma-link.js';
@@ -35,9 +36,14 @@ export function ourFstabTargets(fstab: string): string[] {
   });
 }
 
-/** `mount MNT` (from its fstab line); on failure: mount's output, the new CIFS/RDMA kernel lines and a diagnosis, to stderr. */
-export function mountCommand(mnt: string, remount = false): string {
+/**
+ * `mount MNT` (from its fstab line); on failure: mount's output, the new CIFS/RDMA kernel lines and a
+ * diagnosis, to stderr. `ports`: where this client connects (clientPortsText, src/smb/rdma-ports.ts).
+ */
+export function mountCommand(mnt: string, remount = false, ports = ANY_PORTS_TEXT): string {
   const m = cmd(mnt);
+  // Failure lines: rdma_connect/rdma_resolve_* before 7.x, smbdirect_* from 7.x (smbdirect.ko); 111 is ECONNREFUSED.
+  const refused = `the server refused the RDMA connection: is ksmbd running with SMB Direct, was it started after its RDMA link existed, ${ports}`;
   return [
     'n=$(dmesg 2>/dev/null | wc -l)',
     ...(remount ? [`umount ${m} || exit $?`] : []),
@@ -52,7 +58,8 @@ export function mountCommand(mnt: string, remount = false): string {
     `  *'CONFIG_CIFS_SMB_DIRECT is not enabled'*) d='this client kernel has no SMB Direct (CONFIG_CIFS_SMB_DIRECT is not set): boot a kernel with it or rebuild cifs.ko (see the preflight task)';;`,
     `  *BAD_NETWORK_NAME*) d='the server does not know the share: check ksmbd_shares, and that its ksmbd-tools is >= 3.5.2 (older ones fail every tree connect on kernels >= 6.1)';;`,
     `  *STATUS_LOGON_FAILURE*|*'Permission denied'*|*'error(13)'*) d='logon refused: the credentials file and the server ksmbdpwd.db disagree (same password source on both?), or the user lacks a system account or is not in valid_users';;`,
-    `  *smbd_*|*smbdirect*|*rdma_*|*RDMA*) d='the RDMA connection failed: is the server kernel built with SMB_SERVER_SMBDIRECT, was ksmbd started after its RDMA link existed, are both RDMA links ACTIVE (rdma link show), does the firewall allow TCP 5445 (iWARP/siw) or UDP 4791 (RoCE/rxe)?';;`,
+    `  *smbdirect_*ECONNREFUSED*|*smbdirect_*-111*|*'rdma_connect'*-111*) d=${cmd(refused)};;`,
+    `  *smbd_*|*smbdirect*|*rdma_*|*RDMA*) d=${cmd(`the RDMA connection failed: is the server kernel built with SMB_SERVER_SMBDIRECT, was ksmbd started after its RDMA link existed, are both RDMA links ACTIVE (rdma link show), ${ports}`)};;`,
     `  *) d='see the mount and kernel messages above';;`,
     'esac',
     `echo "diagnosis: $d" >&2`,
@@ -92,7 +99,8 @@ const task: Task = {
       } else {
         for (const { m } of todo) {
           const remount = live(m.path).length > 0;
-          changes.push({ kind: 'command', desc: `${remount ? 'remount' : 'mount'} ${m.path}`, cmd: mountCommand(m.path, remount) });
+          const ports = clientPortsText(sys.kernel, modeTypes(rdmaModeOf(vars), sys.rdma.devices));
+          changes.push({ kind: 'command', desc: `${remount ? 'remount' : 'mount'} ${m.path}`, cmd: mountCommand(m.path, remount, ports) });
         }
       }
     }

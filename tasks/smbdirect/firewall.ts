@@ -1,6 +1,7 @@
 /**
  * Ensures the active host firewall lets SMB Direct in. Servers: TCP 445 (SMB), TCP 5445 when iWARP
- * (siw) is used, UDP 4791 for RoCEv2 (rxe); hardware mode: by the RDMA devices' node types. Clients
+ * (siw) is used, UDP 4791 for RoCEv2 (rxe); hardware mode: by the RDMA devices' node types; the
+ * kernel's port rules in src/smb/rdma-ports.ts (rdmaPorts). Clients
  * with RoCE need UDP 4791 too (RoCEv2 packets go to port 4791 both ways; conntrack does not see
  * them as replies); siw clients need nothing (their TCP connections are outgoing).
  * firewalld: `firewall-cmd --permanent --add-port=...` and `--reload`; ufw: `ufw allow ...`; only
@@ -11,20 +12,16 @@
 import { systemOf, type SystemFacts } from '../../src/facts/index.js';
 import { cmd } from '../../src/quote.js';
 import type { RdmaMode } from '../../src/smb/model.js';
+import { modeTypes, rdmaPorts, type FirewallPort } from '../../src/smb/rdma-ports.js';
 import { rdmaModeOf, roleOf, type Role } from '../../src/smb/support.js';
 import type { Task } from '../../src/types.js';
 
-export interface Port { port: number; proto: 'tcp' | 'udp'; why: string }
+export type Port = FirewallPort;
 
+/** Servers: TCP 445 and what src/smb/rdma-ports.ts says their kernel and devices need; clients: only RoCEv2's UDP 4791. */
 export function wantedPorts(sys: SystemFacts, role: Role, mode: RdmaMode): Port[] {
-  const types = new Set(sys.rdma.devices.map((d) => d.nodeType));
-  const iwarp = mode === 'siw' || (mode === 'hardware' && types.has('iwarp'));
-  const roce = mode === 'rxe' || (mode === 'hardware' && types.has('roce'));
-  return [
-    ...(role === 'server' ? [{ port: 445, proto: 'tcp' as const, why: 'SMB' }] : []),
-    ...(role === 'server' && iwarp ? [{ port: 5445, proto: 'tcp' as const, why: 'SMB Direct over iWARP' }] : []),
-    ...(roce ? [{ port: 4791, proto: 'udp' as const, why: 'RoCEv2' }] : []),
-  ];
+  const rdma = rdmaPorts(sys.kernel, modeTypes(mode, sys.rdma.devices)).firewall;
+  return role === 'server' ? [{ port: 445, proto: 'tcp', why: 'SMB' }, ...rdma] : rdma.filter((p) => p.proto === 'udp');
 }
 
 const spec = (p: Port): string => `${p.port}/${p.proto}`;

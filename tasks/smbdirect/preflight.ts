@@ -3,8 +3,9 @@
  * why not: each missing kernel option, what it means, what to do (src/smb/support.ts). Missing
  * options are written as a kernel config fragment on the controller (merge_config.sh format):
  * ${smbdirect_fragment_dir}/${inventory_hostname}-${kernel release}.config.
- * Always refused, whatever the policy: a server with iWARP and IB/RoCE devices together (also when
- * the planned siw/rxe link would mix them), an unusable RDMA netdev, build-modules under Secure
+ * Always refused, whatever the policy: a server with iWARP and IB/RoCE devices together on a kernel
+ * with one RDMA listener (before 6.18, src/smb/rdma-ports.ts; also when the planned siw/rxe link
+ * would mix them), an unusable RDMA netdev, build-modules under Secure
  * Boot or lockdown. Servers: ksmbd-tools older than 3.5.2 on kernel 6.1+ (payload_sz).
  * build-modules: when every missing option is one a rebuilt cifs/ksmbd/siw provides, the kernel is
  * Debian's, nothing enforces module signatures and the controller has built the modules for this
@@ -18,9 +19,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CACHE_ROOT } from '../../src/paths.js';
-import { truthy } from '../../src/truthy.js';
+import { truthy } from '../../src/connection/options.js';
 import { systemOf, type SystemFacts } from '../../src/facts/index.js';
+import { distroKernelText } from '../../src/smb/distro-kernels.js';
 import { kconfigFragment } from '../../src/smb/kconfig-fragment.js';
+import { PER_TYPE_LISTENERS_FROM, perTypeListeners, rdmaPorts } from '../../src/smb/rdma-ports.js';
 import type { RdmaMode } from '../../src/smb/model.js';
 import {
   isBookworm, kernelPolicyOf, kernelSupport, ksmbdToolsInstalled, ksmbdToolsTooOld, linkNameOf, rdmaModeOf, rdmaNetdev, roleOf,
@@ -52,9 +55,10 @@ function mixRefusal(sys: SystemFacts, vars: Vars, role: Role, mode: RdmaMode): s
   const ibroce = names(['roce', 'ib']);
   const planned = mode === 'hardware' ? undefined : linkNameOf(vars, mode);
   if (planned && !sys.rdma.devices.some((d) => d.name === planned)) (mode === 'siw' ? iwarp : ibroce).push(`${planned} (smbdirect_rdma_mode ${mode} would create it)`);
-  if (!iwarp.length || !ibroce.length) return undefined;
+  // A kernel with one listener per node type (src/smb/rdma-ports.ts) serves both kinds.
+  if (!iwarp.length || !ibroce.length || perTypeListeners(sys.kernel)) return undefined;
   const fix = planned ? `use smbdirect_rdma_mode ${mode === 'siw' ? 'hardware' : 'siw'} here, or remove the other devices` : 'delete the devices of one kind (rdma link delete NAME)';
-  return `refusing a ksmbd server with iWARP and IB/RoCE RDMA devices together (iWARP: ${iwarp.join(', ')}; IB/RoCE: ${ibroce.join(', ')}): ksmbd's RDMA listener moves to port 5445 as soon as any iWARP device exists, so IB/RoCE clients cannot connect, and mixing is broken on current kernels; ${fix}`;
+  return `refusing a ksmbd server with iWARP and IB/RoCE RDMA devices together (iWARP: ${iwarp.join(', ')}; IB/RoCE: ${ibroce.join(', ')}): ${rdmaPorts(sys.kernel, ['iwarp', 'roce']).rule}, so its one listener is on 5445 and IB/RoCE clients cannot connect (kernels from ${PER_TYPE_LISTENERS_FROM.major}.${PER_TYPE_LISTENERS_FROM.minor} listen per device type); ${fix}`;
 }
 
 /** ksmbd-tools on a server: [problem (fatal with policy fail), warnings]. */
@@ -69,7 +73,7 @@ function ksmbdTools(sys: SystemFacts): [string | undefined, string[]] {
   return [text, warnings];
 }
 
-function report(host: string, role: Role, mode: RdmaMode, sys: SystemFacts, s: KernelSupport, fragment?: { path: string; content: string }): string {
+function report(host: string, role: Role, mode: RdmaMode, sys: SystemFacts, s: KernelSupport, fragment?: { path: string; content: string }, distroText?: string): string {
   const lines = [`${host}: ${role}, smbdirect_rdma_mode ${mode}, kernel ${sys.kernel.release} (config: ${sys.kconfig.source ?? 'not readable'})`];
   if (s.kernelTooOld) lines.push(`  too old  ${s.kernelTooOld}`);
   if (s.device) lines.push(`  device   ${s.device}`);
@@ -77,6 +81,7 @@ function report(host: string, role: Role, mode: RdmaMode, sys: SystemFacts, s: K
   if (s.unknown.length) lines.push(`  unknown  ${s.unknown.join(', ')}: no kernel config and no module evidence`);
   if (s.present.length) lines.push(`  present  ${s.present.join(', ')}`);
   for (const n of s.notes) lines.push(`  note     ${n}`);
+  if (distroText) lines.push(`  remedy   ${distroText}`);
   if (fragment) lines.push(`  fragment ${fragment.path} (written on the controller unless --check):`, ...fragment.content.trimEnd().split('\n').map((l) => `    ${l}`));
   return lines.join('\n');
 }
@@ -97,6 +102,8 @@ const task: Task = {
     ].filter((x): x is string => x !== undefined);
     const [toolsProblem, toolsWarnings] = role === 'server' ? ksmbdTools(sys) : [undefined, []];
     const issues = [...(s.kernelTooOld ? [s.kernelTooOld] : []), ...(s.device ? [s.device] : []), ...s.missing.map((m) => `${m.meaning} (fix: ${m.fix})`)];
+    // What this distribution's kernels build and the exact remedy for this host (src/smb/distro-kernels.ts).
+    const distroText = distroKernelText(sys, role, mode, kernelMissing.map((m) => `CONFIG_${m.symbol}=${m.want}`));
     const path = fragmentPath(vars, host, sys.kernel.release);
     const content = kernelMissing.length
       ? `# Kernel options SMB Direct needs on ${host} (role ${role}, smbdirect_rdma_mode ${mode}).\n# Running kernel: ${sys.kernel.release} ${sys.kernel.version}\n${kconfigFragment(kernelMissing.map((m) => `${m.symbol}=${m.want}`))}`
@@ -108,7 +115,7 @@ const task: Task = {
     const modulesBuilt = policy === 'build-modules' && (truthy(vars.smbdirect_modules_built) || provided);
     const fatal = [
       ...refusals,
-      ...(issues.length && policy === 'fail' ? issues : []),
+      ...(issues.length && policy === 'fail' ? [...issues, ...(distroText ? [distroText] : [])] : []),
       ...(issues.length && policy === 'build-modules' && !modulesBuilt ? [`${issues.join('; ')}; build-modules comes with the kernel remedy${remedy?.problem && !refusals.includes(remedy.problem) ? `, which cannot apply: ${remedy.problem}` : ''}`] : []),
       ...(toolsProblem && policy === 'fail' ? [toolsProblem] : []),
     ];
@@ -118,7 +125,7 @@ const task: Task = {
     if (fatal.length) {
       const fragment = content ? { path, content } : undefined;
       const changes = fragment ? [{ kind: 'local-file' as const, path: fragment.path, content: fragment.content }] : undefined;
-      return { status: 'fail', msg: `${role} on kernel ${sys.kernel.release}: ${fatal.join('; ')}${where}`, warnings: toolsWarnings, report: report(host, role, mode, sys, s, fragment), changes };
+      return { status: 'fail', msg: `${role} on kernel ${sys.kernel.release}: ${fatal.join('; ')}${where}`, warnings: toolsWarnings, report: report(host, role, mode, sys, s, fragment, distroText), changes };
     }
     // Going on: the problems become warnings (with the notes that explain them, e.g. the evidence used).
     const doubtful = issues.length > 0 || s.unknown.length > 0;
@@ -126,6 +133,7 @@ const task: Task = {
       ...issues, ...(toolsProblem ? [toolsProblem] : []), ...toolsWarnings,
       ...s.unknown.map((u) => `${u} could not be checked: no kernel config and no module evidence`), ...(doubtful ? s.notes : []),
     ];
+    if (issues.length && distroText && policy === 'warn') warnings.push(distroText);
     if (issues.length) warnings.push(`smbdirect_kernel_policy=${policy}: going on${provided && remedy ? ` (smbdirect/kernel-modules installs the rebuilt ${remedy.modules.join(', ')} for ${sys.kernel.release}; verify checks the outcome)` : modulesBuilt ? ' (smbdirect_modules_built)' : ', configuration is staged only'}${where}`);
     const msg = issues.length
       ? `${role} on kernel ${sys.kernel.release}: ${issues.length} problem(s), see warnings`
