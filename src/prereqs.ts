@@ -11,7 +11,7 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { step, type Note } from './lab/vm-progress.js';
+import { step, type Note } from './progress.js';
 
 export type Feature = 'lab' | 'vm-lab' | 'module-build' | 'bench' | 'ansible';
 
@@ -125,7 +125,7 @@ export async function aptInstall(pkgs: string[], why: string, log: (line: string
     throw new PrerequisiteError(`${why}: these Debian packages are missing: ${pkgs.join(' ')}; installing them needs root: run as root, or install them first (apt-get install ${pkgs.join(' ')})`);
   }
   // A long step like any other: a ticker with apt's latest line, its whole output in a log file
-  // that a failure names (src/lab/vm-progress.ts).
+  // that a failure names (src/progress.ts).
   await step(log, `${why}: apt-get install ${pkgs.join(' ')}`, async (note) => {
     const install = ['install', '-y', '-q', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=600', ...pkgs];
     let r = await apt(install, note);

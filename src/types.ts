@@ -207,10 +207,43 @@ export type Plan =
   | ({ status: 'fail'; msg: string; changes?: Change[] } & PlanExtras)
   | ({ status: 'change'; changes: Change[]; msg?: string } & PlanExtras);
 
+/** One host a controller prepare runs for: what its gather printed there. */
+export interface PrepareHost {
+  /** The host as the inventory gives it. */
+  host: HostSpec;
+  /** Its variables as the task will see them (inventory, play vars, -e): of the first play that runs the task on it. */
+  vars: Vars;
+  /** The gather's stdout on this host. */
+  output: string;
+}
+
+/**
+ * Work a task needs done on the controller before any host is touched (e.g. building kernel
+ * modules for the hosts' kernel releases). The engine runs each distinct prepare (by key) of the
+ * run's plays once, before the first play: it runs `gather` once on each host that wants it
+ * (hosts it cannot reach then are left out: their play's fact gathering reports them), then
+ * run(); a throw stops the run before any host is changed.
+ */
+export interface ControllerPrepare {
+  /** Tasks declaring the same key share one prepare (the first one met is run). */
+  key: string;
+  /** What the prepare does, as error messages say it: "ERROR! WHAT failed; no host was changed: ...". */
+  what: string;
+  /** What was undone when a signal stopped it (after "ERROR! interrupted (SIGINT) while WHAT: "). */
+  interrupted: string;
+  /** Whether a host with these vars needs it. */
+  wants(vars: Vars): boolean;
+  /** A read-only shell command run once per wanting host; only hosts where it exits 0 are passed to run(). */
+  gather: string;
+  run(hosts: PrepareHost[], log: (line: string) => void): Promise<void>;
+}
+
 /** A unit of work: reads facts, returns a plan. Never touches a connection. */
 export interface Task {
   name: string;
   tags?: string[];
+  /** Controller-side work done once per run before any host is touched (ControllerPrepare). */
+  controllerPrepare?: ControllerPrepare;
   /** Remote paths whose state the plan needs (gathered with the facts, in the same round trip). */
   reads?(vars: Vars, host: string): string[];
   /** Read-only shell commands whose results the plan needs, keyed by a name of the task's choosing. */

@@ -1,6 +1,7 @@
 // Runs that fail part-way, on real sshd hosts (the lab), and what the engine promises for each:
 //   - a failed module build (smbdirect_kernel_policy=build-modules) stops the run before any host
-//     is touched (README, "Real kernels"; src/engine/prepare-modules.ts);
+//     is touched (README, "Real kernels"; smbdirect/kernel-modules' controllerPrepare,
+//     src/smb/modules-prepare.ts, run by src/engine/prepare.ts);
 //   - a task failing at plan time mid-play: the tasks before it are applied, the ones after it are
 //     not, and the handlers they notified are withheld (src/engine/host-play.ts);
 //   - a task failing while applying: its files are restored, the tasks after it do not run, and no
@@ -39,7 +40,7 @@ function offlineApt(dir: string): string {
 
 /**
  * The lab hosts share this machine's kernel, and the engine builds for what each host's
- * `uname -r` says (prepareModules): a `uname` early on the hosts' PATH (/usr/local/bin) makes
+ * `uname -r` says (src/smb/modules-prepare.ts): a `uname` early on the hosts' PATH (/usr/local/bin) makes
  * them report RELEASE. Planted before the "before" snapshot, removed afterwards.
  */
 function pretendRelease(t: Test, release: string): void {
@@ -62,8 +63,11 @@ for (const [what, release, reason] of [
     const dir = tmp('sd-build-fail-');
     const cache = join(dir, 'modules');
     const before = new Map(hosts.map((h) => [h, snapshot(h)]));
-    // The sample play, with a message of its own, writes files on every host: had the run gone on, they would show.
-    const r = await runCli(['run', 'sample', '-i', inv, '-e', 'smbdirect_kernel_policy=build-modules', '-e', `smbdirect_modules_cache=${cache}`, '-e', `sample_message=built-for-${release}`], { env: { APT_CONFIG: offlineApt(dir) } });
+    // The sample play, with a message of its own, writes files on every host: had the run gone on,
+    // they would show. smbdirect/kernel-modules, last, is the task whose controllerPrepare builds.
+    const pb = join(dir, 'sample-build.yml');
+    writeFileSync(pb, '- name: Sample play\n  hosts: all\n  tasks: [sample/config, sample/line, sample/marker, smbdirect/kernel-modules]\n');
+    const r = await runCli(['run', pb, '-i', inv, '-e', 'smbdirect_kernel_policy=build-modules', '-e', `smbdirect_modules_cache=${cache}`, '-e', `sample_message=built-for-${release}`], { env: { APT_CONFIG: offlineApt(dir) } });
     const out = r.stdout + r.stderr;
     t.equal(r.code, 1, r.code === 1 ? 'exit 1' : `exit 1\n${out}`);
     t.match(out, new RegExp(`build-modules: SMB Direct modules for ${release.replace(/\./g, '\\.')} \\(built once per release, cached\\)`), 'the release the hosts reported is the one built');

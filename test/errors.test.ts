@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { $ } from 'zx';
 import { errorMessage, reportError } from '../src/errors.js';
 import { runCli } from './helpers/lab.js';
-import { StepError, follow, step } from '../src/lab/vm-progress.js';
+import { StepError, follow, step } from '../src/progress.js';
 
 const logDir = mkdtempSync(join(tmpdir(), 'smbd-logs-'));
 process.env.SMBDIRECT_LOG_DIR = logDir;

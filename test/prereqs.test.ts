@@ -16,7 +16,7 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 function featuresOf(file: string): Feature[] | undefined {
   if (/^src\/lab\/vm[^/]*\.ts$/.test(file)) return ['vm-lab'];
   if (/^src\/lab\//.test(file)) return ['lab'];
-  if (/^src\/kernel\//.test(file) || file === 'src/engine/prepare-modules.ts') return ['module-build'];
+  if (/^src\/kernel\//.test(file)) return ['module-build'];
   if (file === 'src/prereqs.ts') return ['lab', 'vm-lab', 'module-build', 'bench'];
   if (/^bench\//.test(file)) return ['lab', 'bench'];
   if (/^scripts\//.test(file)) return ['lab', 'vm-lab', 'module-build'];

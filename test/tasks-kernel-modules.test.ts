@@ -2,6 +2,7 @@
 // (src/kernel/remedy.ts), planned against fixture facts: a cache of fake-but-well-formed .ko files
 // in a temp dir stands for a finished build, and the task's probes (sha256 of what is under
 // updates/, srcversion of what is loaded) are filled in as the host would answer them.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { systemOf, type SystemFacts } from '../src/facts/index.js';
 import { cachedModules, DEBIAN_RELEASE, ensureModulesBuilt } from '../src/kernel/remedy.js';
 import type { Change, CommandChange, Plan, TaskContext, UploadChange, Vars } from '../src/types.js';
 import kernelModules, { PROBE_LOADED, PROBE_SHA } from '../tasks/smbdirect/kernel-modules.js';
+import { moduleTargets } from '../src/smb/modules-prepare.js';
 import { loadFixtureFacts, type FixtureName } from './fixtures/facts/index.js';
 
 const RELEASE = '6.1.0-41-amd64'; // the debian12 fixture's kernel
@@ -179,4 +181,26 @@ t.test('refused on a non-Debian kernel and without a build on the controller', a
   const empty = t.testdir({});
   const nobuild = plan({ vars: { smbdirect_modules_cache: empty } });
   t.match(nobuild, { status: 'fail', msg: new RegExp(`no modules are built for kernel ${RELEASE} on the controller \\(${empty}/${RELEASE}\\)`) });
+});
+
+t.test('the build runs on the controller before any play: the task declares it (controllerPrepare)', async (t) => {
+  const prep = kernelModules.controllerPrepare!;
+  t.ok(prep, 'declared');
+  t.ok(prep.wants({ smbdirect_kernel_policy: 'build-modules' }), 'wanted under build-modules');
+  for (const v of [{}, { smbdirect_kernel_policy: 'warn' }, { smbdirect_kernel_policy: 'fail' }, { smbdirect_kernel_policy: 'maybe' }]) t.notOk(prep.wants(v), `not under ${JSON.stringify(v)} (a bad value is validate's to report)`);
+  // One round trip per host: the release, then the Debian codename (empty line when there is none).
+  const out = execFileSync('sh', ['-c', prep.gather], { encoding: 'utf8' }).split('\n');
+  t.equal(out[0], execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim(), 'first line: uname -r');
+  t.ok(out.length >= 2, 'then the codename line');
+  const host = (name: string, output: string, vars: Vars = {}) => ({ host: { name, groups: ['all'], vars }, vars, output });
+  t.same(moduleTargets([host('a', '6.1.0-26-amd64\nbookworm\n'), host('b', '6.1.0-26-amd64\n\n'), host('c', '6.12.38+deb13-amd64\n"trixie"\n'), host('d', '\n'), host('e', '6.1.0-27-amd64\n')]), [
+    { release: '6.1.0-26-amd64', codename: 'bookworm' }, { release: '6.12.38+deb13-amd64', codename: 'trixie' }, { release: '6.1.0-27-amd64' },
+  ], 'one target per release, with a codename when a host of it has one; hosts without a release left out');
+  t.same(moduleTargets([host('b', '6.1.0-26-amd64\n'), host('a', '6.1.0-26-amd64\nbookworm')]), [{ release: '6.1.0-26-amd64', codename: 'bookworm' }], 'a later host fills the codename in');
+  const lines: string[] = [];
+  await prep.run([host('d', '\n')], (l) => lines.push(l));
+  t.same(lines, [], 'no release: nothing built, nothing said');
+  const root = t.testdir({});
+  await t.rejects(prep.run([host('a', '5.14.0-503.14.1.el9_5.x86_64\n', { smbdirect_modules_cache: root })], (l) => lines.push(l)), /cannot build modules for kernel 5\.14\.0-503\.14\.1\.el9_5\.x86_64: build-modules rebuilds Debian kernels only/);
+  t.same(lines, ['build-modules: SMB Direct modules for 5.14.0-503.14.1.el9_5.x86_64 (built once per release, cached)'], 'says what it builds, as before');
 });

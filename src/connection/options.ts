@@ -7,6 +7,7 @@ import { hostname, homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { shlexSplit } from '../inventory/shlex.js';
 import type { HostSpec } from '../types.js';
+import { truthy } from '../truthy.js';
 import { resolveRoute, type Route } from './jump.js';
 import { chooseClient, type ClientChoice } from './client-choice.js';
 import { becomeSettings, connectionPassword, type BecomeMethod, type CliPasswords, type Secret } from './passwords.js';
@@ -59,12 +60,6 @@ const expand = (p: string) => (p.startsWith('~/') ? resolve(homedir(), p.slice(2
 export function controllerContext(): ResolveContext {
   const me = userInfo();
   return { home: homedir(), localUser: me.username, uid: me.uid, localHostname: hostname(), env: process.env, systemConfig: '/etc/ssh/ssh_config' };
-}
-
-export function truthy(v: unknown): boolean {
-  if (typeof v === 'boolean') return v;
-  if (typeof v === 'number') return v !== 0;
-  return typeof v === 'string' && /^(yes|true|on|1|y)$/i.test(v.trim());
 }
 
 /** What Ansible puts on ssh's command line, in its order: ssh_args, the inventory's -o, common args, extra args. */

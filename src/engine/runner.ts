@@ -6,9 +6,9 @@ import { selectHosts } from '../inventory/index.js';
 import { selectTasks, type Play, type Playbook } from '../playbook.js';
 import type { Connection, Facts, HostSpec, Inventory, TaskResult, Vars } from '../types.js';
 import { ConnectionPool } from './pool.js';
-import { ORIGINS_VAR, originsOf, ourOrigins } from '../smb/vars.js';
+import { ORIGINS_VAR, originsOf } from '../var-origins.js';
 import { clusterVar } from './cluster.js';
-import { prepareModules } from './prepare-modules.js';
+import { collectPrepares, runPrepare } from './prepare.js';
 import { FACTS_TASK, runPlayOnHost, type HostPlayOutcome, type Interrupt } from './host-play.js';
 import { interrupted, onInterrupt } from '../interrupt.js';
 import { serialBatches, type SerialSize } from './serial.js';
@@ -52,10 +52,14 @@ function playHosts(inv: Inventory, play: Play, limit: string | undefined, dead: 
   return [...chosen].filter((h) => limited.has(h) && !dead.has(h)).map((h) => inv.hosts.get(h)!);
 }
 
-async function runOne(pool: ConnectionPool, host: HostSpec, play: Play, o: RunOptions, cluster: Vars, interrupt: Interrupt, cachedFacts?: Facts): Promise<HostPlayOutcome> {
+/** The host's variables as the play's tasks see them: inventory, the cluster, where each was set, play vars, -e. */
+function playVars(host: HostSpec, play: Play, o: RunOptions, cluster: Vars): Vars {
   const origins = { ...host.origins, ...originsOf(play.vars, `playbook vars of play "${play.name}"`), ...originsOf(o.extraVars, '-e (extra vars)') };
-  const vars = { ...host.vars, smbdirect_cluster: cluster, [ORIGINS_VAR]: ourOrigins(origins), ...play.vars, ...o.extraVars };
-  const spec = { ...host, vars };
+  return { ...host.vars, smbdirect_cluster: cluster, [ORIGINS_VAR]: origins, ...play.vars, ...o.extraVars };
+}
+
+async function runOne(pool: ConnectionPool, host: HostSpec, play: Play, o: RunOptions, cluster: Vars, interrupt: Interrupt, cachedFacts?: Facts): Promise<HostPlayOutcome> {
+  const spec = { ...host, vars: playVars(host, play, o, cluster) };
   let conn: Connection;
   try {
     conn = await pool.get(host);
@@ -103,16 +107,24 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, o: RunOptions): 
   const unsubscribe = onInterrupt((s) => { signal = s.signal; heard(s.signal); });
   try {
     const everyone = [...new Set(pb.plays.flatMap((p) => playHosts(inv, p, o.limit, new Set())))];
-    try {
-      await prepareModules(everyone, o.extraVars, pool, (l) => o.reporter.message(l));
-    } catch (e) {
-      if (!signal) {
-        o.reporter.message(`ERROR! building the SMB Direct modules failed; no host was changed: ${(e as Error).message}`);
-        summary.code = 1;
-        return summary;
+    // The controller-side work the tasks declare, once per run, before any host is touched.
+    const prepares = collectPrepares(pb.plays.map((p) => ({
+      tasks: p.tasks,
+      hosts: playHosts(inv, p, o.limit, new Set()).map((h) => ({ host: h, vars: playVars(h, p, o, cluster) })),
+    })));
+    for (const work of prepares) {
+      if (signal) break;
+      try {
+        await runPrepare(work, pool, (l) => o.reporter.message(l));
+      } catch (e) {
+        if (!signal) {
+          o.reporter.message(`ERROR! ${work.prepare.what} failed; no host was changed: ${(e as Error).message}`);
+          summary.code = 1;
+          return summary;
+        }
+        o.reporter.message(`ERROR! interrupted (${signal}) while ${work.prepare.what}: ${work.prepare.interrupted}; no host was changed`);
+        for (const h of everyone) stats.set(h.name, emptyStats());
       }
-      o.reporter.message(`ERROR! interrupted (${signal}) while building the SMB Direct modules: the build was stopped and its temp dir removed; no host was changed`);
-      for (const h of everyone) stats.set(h.name, emptyStats());
     }
     plays: for (const play of pb.plays) {
       if (signal) break;

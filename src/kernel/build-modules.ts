@@ -14,7 +14,7 @@ import { copyFile, mkdir, readFile, readdir, rename, rm, symlink, writeFile } fr
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { follow, noLog, since, step, type Log } from '../lab/vm-progress.js';
+import { follow, noLog, since, step, type Log } from '../progress.js';
 import { CACHE_ROOT, rebase } from '../paths.js';
 import { DEBIAN_RELEASE } from './remedy.js';
 import { aptInstall, ensurePrerequisites } from '../prereqs.js';

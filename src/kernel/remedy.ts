@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModuleName } from './build-modules.js';
-import type { Log } from '../lab/vm-progress.js';
+import type { Log } from '../progress.js';
 import type { Vars } from '../types.js';
 import { CACHE_ROOT, rebase } from '../paths.js';
 

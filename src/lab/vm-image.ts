@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { follow, noLog, step, type Log } from './vm-progress.js';
+import { follow, noLog, step, type Log } from '../progress.js';
 import { CACHE_ROOT, rebase } from '../paths.js';
 
 const MIRROR = 'http://deb.debian.org/debian';

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { buildSmbDirectModules } from '../kernel/build-modules.js';
 import { buildVmImage, type VmImage } from './vm-image.js';
-import { noLog, step, type Log } from './vm-progress.js';
+import { noLog, step, type Log } from '../progress.js';
 import { LINK, ensureClientKey, macs, privateAddress, writeSeed, type VmSpec } from './vm-seed.js';
 import { CACHE_ROOT } from '../paths.js';
 import { ensurePrerequisites } from '../prereqs.js';

@@ -4,7 +4,7 @@
 // evidence used is named. Modules rebuilt into /lib/modules/RELEASE/updates count as the
 // remedy applied. Also the small shared readers: role, policy, RDMA mode and netdev, and the
 // ksmbd-tools version rule (Debian version comparison included).
-import { truthy } from '../connection/options.js';
+import { truthy } from '../truthy.js';
 import { dependsOnRdma, kernelAtLeast, systemOf, type ModuleName, type SystemFacts } from '../facts/index.js';
 import type { Plan, TaskContext, Vars } from '../types.js';
 import { kconfigGaps, requiredSymbols, type KconfigRequirement, type Role } from './kconfig-fragment.js';

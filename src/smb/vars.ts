@@ -2,6 +2,7 @@
 // All problems come back together (errors and warnings), each naming host, variable path, value
 // (never a password) and what to do. See docs/variables.md for every variable.
 import type { Vars } from '../types.js';
+import { ORIGINS_VAR } from '../var-origins.js';
 import { validateGlobals } from './globals.js';
 import { KERNEL_POLICIES, RDMA_MODES, type KernelPolicy, type RdmaMode, type RdmaSettings, type ServerInfo, type SmbModel } from './model.js';
 import { validateMounts } from './mounts.js';
@@ -72,9 +73,6 @@ function rdmaSettings(vars: Vars, p: Problems): RdmaSettings {
   };
 }
 
-/** Set by the runner: where each of the host's variables with one of OUR_PREFIXES was set (file, inventory, -e, play). */
-export const ORIGINS_VAR = 'smbdirect_var_origins';
-
 /** Documented variables a user sets besides SMB_VARS (docs/variables.md, README). */
 const USER_VARS = ['smbdirect_fragment_dir', 'smbdirect_known_hosts', 'smbdirect_ssh_client'];
 
@@ -85,13 +83,6 @@ const OTHER_KNOWN_VARS = [...USER_VARS, ORIGINS_VAR, 'smbdirect_cluster', 'smbdi
 /** Names with these prefixes are ours: one we do not know is refused, however far from a known name. */
 const OUR_PREFIXES = ['ksmbd_', 'smbdirect_', 'smb_'];
 const ourPrefix = (name: string): string | undefined => OUR_PREFIXES.find((x) => name.startsWith(x));
-
-/** { NAME: where } for every variable of `vars`. */
-export const originsOf = (vars: Vars, where: string): Record<string, string> => Object.fromEntries(Object.keys(vars).map((k) => [k, where]));
-
-/** The origins of our variables only (what ORIGINS_VAR carries). */
-export const ourOrigins = (origins: Record<string, string>): Record<string, string> =>
-  Object.fromEntries(Object.entries(origins).filter(([k]) => ourPrefix(k) !== undefined));
 
 /**
  * A variable within 2 edits of one of ours is a typo (ksmbd_share), and one with our prefix that
@@ -105,7 +96,8 @@ function rejectMisspelled(vars: Vars, p: Problems): void {
     const hint = misspelledOf(name);
     const prefix = hint ? undefined : unknownPrefix(name);
     if (!hint && !prefix) continue;
-    const set = typeof origins[name] === 'string' ? `set in ${origins[name]}` : undefined;
+    // Where it was set is said for names with one of OUR_PREFIXES only (ORIGINS_VAR, set by the runner, has every name).
+    const set = ourPrefix(name) !== undefined && typeof origins[name] === 'string' ? `set in ${origins[name]}` : undefined;
     const where = set ? ` (${set})` : '';
     if (hint) p.error(name, undefined, `not a variable smbdirect-provision knows (${set ? `${set}; ` : ''}a typo would silently provision nothing)`, `did you mean "${hint}"? rename it`);
     else {

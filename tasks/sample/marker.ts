@@ -2,7 +2,7 @@
  * Runs a guarded command: creates /var/lib/smbdirect-sample/marker unless it exists.
  * Vars: sample_fail (bool) makes the command fail on that host, to show per-host failure isolation.
  */
-import { truthy } from '../../src/connection/options.js';
+import { truthy } from '../../src/truthy.js';
 import { cmd } from '../../src/quote.js';
 import type { Task } from '../../src/types.js';
 

@@ -1,8 +1,8 @@
 /**
  * Under smbdirect_kernel_policy=build-modules, installs the modules the running kernel lacks for
  * SMB Direct in this host's role, rebuilt on the controller for its exact kernel release
- * (src/kernel/build-modules.ts; the build runs before the play: ensureModulesBuilt in
- * src/kernel/remedy.ts): ksmbd (server), cifs (client), siw (smbdirect_rdma_mode siw; rxe uses
+ * (src/kernel/build-modules.ts; the build runs before any play, as this task's controllerPrepare:
+ * src/smb/modules-prepare.ts): ksmbd (server), cifs (client), siw (smbdirect_rdma_mode siw; rxe uses
  * Debian's own rdma_rxe). Copies each into /lib/modules/RELEASE/updates/ only when its sha256
  * differs, runs `depmod -a RELEASE` when a file changed or modinfo does not yet resolve to
  * updates/, and loads the new modules: a stock ksmbd or cifs already loaded is unloaded first
@@ -18,6 +18,7 @@ import { basename } from 'node:path';
 import { systemOf } from '../../src/facts/index.js';
 import type { RebuiltModule } from '../../src/kernel/remedy.js';
 import { cmd } from '../../src/quote.js';
+import { modulesPrepare } from '../../src/smb/modules-prepare.js';
 import { kernelPolicyOf, kernelPolicyOrUndefined, modulesRemedy, rdmaModeOf, roleOf } from '../../src/smb/support.js';
 import type { Change, Task } from '../../src/types.js';
 
@@ -49,6 +50,8 @@ function unload(name: string, hint: string): string {
 const task: Task = {
   name: 'smbdirect: kernel modules (build-modules)',
   tags: ['smbdirect', 'kernel'],
+  // The build, on the controller, once per run before any host is touched.
+  controllerPrepare: modulesPrepare,
   // Only under build-modules (the default policy is fail): other policies look at no module file.
   probes: (vars): Record<string, string> => (kernelPolicyOrUndefined(vars) === 'build-modules' ? {
     [PROBE_SHA]: `cd "/lib/modules/$(uname -r)/updates" 2>/dev/null && sha256sum ${NAMES.map((n) => `${n}.ko`).join(' ')} 2>/dev/null; true`,

@@ -19,7 +19,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CACHE_ROOT } from '../../src/paths.js';
-import { truthy } from '../../src/connection/options.js';
+import { truthy } from '../../src/truthy.js';
 import { systemOf, type SystemFacts } from '../../src/facts/index.js';
 import { distroKernelText } from '../../src/smb/distro-kernels.js';
 import { kconfigFragment } from '../../src/smb/kconfig-fragment.js';

@@ -1,13 +1,14 @@
-// Progress for the truth-tier lab's long steps (debootstrap, module builds, TCG boots): each
-// takes minutes, and a silent minute looks like a hang. So every step logs when it starts,
-// then every `every` seconds its elapsed time and the last line its command printed, then
-// its total. Kept apart from lab/util.ts (the namespace lab), which only times steps.
+// Progress for long controller-side steps (debootstrap and TCG boots in the VM lab, kernel module
+// builds, prerequisite installs): each takes minutes, and a silent minute looks like a hang. So
+// every step logs when it starts, then every `every` seconds its elapsed time and the last line its
+// command printed, then its total. Shared by the lab and the kernel build, so neither imports the
+// other; lab/util.ts (the namespace lab) only times steps.
 
 import type { ProcessPromise } from 'zx';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { errorMessage } from '../errors.js';
-import { logDir } from '../paths.js';
+import { errorMessage } from './errors.js';
+import { logDir } from './paths.js';
 
 export type Log = (line: string) => void;
 export const noLog: Log = () => undefined;
