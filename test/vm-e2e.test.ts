@@ -54,7 +54,7 @@ let ports: Record<string, number> = {};
 let release = '';
 let built!: NonNullable<ReturnType<typeof cachedModules>>;
 async function setup(t: Test): Promise<void> {
-const inventory = await vmLabUp({ stateDir, modules: false, log, bootTimeout: 600 }); // throws (the test fails) if the VMs cannot start
+const inventory = await vmLabUp({ stateDir, modules: false, log, bootTimeout: 600, serverRelease: 'bookworm', clientRelease: 'bookworm' }); // throws (the test fails) if the VMs cannot start
 ports = Object.fromEntries((await vmLabStatus({ stateDir })).vms.map((v) => [v.name, v.sshPort]));
 t.ok(ports.srv1 && ports.cli1, 'both VMs are up');
 

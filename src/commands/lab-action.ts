@@ -1,13 +1,13 @@
 // `smbdirect lab up|down|status`, the implementation (its options are in lab.ts): the built-in lab
 // of real SSH hosts on this machine.
 import { labDown, labStatus, labUp } from '../lab/lab.js';
-import { vmLabDown, vmLabStatus, vmLabUp } from '../lab/vm.js';
+import { vmLabDown, vmLabStatus, vmLabUp, type VmLabOpts } from '../lab/vm.js';
 import { handled } from './common.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 export default handled(async (argv) => {
-  if (argv.vm) return vmAction(argv.action, argv.stateDir, argv.vmModules);
+  if (argv.vm) return vmAction(argv.action, argv.stateDir, argv.vmModules, { serverRelease: argv.serverRelease, clientRelease: argv.clientRelease });
   if (argv.action === 'up') {
     const inventory = await labUp({ servers: argv.servers, clients: argv.clients, stateDir: argv.stateDir, log });
     process.stdout.write(`${inventory}\n`);
@@ -22,12 +22,12 @@ export default handled(async (argv) => {
   }
 });
 
-async function vmAction(action: string, stateDir: string | undefined, modules: boolean): Promise<number> {
-  if (action === 'up') process.stdout.write(`${await vmLabUp({ stateDir, log, modules })}\n`);
+async function vmAction(action: string, stateDir: string | undefined, modules: boolean, releases: Pick<VmLabOpts, 'serverRelease' | 'clientRelease'>): Promise<number> {
+  if (action === 'up') process.stdout.write(`${await vmLabUp({ stateDir, log, modules, ...releases })}\n`);
   else if (action === 'down') await vmLabDown({ stateDir, log });
   else {
     const s = await vmLabStatus({ stateDir });
-    for (const v of s.vms) process.stdout.write(`${v.name.padEnd(8)} ssh 127.0.0.1:${v.sshPort} pid=${v.pid} ${v.alive ? 'alive' : 'DEAD'}\n`);
+    for (const v of s.vms) process.stdout.write(`${v.name.padEnd(8)} ${(v.release ?? '').padEnd(17)} ${(v.kernel ?? '').padEnd(22)} ssh 127.0.0.1:${v.sshPort} pid=${v.pid} ${v.alive ? 'alive' : 'DEAD'}\n`);
     process.stdout.write(`${s.inventory}\n`);
     return s.vms.length > 0 && s.vms.every((v) => v.alive) ? 0 : 2;
   }

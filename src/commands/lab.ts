@@ -1,6 +1,9 @@
 // `smbdirect lab up|down|status`: its options only; lab-action.ts (zx, the lab) is loaded by the handler (#14).
 import type { Argv } from 'yargs';
 
+/** vm-image.ts's VM_RELEASES, repeated so that --help loads no lab code (#14); test/lab-options.test.ts keeps them equal. */
+export const VM_RELEASES = ['bookworm', 'trixie', 'trixie-backports'] as const;
+
 export const labCommand = {
   command: 'lab <action>',
   describe: 'build, remove or show the built-in lab of real SSH hosts (Debian, as root)',
@@ -11,6 +14,8 @@ export const labCommand = {
       .option('clients', { type: 'number', default: 2, describe: 'hosts in smb_clients' })
       .option('state-dir', { type: 'string', describe: 'where the lab keeps its hosts and inventory' })
       .option('vm', { type: 'boolean', default: false, describe: "qemu VMs (1 server, 1 client) with Debian's stock kernel instead of namespaces" })
-      .option('vm-modules', { type: 'boolean', default: false, describe: 'with --vm: preinstall the rebuilt SMB Direct modules' }),
+      .option('vm-modules', { type: 'boolean', default: false, describe: 'with --vm: preinstall the rebuilt SMB Direct modules' })
+      .option('server-release', { choices: VM_RELEASES, default: 'trixie' as const, describe: "with --vm: srv1's Debian release (trixie-backports: trixie with the 7.x backports kernel)" })
+      .option('client-release', { choices: VM_RELEASES, default: 'trixie' as const, describe: "with --vm: cli1's Debian release" }),
   handler: async (argv: unknown) => (await import('./lab-action.js')).default(argv),
 };

@@ -20,6 +20,7 @@ export const DEFAULT_MODULES_CACHE = join(CACHE_ROOT, 'modules');
 /** Kernel options a rebuilt module provides. Anything else (INFINIBAND, rdma_cm...) needs a kernel. */
 export const REBUILT_FOR: Readonly<Record<string, ModuleName>> = {
   SMB_SERVER: 'ksmbd', SMB_SERVER_SMBDIRECT: 'ksmbd', CIFS: 'cifs', CIFS_SMB_DIRECT: 'cifs', RDMA_SIW: 'siw',
+  SMBDIRECT: 'smbdirect', // 7.1+: the RDMA code both use is its own module
 };
 
 /** smbdirect_modules_cache (a directory holding one directory per kernel release), else the default. */
@@ -29,7 +30,7 @@ export function modulesCacheRoot(vars: Vars = {}): string {
 }
 
 export interface CachedModule { path: string; sha256: string; srcversion?: string }
-export interface CachedModules { release: string; dir: string; modules: Record<ModuleName, CachedModule>; patches: string[] }
+export interface CachedModules { release: string; dir: string; modules: Partial<Record<ModuleName, CachedModule>>; patches: string[] }
 
 const memo = new Map<string, { stamp: string; value: CachedModules }>();
 
@@ -41,8 +42,8 @@ export function cachedModules(release: string, root: string = DEFAULT_MODULES_CA
   const text = readFileSync(manifest, 'utf8');
   const hit = memo.get(dir);
   if (hit && hit.stamp === text) return hit.value;
-  const m = JSON.parse(text) as { dir?: string; modules: Record<ModuleName, string>; patches?: string[] };
-  const modules = {} as Record<ModuleName, CachedModule>;
+  const m = JSON.parse(text) as { dir?: string; modules: Partial<Record<ModuleName, string>>; patches?: string[] };
+  const modules: Partial<Record<ModuleName, CachedModule>> = {};
   for (const [name, recorded] of Object.entries(m.modules) as Array<[ModuleName, string]>) {
     const path = rebase(recorded, m.dir, dir);
     if (!existsSync(path)) return undefined;
@@ -63,17 +64,30 @@ function modinfoField(bytes: Buffer, field: string): string | undefined {
   return bytes.subarray(start, end < 0 ? undefined : end).toString('latin1');
 }
 
+/** What a build is for: a host's exact kernel release and, when known, its userland's Debian
+ * codename (VERSION_CODENAME from /etc/os-release), which picks the build root (build-root.ts):
+ * a trixie kernel is built by trixie's compiler, whatever the controller runs. */
+export interface ModuleTarget { release: string; codename?: string }
+
 /**
- * Builds (or finds cached) cifs/ksmbd/siw with SMB Direct for each kernel release, on the
- * controller. Call it before running a play under smbdirect_kernel_policy=build-modules, with the
- * hosts' `uname -r`; it throws on the first failed build (nothing on the hosts is touched then).
+ * Builds (or finds cached) cifs/ksmbd/siw (and smbdirect on 7.1+) with SMB Direct for each kernel
+ * release, on the controller. Call it before running a play under smbdirect_kernel_policy=build-modules,
+ * with the hosts' `uname -r` (and codename); it throws on the first failed build (nothing on the hosts is touched then).
  */
-export async function ensureModulesBuilt(releases: string[], log?: Log, root: string = DEFAULT_MODULES_CACHE): Promise<CachedModules[]> {
+export async function ensureModulesBuilt(targets: Array<string | ModuleTarget>, log?: Log, root: string = DEFAULT_MODULES_CACHE): Promise<CachedModules[]> {
   const out: CachedModules[] = [];
-  for (const release of [...new Set(releases.map((r) => r.trim()).filter(Boolean))]) {
+  const byRelease = new Map<string, ModuleTarget>();
+  for (const t of targets) {
+    const target = typeof t === 'string' ? { release: t } : t;
+    const release = target.release.trim();
+    if (!release) continue;
+    const known = byRelease.get(release);
+    byRelease.set(release, { release, codename: known?.codename ?? target.codename });
+  }
+  for (const { release, codename } of byRelease.values()) {
     if (!DEBIAN_RELEASE.test(release)) throw new Error(`cannot build modules for kernel ${release}: build-modules rebuilds Debian kernels only (RELEASE like 6.1.0-26-amd64)`);
     const { buildSmbDirectModules } = await import('./build-modules.js'); // zx and apt only when building
-    await buildSmbDirectModules({ release, cacheDir: join(root, release), log });
+    await buildSmbDirectModules({ release, codename, cacheDir: join(root, release), log });
     const cached = cachedModules(release, root);
     if (!cached) throw new Error(`modules for ${release} were built, but ${join(root, release)}/manifest.json is incomplete`);
     out.push(cached);

@@ -1,4 +1,5 @@
-// The truth tier's disk image: Debian bookworm with its stock kernel, built once and cached,
+// The truth tier's disk images: one per Debian release (bookworm 6.1, trixie 6.12, and trixie's
+// userland with the trixie-backports 7.x kernel), each with that release's stock kernel, built once and cached,
 // because debootstrap plus a kernel install costs ~5 minutes and every VM can share it (each VM
 // boots from its own qcow2 overlay, so the cached image stays pristine).
 //
@@ -7,8 +8,11 @@
 //   guestfs (the controller may be a VM without kernel modules).
 // - the kernel and initrd are copied out of the image and given to qemu with -kernel/-initrd,
 //   so no bootloader is installed and the root is a bare ext4 (`root=/dev/vda`).
-// - the kernel comes from bookworm-security (the newest stock 6.1), ksmbd-tools from
-//   bookworm-backports: Debian 12's own 3.4.7 cannot talk to 6.1.192's ksmbd (domain-notes §7).
+// - the kernel is the release's newest stock one (bookworm: from bookworm-security; trixie-backports:
+//   from the backports suite); ksmbd-tools the release's own, except on bookworm, where
+//   bookworm-backports': Debian 12's own 3.4.7 cannot talk to 6.1.192's ksmbd (domain-notes §7).
+// - which kernel Debian would install today is asked of the release's build root
+//   (src/kernel/build-root.ts), whose apt knows that release, whatever the controller runs.
 // - nothing per VM lives here: host keys, authorized_keys and network files come from a small
 //   seed disk (vm-seed.ts) copied in at boot by smbdirect-seed.service, installed below.
 
@@ -19,6 +23,7 @@ import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:
 import { join } from 'node:path';
 import { follow, noLog, step, type Log } from '../progress.js';
 import { CACHE_ROOT, rebase } from '../paths.js';
+import { ensureBuildRoot, inRoot, refreshLists, type Codename } from '../kernel/build-root.js';
 
 const MIRROR = 'http://deb.debian.org/debian';
 const SECURITY = 'http://deb.debian.org/debian-security';
@@ -30,6 +35,18 @@ const BASE_PACKAGES = [
 ];
 const MIN_KSMBD_TOOLS = '3.5.2';
 
+/** The releases the VM lab can boot: a Debian userland plus where its kernel comes from. */
+export const VM_RELEASES = ['bookworm', 'trixie', 'trixie-backports'] as const;
+export type VmRelease = (typeof VM_RELEASES)[number];
+interface ReleaseRecipe { codename: Codename; kernelSuite?: string; ksmbdToolsSuite?: string }
+const RECIPES: Record<VmRelease, ReleaseRecipe> = {
+  bookworm: { codename: 'bookworm', ksmbdToolsSuite: 'bookworm-backports' },
+  trixie: { codename: 'trixie' },
+  'trixie-backports': { codename: 'trixie', kernelSuite: 'trixie-backports', ksmbdToolsSuite: 'trixie-backports' },
+};
+export const codenameOfVmRelease = (r: VmRelease): Codename => RECIPES[r].codename;
+export const isVmRelease = (s: unknown): s is VmRelease => typeof s === 'string' && (VM_RELEASES as readonly string[]).includes(s);
+
 export interface VmImage {
   dir: string;
   rootfs: string; // raw ext4, used read-only as the backing file of each VM's overlay
@@ -38,56 +55,77 @@ export interface VmImage {
   release: string; // uname -r inside the VMs, e.g. 6.1.0-56-amd64
   kernelVersion: string; // Debian package version, e.g. 6.1.192-2
   ksmbdToolsVersion: string;
+  /** Which VM_RELEASES entry this image is (absent in images made before there were several). */
+  vmRelease?: VmRelease;
 }
 
 const sh = $({ quiet: true, verbose: false });
 
-/** Returns the cached image for the current recipe and Debian kernel, building it if absent. */
-export async function buildVmImage(opts: { cacheDir?: string; log?: Log } = {}): Promise<VmImage> {
+/** Returns the cached image of RELEASE for the current recipe and Debian kernel, building it if absent. */
+export async function buildVmImage(opts: { cacheDir?: string; log?: Log; release?: VmRelease } = {}): Promise<VmImage> {
   const log = opts.log ?? noLog;
   const cache = opts.cacheDir ?? CACHE_ROOT;
-  const dir = join(cache, 'images', `bookworm-${await imageKey()}`);
+  const release = opts.release ?? 'bookworm';
+  const recipe = RECIPES[release];
+  const buildRoot = await ensureBuildRoot(recipe.codename, { cacheDir: cache, log });
+  const dir = join(cache, 'images', `${release}-${await imageKey(buildRoot, release)}`);
   if (existsSync(join(dir, 'manifest.json'))) {
-    log(`vm image: cached at ${dir}`);
+    log(`vm image ${release}: cached at ${dir}`);
     const m = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as VmImage;
-    return { ...m, dir, rootfs: rebase(m.rootfs, m.dir, dir), kernel: rebase(m.kernel, m.dir, dir), initrd: rebase(m.initrd, m.dir, dir) };
+    return { ...m, vmRelease: release, dir, rootfs: rebase(m.rootfs, m.dir, dir), kernel: rebase(m.kernel, m.dir, dir), initrd: rebase(m.initrd, m.dir, dir) };
   }
   const tmp = `${dir}.tmp-${process.pid}`;
   await removeTree(tmp);
   await mkdir(tmp, { recursive: true });
   const t0 = Date.now();
-  const image = await assemble(tmp, dir, join(cache, 'debs'), log).catch(async (err: unknown) => {
+  const image = await assemble(tmp, dir, join(cache, 'debs'), release, log).catch(async (err: unknown) => {
     await removeTree(tmp).catch(() => undefined); // refuses if something is still mounted there
     throw err;
   });
   await writeFile(join(tmp, 'manifest.json'), `${JSON.stringify(image, null, 2)}\n`);
   await rm(dir, { recursive: true, force: true });
   await rename(tmp, dir); // complete images only ever appear under the final name
-  log(`vm image: ready in ${((Date.now() - t0) / 1000).toFixed(0)}s at ${dir}`);
+  log(`vm image ${release}: ready in ${((Date.now() - t0) / 1000).toFixed(0)}s at ${dir}`);
   return image;
 }
 
-/** Cache key: the recipe plus the kernel Debian would install today, so a new stock kernel
- * (which the rebuilt modules must match) yields a new image rather than a stale one. */
-async function imageKey(): Promise<string> {
-  const policy = await sh`apt-cache policy linux-image-amd64`.nothrow();
-  const kernel = /Candidate:\s*(\S+)/.exec(policy.stdout)?.[1] ?? 'unknown';
-  const h = createHash('sha256').update(JSON.stringify({ RECIPE, BASE_PACKAGES, kernel })).digest('hex');
+/** Cache key: the recipe plus the kernel Debian would install today for RELEASE (asked of that
+ * release's build root, its lists refreshed daily), so a new stock kernel (which the rebuilt
+ * modules must match) yields a new image rather than a stale one. bookworm's key keeps its
+ * original inputs, so images cached before there were several releases stay valid. */
+async function imageKey(buildRoot: string, release: VmRelease): Promise<string> {
+  const kernel = await candidateKernel(buildRoot, release);
+  const inputs = release === 'bookworm' ? { RECIPE, BASE_PACKAGES, kernel } : { RECIPE, BASE_PACKAGES, kernel, release, recipe: RECIPES[release] };
+  const h = createHash('sha256').update(JSON.stringify(inputs)).digest('hex');
   return `${kernel}-${h.slice(0, 10)}`;
 }
 
-async function assemble(tmp: string, dir: string, debs: string, log: Log): Promise<VmImage> {
+/** linux-image-amd64's version that RELEASE's image gets: the highest of its suites, or of the
+ * kernel suite when the recipe names one (apt-cache madison: "pkg | version | url suite/main ..."). */
+async function candidateKernel(buildRoot: string, release: VmRelease): Promise<string> {
+  await refreshLists(buildRoot);
+  const out = (await inRoot(buildRoot, 'apt-cache madison linux-image-amd64').nothrow()).stdout;
+  const suite = RECIPES[release].kernelSuite;
+  const rows = out.split('\n').map((l) => l.split('|').map((f) => f.trim())).filter((f) => f.length >= 3);
+  const fitting = rows.filter((f) => (suite ? f[2]!.includes(` ${suite}/`) : !f[2]!.includes('-backports/'))).map((f) => f[1]!);
+  if (fitting.length === 0) throw new Error(`vm image ${release}: no linux-image-amd64 in ${suite ?? RECIPES[release].codename} (apt-cache madison in ${buildRoot}: ${out.trim() || 'nothing'})`);
+  return fitting[0]!; // madison lists the highest version first
+}
+
+async function assemble(tmp: string, dir: string, debs: string, vmRelease: VmRelease, log: Log): Promise<VmImage> {
   const root = join(tmp, 'root');
+  const { codename } = RECIPES[vmRelease];
   await mkdir(debs, { recursive: true });
-  await step(log, 'vm image: debootstrap bookworm', (note) =>
-    follow(sh`debootstrap --variant=minbase --cache-dir=${debs} --include=${BASE_PACKAGES.join(',')} bookworm ${root} ${MIRROR}`, note));
-  await configure(root);
-  await inChroot(root, log);
+  await step(log, `vm image ${vmRelease}: debootstrap ${codename}`, (note) =>
+    follow(sh`debootstrap --variant=minbase --cache-dir=${debs} --include=${BASE_PACKAGES.join(',')} ${codename} ${root} ${MIRROR}`, note));
+  await configure(root, codename);
+  await inChroot(root, vmRelease, log);
   const release = await onlyEntry(join(root, 'lib/modules'));
   const image: VmImage = {
     dir, rootfs: join(dir, 'rootfs.raw'), kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), release,
     kernelVersion: await pkgVersion(root, `linux-image-${release}`),
     ksmbdToolsVersion: await pkgVersion(root, 'ksmbd-tools'),
+    vmRelease,
   };
   await copyFile(join(root, `boot/vmlinuz-${release}`), join(tmp, 'vmlinuz'));
   await copyFile(join(root, `boot/initrd.img-${release}`), join(tmp, 'initrd.img'));
@@ -100,33 +138,36 @@ async function assemble(tmp: string, dir: string, debs: string, log: Log): Promi
 }
 
 /** Files the image needs before its packages are completed in the chroot. */
-async function configure(root: string): Promise<void> {
+async function configure(root: string, codename: Codename): Promise<void> {
   const w = (path: string, text: string, mode = 0o644): Promise<void> =>
     mkdir(join(root, path, '..'), { recursive: true }).then(() => writeFile(join(root, path), text, { mode }));
   await w('etc/fstab', '/dev/vda / ext4 rw,errors=remount-ro 0 1\n');
   await w('etc/hostname', 'debian\n'); // the real name comes from systemd.hostname= on the kernel command line
   await w('etc/hosts', '127.0.0.1 localhost\n');
   await w('etc/apt/sources.list', '');
-  await w('etc/apt/sources.list.d/debian.sources', SOURCES);
+  await w('etc/apt/sources.list.d/debian.sources', sources(codename));
   await w('usr/sbin/policy-rc.d', '#!/bin/sh\nexit 101\n', 0o755); // no daemons start inside the chroot
   await w('etc/ssh/sshd_config.d/10-smbdirect-lab.conf', SSHD);
   await w('usr/local/sbin/smbdirect-seed', SEED_SCRIPT, 0o755);
   await w('etc/systemd/system/smbdirect-seed.service', SEED_UNIT);
 }
 
-/** Kernel from security, ksmbd-tools from backports, then the services the lab wants. */
-async function inChroot(root: string, log: Log): Promise<void> {
+/** The release's kernel (from its kernel suite, if the recipe names one) and ksmbd-tools (likewise),
+ * then the services the lab wants. */
+async function inChroot(root: string, release: VmRelease, log: Log): Promise<void> {
+  const recipe = RECIPES[release];
+  const from = (suite: string | undefined): string => (suite ? `-t ${suite} ` : '');
   await sh`mount -t proc proc ${join(root, 'proc')}`; // initramfs-tools and some postinsts need /proc
   try {
     const env = 'DEBIAN_FRONTEND=noninteractive';
-    await step(log, 'vm image: kernel + ksmbd-tools (backports)', async (note) => {
+    await step(log, `vm image ${release}: kernel${recipe.kernelSuite ? ` (${recipe.kernelSuite})` : ''} + ksmbd-tools${recipe.ksmbdToolsSuite ? ` (${recipe.ksmbdToolsSuite})` : ''}`, async (note) => {
       await follow(sh`chroot ${root} sh -c ${`${env} apt-get update && ${env} apt-get -y dist-upgrade`}`, note);
-      await follow(sh`chroot ${root} sh -c ${`${env} apt-get install -y --no-install-recommends linux-image-amd64`}`, note);
-      await follow(sh`chroot ${root} sh -c ${`${env} apt-get install -y --no-install-recommends -t bookworm-backports ksmbd-tools`}`, note);
+      await follow(sh`chroot ${root} sh -c ${`${env} apt-get install -y --no-install-recommends ${from(recipe.kernelSuite)}linux-image-amd64`}`, note);
+      await follow(sh`chroot ${root} sh -c ${`${env} apt-get install -y --no-install-recommends ${from(recipe.ksmbdToolsSuite)}ksmbd-tools`}`, note);
     });
     const tools = await pkgVersion(root, 'ksmbd-tools');
     const ok = await sh`chroot ${root} dpkg --compare-versions ${tools} ge ${MIN_KSMBD_TOOLS}`.nothrow();
-    if (ok.exitCode !== 0) throw new Error(`vm image: ksmbd-tools ${tools} < ${MIN_KSMBD_TOOLS}; 6.1.192's ksmbd needs >= ${MIN_KSMBD_TOOLS}`);
+    if (ok.exitCode !== 0) throw new Error(`vm image ${release}: ksmbd-tools ${tools} < ${MIN_KSMBD_TOOLS}; kernels from 6.1 on need >= ${MIN_KSMBD_TOOLS}`);
     // networkd applies the seed's .network files; ksmbd stays off until a playbook configures it
     // (it cannot start without ksmbd.conf); apt timers would only fail without a network.
     await sh`chroot ${root} systemctl enable systemd-networkd.service smbdirect-seed.service`;
@@ -159,18 +200,11 @@ async function removeTree(path: string): Promise<void> {
   await rm(path, { recursive: true, force: true });
 }
 
-const SOURCES = `Types: deb
-URIs: ${MIRROR}
-Suites: bookworm bookworm-updates bookworm-backports
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb
-URIs: ${SECURITY}
-Suites: bookworm-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-`;
+function sources(codename: Codename): string {
+  const keyring = 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg';
+  return `Types: deb\nURIs: ${MIRROR}\nSuites: ${codename} ${codename}-updates ${codename}-backports\nComponents: main\n${keyring}\n\n` +
+    `Types: deb\nURIs: ${SECURITY}\nSuites: ${codename}-security\nComponents: main\n${keyring}\n`;
+}
 
 // Key-only root login with exactly one host key (the seeded one), no DNS or PAM delays, and
 // room for many parallel connections from the provisioning engine.

@@ -9,13 +9,14 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+export type LabGroup = 'smb_servers' | 'smb_clients';
 export interface VmSpec {
   name: string; // hostname and inventory name
-  group: 'smb_servers' | 'smb_clients';
+  groups: LabGroup[]; // a VM of a release matrix serves and mounts
   octet: number; // last octet of the private address and of both MACs
 }
 
-/** The private link between the VMs: a /24 that exists only inside them. */
+/** The private link between the VMs (one segment: link-hub.ts): a /24 that exists only inside them. */
 export const LINK = { prefix: '192.168.77', bits: 24, netdev: 'eth1' } as const;
 /** slirp's fixed guest address; static so boot does not wait for DHCP. */
 const USER_NET = { address: '10.0.2.15/24', gateway: '10.0.2.2' } as const;

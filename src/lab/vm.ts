@@ -1,12 +1,15 @@
-// The truth tier: two Debian VMs (srv1 serves, cli1 mounts) under qemu TCG, booting Debian's
-// stock kernel, optionally with the rebuilt SMB Direct modules installed. This is the only lab
-// where modprobe, ksmbd, cifs and soft RDMA are real (the namespace lab shares our kernel).
+// The truth tier: Debian VMs under qemu TCG, each booting its release's stock kernel (bookworm 6.1,
+// trixie 6.12, trixie-backports 7.x: vm-image.ts), optionally with the rebuilt SMB Direct modules
+// installed. By default srv1 serves and cli1 mounts (both trixie, or --server-release /
+// --client-release); a test may name any set of VMs, e.g. a ring of releases where each serves
+// and mounts. This is the only lab where modprobe, ksmbd, cifs and soft RDMA are real (the
+// namespace lab shares our kernel).
 //
 // Network rule: each VM has (1) a slirp NIC with restrict=on, so it reaches nothing but the one
-// forwarded SSH port on 127.0.0.1, and (2) a private link shared only with the other VM, a qemu
-// socket netdev over loopback (srv1 listens, cli1 connects). RDMA runs over (2).
-// Lifecycle: qemu -daemonize writes its own pidfile; down stops exactly the recorded PIDs
-// (after checking each still is our qemu), never anything found by name.
+// forwarded SSH port on 127.0.0.1, and (2) a private link shared only with the other VMs, a qemu
+// socket netdev over loopback to the lab's hub (link-hub.ts). RDMA runs over (2).
+// Lifecycle: qemu -daemonize writes its own pidfile, the hub too; down stops exactly the recorded
+// PIDs (after checking each still is ours), never anything found by name.
 
 import { $ } from 'zx';
 import { existsSync } from 'node:fs';
@@ -15,9 +18,10 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { buildSmbDirectModules } from '../kernel/build-modules.js';
-import { buildVmImage, type VmImage } from './vm-image.js';
+import { buildVmImage, codenameOfVmRelease, type VmImage, type VmRelease } from './vm-image.js';
+import { isOurHub, startLinkHub } from './link-hub.js';
 import { noLog, step, type Log } from '../progress.js';
-import { LINK, ensureClientKey, macs, privateAddress, writeSeed, type VmSpec } from './vm-seed.js';
+import { LINK, ensureClientKey, macs, privateAddress, writeSeed, type LabGroup, type VmSpec } from './vm-seed.js';
 import { CACHE_ROOT } from '../paths.js';
 import { ensurePrerequisites } from '../prereqs.js';
 
@@ -29,14 +33,26 @@ export interface VmLabOpts {
   modules?: boolean;
   /** Seconds to wait for SSH after starting qemu. TCG boots take 15-60 s. */
   bootTimeout?: number;
+  /** The releases of the default srv1 and cli1 (default: DEFAULT_VM_RELEASE). */
+  serverRelease?: VmRelease;
+  clientRelease?: VmRelease;
+  /** Instead of srv1 + cli1: these VMs (distinct names and octets). */
+  vms?: LabVm[];
 }
-export interface VmState { name: string; pid: number; sshPort: number; dir: string }
-interface LabState { image: VmImage; vms: VmState[]; linkPort: number; inventory: string }
+export interface LabVm extends VmSpec { release: VmRelease }
+export interface VmState { name: string; pid: number; sshPort: number; dir: string; release?: VmRelease; kernel?: string }
+interface LabState { images: VmImage[]; vms: VmState[]; hub?: { pid: number; port: number; pidfile: string }; inventory: string }
 
-const VMS: VmSpec[] = [
-  { name: 'srv1', group: 'smb_servers', octet: 10 },
-  { name: 'cli1', group: 'smb_clients', octet: 11 },
-];
+/** What `npm start` and a bare `lab up --vm` boot: Debian's current stable. */
+export const DEFAULT_VM_RELEASE: VmRelease = 'trixie';
+
+function labVms(o: VmLabOpts): LabVm[] {
+  if (o.vms?.length) return o.vms;
+  return [
+    { name: 'srv1', groups: ['smb_servers'], octet: 10, release: o.serverRelease ?? DEFAULT_VM_RELEASE },
+    { name: 'cli1', groups: ['smb_clients'], octet: 11, release: o.clientRelease ?? DEFAULT_VM_RELEASE },
+  ];
+}
 const sh = $({ quiet: true, verbose: false });
 const defaults = (o: VmLabOpts) => ({
   stateDir: o.stateDir ?? '/var/lib/smbdirect-provision/vmlab',
@@ -52,31 +68,46 @@ export async function vmLabUp(opts: VmLabOpts = {}): Promise<string> {
   if (running.vms.length > 0) await vmLabDown(opts); // half a lab: start clean
   await ensurePrerequisites(['vm-lab'], log);
   await mkdir(stateDir, { recursive: true });
-  const image = await buildVmImage({ cacheDir, log });
-  const built = opts.modules === false ? undefined
-    : await buildSmbDirectModules({ release: image.release, cacheDir: join(cacheDir, 'modules', image.release), log });
+  const specs = labVms(opts);
+  const images = new Map<VmRelease, VmImage>();
+  for (const release of new Set(specs.map((v) => v.release))) images.set(release, await buildVmImage({ cacheDir, log, release }));
+  if (opts.modules !== false) {
+    for (const image of images.values()) {
+      await buildSmbDirectModules({ release: image.release, codename: codenameOfVmRelease(image.vmRelease ?? 'bookworm'), cacheDir: join(cacheDir, 'modules', image.release), log });
+    }
+  }
   const key = await ensureClientKey(stateDir);
-  const linkPort = await freePort();
+  const pidfile = join(stateDir, 'hub.pid');
+  const hubPort = await freePort();
+  const hub = { pid: await startLinkHub(hubPort, pidfile), port: hubPort, pidfile };
   const vms: VmState[] = [];
   const known: string[] = [];
+  const imageOf = (vm: LabVm): VmImage => images.get(vm.release)!;
   try {
-    for (const vm of VMS) { // srv1 first: it listens on the link port cli1 connects to
+    for (const vm of specs) {
       const sshPort = await freePort();
       const dir = join(stateDir, vm.name);
+      const image = imageOf(vm);
       known.push(await prepareDisk(dir, vm, key, sshPort, image));
-      vms.push({ name: vm.name, sshPort, dir, pid: await startQemu(dir, vm, sshPort, linkPort, image) });
-      log(`vm lab: ${vm.name} qemu pid ${vms[vms.length - 1]?.pid}, ssh 127.0.0.1:${sshPort}, console ${join(dir, 'console.log')}`);
+      vms.push({ name: vm.name, sshPort, dir, release: vm.release, kernel: image.release, pid: await startQemu(dir, vm, sshPort, hubPort, image) });
+      log(`vm lab: ${vm.name} (${vm.release}, ${image.release}) qemu pid ${vms[vms.length - 1]?.pid}, ssh 127.0.0.1:${sshPort}, console ${join(dir, 'console.log')}`);
     }
     const inventory = join(stateDir, 'inventory.yml');
     await writeFile(join(stateDir, 'known_hosts'), `${known.join('\n')}\n`);
-    await writeState(stateDir, { image, vms, linkPort, inventory });
+    await writeState(stateDir, { images: [...images.values()], vms, hub, inventory });
     await Promise.all(vms.map((v) => waitForSsh(stateDir, v, opts.bootTimeout ?? 300, log)));
-    if (built) await Promise.all(vms.map((v) => installModules(stateDir, v, image.release, Object.values(built.modules), log)));
-    await writeFile(inventory, renderInventory(stateDir, vms, image.release));
+    if (opts.modules !== false) {
+      await Promise.all(vms.map(async (v, i) => {
+        const image = imageOf(specs[i]!);
+        const built = await buildSmbDirectModules({ release: image.release, cacheDir: join(cacheDir, 'modules', image.release), log }); // cached above
+        await installModules(stateDir, v, image.release, Object.values(built.modules), log);
+      }));
+    }
+    await writeFile(inventory, renderInventory(stateDir, specs, vms));
     log(`vm lab: up; inventory ${inventory}`);
     return inventory;
   } catch (err) {
-    await writeState(stateDir, { image, vms, linkPort, inventory: '' });
+    await writeState(stateDir, { images: [...images.values()], vms, hub, inventory: '' });
     log('vm lab: start failed; stopping what was started (consoles kept for debugging)');
     await vmLabDown(opts);
     throw err;
@@ -94,6 +125,10 @@ export async function vmLabDown(opts: VmLabOpts = {}): Promise<void> {
     for (let i = 0; i < 50 && (await isOurQemu(vm)); i++) await sleep(200);
     if (await isOurQemu(vm)) process.kill(vm.pid, 'SIGKILL');
     log(`vm lab: stopped ${vm.name} (pid ${vm.pid})`);
+  }
+  if (state.hub && (await isOurHub(state.hub.pid, state.hub.pidfile))) {
+    process.kill(state.hub.pid, 'SIGTERM');
+    log(`vm lab: stopped the link hub (pid ${state.hub.pid})`);
   }
   await rm(join(stateDir, 'state.json'), { force: true });
 }
@@ -115,19 +150,20 @@ async function prepareDisk(dir: string, vm: VmSpec, key: string, sshPort: number
   return writeSeed(dir, vm, key, sshPort);
 }
 
-async function startQemu(dir: string, vm: VmSpec, sshPort: number, linkPort: number, image: VmImage): Promise<number> {
+async function startQemu(dir: string, vm: VmSpec, sshPort: number, hubPort: number, image: VmImage): Promise<number> {
   const mac = macs(vm);
-  const link = vm.group === 'smb_servers' ? `listen=127.0.0.1:${linkPort}` : `connect=127.0.0.1:${linkPort}`;
+  // 7.x under TCG with two vCPUs panicked at boot (int3 in set_next_task_fair, domain-notes §8); one boots.
+  const smp = Number(/^(\d+)\./.exec(image.release)?.[1] ?? 0) >= 7 ? '1' : '2';
   const append = ['root=/dev/vda', 'rw', 'console=ttyS0', 'net.ifnames=0', `systemd.hostname=${vm.name}`,
     `systemd.machine_id=${randomBytes(16).toString('hex')}`].join(' ');
   await rm(join(dir, 'qemu.pid'), { force: true });
   const args = [
-    '-name', vm.name, '-accel', 'tcg', '-machine', 'pc', '-cpu', 'max', '-smp', '2', '-m', '1536',
+    '-name', vm.name, '-accel', 'tcg', '-machine', 'pc', '-cpu', 'max', '-smp', smp, '-m', '1536',
     '-kernel', image.kernel, '-initrd', image.initrd, '-append', append,
     '-drive', `file=${join(dir, 'disk.qcow2')},if=virtio,format=qcow2`,
     '-drive', `file=${join(dir, 'seed.img')},if=virtio,format=raw,readonly=on`,
     '-netdev', `user,id=u,restrict=on,hostfwd=tcp:127.0.0.1:${sshPort}-:22`, '-device', `virtio-net-pci,netdev=u,mac=${mac.user}`,
-    '-netdev', `socket,id=p,${link}`, '-device', `virtio-net-pci,netdev=p,mac=${mac.link}`,
+    '-netdev', `socket,id=p,connect=127.0.0.1:${hubPort}`, '-device', `virtio-net-pci,netdev=p,mac=${mac.link}`,
     '-device', 'virtio-rng-pci', '-display', 'none', '-vga', 'none', '-monitor', 'none',
     '-serial', `file:${join(dir, 'console.log')}`, '-daemonize', '-pidfile', join(dir, 'qemu.pid'),
   ];
@@ -169,24 +205,24 @@ async function installModules(stateDir: string, vm: VmState, release: string, ko
   });
 }
 
-function renderInventory(stateDir: string, vms: VmState[], release: string): string {
+function renderInventory(stateDir: string, specs: LabVm[], vms: VmState[]): string {
   const lines = [
     '# Written by smbdirect-provision vmLabUp: the truth-tier qemu VMs. Regenerated on every start.',
     'all:', '  vars:', '    ansible_user: root',
     `    ansible_ssh_private_key_file: ${join(stateDir, 'id_ed25519')}`,
     `    smbdirect_known_hosts: ${join(stateDir, 'known_hosts')}`,
     `    smbdirect_rdma_netdev: ${LINK.netdev}`,
-    `    smbdirect_lab_kernel_release: ${release}`,
     '  children:',
   ];
-  for (const group of ['smb_servers', 'smb_clients'] as const) {
+  for (const group of ['smb_servers', 'smb_clients'] as const satisfies readonly LabGroup[]) {
     lines.push(`    ${group}:`, '      hosts:');
-    for (const spec of VMS.filter((v) => v.group === group)) {
+    for (const spec of specs.filter((v) => v.groups.includes(group))) {
       const vm = vms.find((v) => v.name === spec.name);
       lines.push(`        ${spec.name}:`, '          ansible_host: 127.0.0.1', `          ansible_port: ${vm?.sshPort ?? 0}`,
-        `          smbdirect_private_address: ${privateAddress(spec)}`);
+        `          smbdirect_private_address: ${privateAddress(spec)}`,
+        `          smbdirect_lab_kernel_release: ${vm?.kernel ?? ''}`);
       // What clients mount from (the runner's smbdirect_cluster): the private link, where RDMA runs.
-      if (group === 'smb_servers') lines.push(`          smbdirect_server_address: ${privateAddress(spec)}`);
+      if (spec.groups.includes('smb_servers')) lines.push(`          smbdirect_server_address: ${privateAddress(spec)}`);
     }
   }
   return `${lines.join('\n')}\n`;

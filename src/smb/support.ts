@@ -307,6 +307,10 @@ export function modulesRemedy(sys: SystemFacts, role: Role, mode: RdmaMode, vars
   const root = modulesCacheRoot(vars);
   const built = problem ? undefined : cachedModules(release, root);
   if (!problem && !built) problem = `no modules are built for kernel ${release} on the controller (${root}/${release}): the runner builds them before the play (ensureModulesBuilt from src/kernel/remedy.ts)`;
+  // 7.1+: a rebuilt cifs or ksmbd depends on the rebuilt smbdirect.ko (the stock kernel has none), so it goes first.
+  if (built?.modules.smbdirect && !modules.includes('smbdirect') && modules.some((n) => n === 'cifs' || n === 'ksmbd')) modules.unshift('smbdirect');
+  const lacking = built ? modules.filter((n) => !built.modules[n]) : [];
+  if (!problem && lacking.length) problem = `the modules built for kernel ${release} (${built!.dir}) lack ${lacking.map((n) => `${n}.ko`).join(', ')}: remove that directory so the next run builds them again`;
   return { missing, modules, ...(problem ? { problem } : {}), ...(built ? { built } : {}) };
 }
 

@@ -73,7 +73,7 @@ const task: Task = {
     const changes: Change[] = [];
     const copied: string[] = [];
     for (const name of rem.modules) {
-      const m = built.modules[name];
+      const m = built.modules[name]!; // modulesRemedy: every listed module is built
       if (onHost.get(`${name}.ko`) === m.sha256) continue;
       changes.push({ kind: 'upload', src: m.path, path: `${updates}/${name}.ko`, mode: '0644', owner: 'root', group: 'root' });
       copied.push(name);
@@ -83,7 +83,7 @@ const task: Task = {
     const swapped: string[] = [];
     const loadedNow: string[] = [];
     for (const name of rem.modules) {
-      const want = built.modules[name].srcversion;
+      const want = built.modules[name]!.srcversion;
       const isLoaded = sys.modules.modules[name]?.loaded === true;
       const have = loadedVersion.get(name);
       // Loaded: is it the rebuilt one? srcversion says; without one, a module whose file we replace is stale.
