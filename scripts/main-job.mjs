@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm start`: the main job on a fresh Debian 12 machine as root. Boots the VM lab (two qemu VMs
-// with Debian's STOCK kernel, which lacks SMB Direct), then runs `site` with the build-modules
+// of Debian 13 trixie, the current stable, with its STOCK kernel, which lacks SMB Direct; other
+// releases: `npm start -- --server-release R --client-release R`, R = bookworm, trixie or trixie-backports), then runs `site` with the build-modules
 // remedy and soft iWARP, which takes them all the way to a vers=3.1.1,rdma mount and a passing
 // verify table, then proves the data path with a file written on the client and read back on the
 // server. Every long step prints progress with the elapsed time; re-runs reuse the caches
@@ -33,7 +34,16 @@ if (process.getuid?.() !== 0) {
   process.stderr.write('npm start needs root (it boots qemu VMs and installs the packages it needs): run it as root\n');
   process.exit(1);
 }
-const up = step('lab up --vm: a server VM and a client VM, Debian bookworm, stock kernel, a private link (TCG: first time ~15-20 min, then ~2 min)', ['lab', 'up', '--vm'], { capture: true });
+// --server-release / --client-release go to `lab up --vm`; everything else to `run site`.
+const args = process.argv.slice(2);
+const labArgs = [];
+const extra = [];
+for (let i = 0; i < args.length; i++) {
+  if (/^--(server|client)-release$/.test(args[i])) labArgs.push(args[i], args[++i] ?? '');
+  else if (/^--(server|client)-release=/.test(args[i])) labArgs.push(args[i]);
+  else extra.push(args[i]);
+}
+const up = step(`lab up --vm ${labArgs.join(' ')}: a server VM and a client VM (default Debian 13 trixie), stock kernel, a private link (TCG: first time ~15-20 min, then ~2 min)`, ['lab', 'up', '--vm', ...labArgs], { capture: true });
 if (up.status !== 0) process.exit(up.status ?? 1);
 const inventory = up.stdout.trim().split('\n').at(-1);
 // The demo configuration beside the lab's inventory: one share, one user, one rdma mount. The
@@ -47,7 +57,6 @@ gv('all.yml', `smbdirect_kernel_policy: build-modules\nsmbdirect_rdma_mode: siw\
 gv('smb_servers.yml', 'ksmbd_shares:\n  - name: data\n    path: /srv/smb/data\n    mode: "0777"\n');
 gv('smb_clients.yml', 'smb_mounts:\n  - server: srv1\n    share: data\n    path: /mnt/data\n    user: alice\n');
 
-const extra = process.argv.slice(2);
 const run = step(`run site -i ${inventory} (smbdirect_kernel_policy=build-modules, smbdirect_rdma_mode=siw)`, ['run', 'site', '-i', inventory, ...extra]);
 if (run.status !== 0) {
   process.stderr.write(`\nsite failed (exit ${run.status}); the VMs stay up for a look: smbdirect exec all -i ${inventory} -- dmesg | tail\n`);

@@ -27,7 +27,9 @@ t.test('the template unit and the drop-in parse cleanly (systemd-analyze verify)
   writeFileSync(join(unitDir, 'mnt-share.mount.d', 'smbdirect-retry.conf'), dropInContent());
   const r = spawnSync('systemd-analyze', ['verify', '--man=no', join(unitDir, 'smbdirect-remount@mnt-share.mount.service')], { encoding: 'utf8', env: { ...process.env, SYSTEMD_UNIT_PATH: `${unitDir}:` } });
   t.notMatch(r.stderr, /smbdirect-remount|Unknown (key|section)|bad unit file setting|Invalid/i, r.stderr);
-  t.match(renderRemountUnit(), /^StartLimitBurst=5$/m, 'bounded retries');
+  t.match(renderRemountUnit(), /^StartLimitBurst=120$/m, 'bounded retries: 120 tries ...');
+  t.match(renderRemountUnit(), /^StartLimitIntervalSec=1800$/m, '... in 30 minutes, 15 s apart: a whole cluster rebooting at once');
+  t.match(renderRemountUnit(), /^ExecStartPre=\/bin\/sleep 15$/m);
   t.match(renderRemountUnit(), /^ExecStart=\/bin\/systemctl --no-block start %i$/m);
   t.match(dropInContent(), /^OnFailure=smbdirect-remount@%n\.service$/m);
 });

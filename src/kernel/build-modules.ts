@@ -110,7 +110,8 @@ async function buildIn(b: Build): Promise<BuiltModules> {
 
 async function readCached(dir: string): Promise<BuiltModules | undefined> {
   if (!existsSync(join(dir, 'manifest.json'))) return undefined;
-  const m = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as BuiltModules;
+  const m = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as BuiltModules & { codename?: string; gcc?: unknown };
+  if (!m.codename || !m.gcc) return undefined; // built before build roots (by whatever gcc the controller had): build again
   const here = (p: string): string => rebase(p, m.dir, dir);
   const modules = Object.fromEntries(Object.entries(m.modules).map(([k, ko]) => [k, here(ko)])) as Partial<Record<ModuleName, string>>;
   const built: BuiltModules = { dir, modules, patches: m.patches.map(here) };
@@ -168,6 +169,12 @@ function patchDir(): string {
 }
 
 async function make(b: Build, name: ModuleName, m: ModuleRecipe, objtree: string): Promise<void> {
+  // The .asn1 parsers (cifs, ksmbd) are generated here with our asn1_compiler rather than by
+  // kbuild: from 6.13 an M= build runs in the module's directory, where kbuild's rule no longer
+  // finds $(objtree)/scripts/asn1_compiler ("No rule to make target ...asn1.c" on 7.3); files
+  // that exist need no rule, on every kernel.
+  await inRoot(b.root, 'c=$1/scripts/asn1_compiler; for f in "$2"/*.asn1; do [ -e "$f" ] || continue; "$c" "$f" "$f.c" "$f.h" || exit 1; done',
+    objtree, `${b.work}/${m.path}`);
   const kcflags = `KCFLAGS=${m.defines.map((d) => `-D${d}=1`).join(' ')}`;
   const extra = m.extraSymbols ? [`KBUILD_EXTRA_SYMBOLS=${b.work}/fs/smb/smbdirect/Module.symvers`] : [];
   const args = [`-j${availableParallelism()}`, '-C', objtree, `M=${b.work}/${m.path}`, ...m.make, ...extra, kcflags, 'modules'];
@@ -199,13 +206,20 @@ async function collect(b: Build, list: Array<[ModuleName, ModuleRecipe]>, patche
     kept.push(join(b.dir, 'patches', base));
   }
   const built: BuiltModules = { dir: b.dir, modules, patches: kept };
-  await writeFile(join(b.tmp, 'manifest.json'), `${JSON.stringify({ ...built, release: b.release, codename: b.codename, gcc: await gccOf(b) }, null, 2)}\n`);
+  const gcc = await gccOf(b, join(b.tmp, `${list[0]![0]}.ko`));
+  await writeFile(join(b.tmp, 'manifest.json'), `${JSON.stringify({ ...built, release: b.release, codename: b.codename, gcc }, null, 2)}\n`);
   return built;
 }
 
-/** The compiler the kernel was built with and the one that built these: recorded, and must agree. */
-async function gccOf(b: Build): Promise<{ kernel: string; modules: string }> {
-  const kernel = (await readFile(join(b.root, `usr/src/linux-headers-${b.release}/include/generated/compile.h`), 'utf8').catch(() => '')).match(/LINUX_COMPILER "([^"]*)"/)?.[1] ?? '';
-  const modules = (await inRoot(b.root, 'cc=$(sed -n "s/^CC[[:space:]]*=[[:space:]]*//p" /usr/src/linux-headers-$1/Makefile | head -1); ${cc:-gcc} --version | head -1', b.release).nothrow()).stdout.trim();
+/** The compiler the kernel was built with (its headers' CONFIG_CC_VERSION_TEXT) and the one that
+ * built these modules (the "GCC: (Debian 14.2.0-19) 14.2.0" its .comment section records):
+ * recorded in the manifest, and they must agree (#12: no release's modules from another's gcc). */
+async function gccOf(b: Build, ko: string): Promise<{ kernel: string; modules: string }> {
+  const config = await readFile(join(b.root, `usr/src/linux-headers-${b.release}/.config`), 'utf8').catch(() => '');
+  const kernel = /^CONFIG_CC_VERSION_TEXT="([^"]*)"/m.exec(config)?.[1] ?? '';
+  const modules = /GCC: (\([^)]*\) [\w.~+-]+)/.exec((await readFile(ko)).toString('latin1'))?.[1] ?? '';
+  if (!kernel || !modules || !kernel.endsWith(modules)) {
+    throw new Error(`modules ${b.release}: built by gcc "${modules || 'unknown'}", but the kernel by "${kernel || 'unknown'}" (the ${b.codename} build root ${b.root} should have the kernel's compiler)`);
+  }
   return { kernel, modules };
 }

@@ -64,7 +64,12 @@ const defaults = (o: VmLabOpts) => ({
 export async function vmLabUp(opts: VmLabOpts = {}): Promise<string> {
   const { stateDir, cacheDir, log } = defaults(opts);
   const running = await vmLabStatus(opts);
-  if (running.vms.length > 0 && running.vms.every((v) => v.alive)) return log('vm lab: already up'), running.inventory;
+  if (running.vms.length > 0 && running.vms.every((v) => v.alive)) {
+    const want = labVms(opts).map((v) => `${v.name}=${v.release}`).join(' ');
+    const have = running.vms.map((v) => `${v.name}=${v.release ?? 'bookworm'}`).join(' ');
+    if (want !== have) throw new Error(`the VM lab is up with ${have}, not ${want}: stop it first (smbdirect lab down --vm), then start it again`);
+    return log(`vm lab: already up (${have})`), running.inventory;
+  }
   if (running.vms.length > 0) await vmLabDown(opts); // half a lab: start clean
   await ensurePrerequisites(['vm-lab'], log);
   await mkdir(stateDir, { recursive: true });

@@ -21,7 +21,11 @@ export const dropInDir = (path: string): string => `/etc/systemd/system/${mountU
 export const dropInPath = (path: string): string => `${dropInDir(path)}/${DROP_IN}`;
 
 export function renderRemountUnit(): string {
-  return render('smbdirect-remount@.service.hbs', { delay: 10, burst: 5, window: 600 });
+  // Every 15 s for up to 30 minutes: when a whole cluster reboots at once (a power cut, a
+  // maintenance window), a client's boot attempt comes long before its server's ksmbd is up, and
+  // a real server's boot (firmware, RAID, RDMA NIC) takes minutes. Past that, the mount waits for
+  // the next run rather than retrying for ever.
+  return render('smbdirect-remount@.service.hbs', { delay: 15, burst: 120, window: 1800 });
 }
 
 export function dropInContent(): string {
