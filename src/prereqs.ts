@@ -56,18 +56,15 @@ export const PREREQUISITES: Record<Feature, Prerequisite[]> = {
     ...req('qemu-utils', 'qemu-img'),
     ...req('openssh-client', 'ssh', 'scp', 'ssh-keygen'),
   ],
-  // Out-of-tree cifs/ksmbd/siw builds (src/kernel/build-modules.ts). The per-release
-  // linux-headers-RELEASE and linux-source-X.Y packages are installed by the build itself,
-  // since their names depend on the host's kernel.
+  // Out-of-tree cifs/ksmbd/siw/smbdirect builds (src/kernel/build-modules.ts). They run inside a
+  // build root of the host's Debian release (src/kernel/build-root.ts: debootstrap, then chroot in
+  // a private mount namespace), which brings its own make, gcc, binutils, kmod and patch; the
+  // per-release linux-headers-RELEASE and linux-source-X.Y go into that root, not onto this machine.
   'module-build': [
     ...COMMON,
-    ...req('make', 'make'),
-    ...req('gcc', 'gcc'),
-    ...req('tar', 'tar'),
-    ...req('xz-utils', 'xz'),
-    ...req('patch', 'patch'),
-    ...req('binutils', 'strip'),
-    ...req('kmod', 'modinfo'),
+    ...req('debootstrap', 'debootstrap'),
+    ...req('util-linux', 'unshare'),
+    ...req('coreutils', 'stat'),
   ],
   // npm run bench: tuned Ansible against the same lab (bench/ansible uses ansible.posix, which
   // comes with the `ansible` package of collections, not with ansible-core alone).
