@@ -110,8 +110,8 @@ async function buildIn(b: Build): Promise<BuiltModules> {
 
 async function readCached(dir: string): Promise<BuiltModules | undefined> {
   if (!existsSync(join(dir, 'manifest.json'))) return undefined;
-  const m = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as BuiltModules & { codename?: string; gcc?: unknown };
-  if (!m.codename || !m.gcc) return undefined; // built before build roots (by whatever gcc the controller had): build again
+  const m = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as BuiltModules & { codename?: string; gcc?: { kernel?: string } };
+  if (!m.codename || !m.gcc?.kernel) return undefined; // built before build roots and the compiler check: build again
   const here = (p: string): string => rebase(p, m.dir, dir);
   const modules = Object.fromEntries(Object.entries(m.modules).map(([k, ko]) => [k, here(ko)])) as Partial<Record<ModuleName, string>>;
   const built: BuiltModules = { dir, modules, patches: m.patches.map(here) };
@@ -177,7 +177,11 @@ async function make(b: Build, name: ModuleName, m: ModuleRecipe, objtree: string
     objtree, `${b.work}/${m.path}`);
   const kcflags = `KCFLAGS=${m.defines.map((d) => `-D${d}=1`).join(' ')}`;
   const extra = m.extraSymbols ? [`KBUILD_EXTRA_SYMBOLS=${b.work}/fs/smb/smbdirect/Module.symvers`] : [];
-  const args = [`-j${availableParallelism()}`, '-C', objtree, `M=${b.work}/${m.path}`, ...m.make, ...extra, kcflags, 'modules'];
+  // MO= (6.13+; ignored before): the output goes to the module's own directory. Without it, a
+  // 7.x kbuild run from a copied object tree writes the objects, the .ko and Module.symvers into
+  // that object tree (its CURDIR), overwriting the kernel's Module.symvers.
+  const dirs = [`M=${b.work}/${m.path}`, `MO=${b.work}/${m.path}`];
+  const args = [`-j${availableParallelism()}`, '-C', objtree, ...dirs, ...m.make, ...extra, kcflags, 'modules'];
   const out = await step(b.log, `modules ${b.release}: make ${name} (${m.make.join(' ')})`, (note) =>
     follow(inRoot(b.root, 'make "$@"', ...args).nothrow(), note));
   await writeFile(join(b.tmp, `make-${name}.log`), out.stdout + out.stderr);
