@@ -24,7 +24,7 @@ import type { Change, Task } from '../../src/types.js';
 
 export const PROBE_SHA = 'kernel-modules.sha256';
 export const PROBE_LOADED = 'kernel-modules.srcversion';
-const NAMES: RebuiltModule[] = ['cifs', 'ksmbd', 'siw'];
+const NAMES: RebuiltModule[] = ['cifs', 'ksmbd', 'siw', 'smbdirect'];
 
 /** Parses `sha256sum` output: file basename -> hash. */
 function shas(stdout: string): Map<string, string> {
@@ -102,7 +102,9 @@ const task: Task = {
           ].join('\n'),
         });
       } else if (stale) {
-        const hint = name === 'cifs' ? 'CIFS shares are mounted (umount -a -t cifs), then run again' : 'RDMA links use it (rdma link delete LINK), then run again';
+        const hint = name === 'cifs' ? 'CIFS shares are mounted (umount -a -t cifs), then run again'
+          : name === 'smbdirect' ? 'cifs and ksmbd use it: unmount the CIFS shares (umount -a -t cifs), stop ksmbd (ksmbd.control -s), rmmod cifs ksmbd, then run again'
+            : 'RDMA links use it (rdma link delete LINK), then run again';
         changes.push({ kind: 'command', desc: `replace the loaded ${name} module (rmmod, modprobe)`, cmd: `${unload(name, hint)}\n${cmd('modprobe', name)}` });
       } else {
         changes.push({ kind: 'command', desc: `modprobe ${name}`, cmd: cmd('modprobe', name), unless: `grep -q ${cmd(`^${name} `)} /proc/modules` });
