@@ -83,3 +83,16 @@ t.test('the link hub repeats each frame to every other VM, whole, and never back
   await new Promise((r) => setTimeout(r, 200));
   t.notOk(await isOurHub(pid, pidfile), 'stopped by its PID');
 });
+
+t.test('patches are per kernel series, and their set keys the module cache', async (t) => {
+  const { patchSetOf } = await import('../src/kernel/build-modules.js');
+  const { readdirSync } = await import('node:fs');
+  const dir = new URL('../src/kernel/patches/6.1/', import.meta.url);
+  t.same(readdirSync(dir).filter((f) => f.endsWith('.patch')).sort(),
+    ['0001-ksmbd-opinfo_put-null-check.patch', '0002-ksmbd-remove-fd-from-inode-list.patch'], '6.1 carries two ksmbd fixes (README lists them)');
+  const set = await patchSetOf('6.1');
+  t.match(set, /^[0-9a-f]{16}$/, '6.1 has a patch set');
+  t.equal(await patchSetOf('6.1'), set, 'stable');
+  t.equal(await patchSetOf('6.12'), '', '6.12 builds unpatched');
+  t.equal(await patchSetOf('7.3'), '', '7.3 builds unpatched');
+});

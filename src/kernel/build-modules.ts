@@ -11,6 +11,7 @@
 // Once per kernel release, cached; built in a temp dir renamed into place only when complete.
 
 import { $ } from 'zx';
+import { createHash } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -58,7 +59,8 @@ export async function buildSmbDirectModules(opts: { release: string; codename?: 
   const log = opts.log ?? noLog;
   if (!DEBIAN_RELEASE.test(release)) throw new Error(`not a Debian kernel release: ${release}`);
   const dir = opts.cacheDir ?? join(CACHE_ROOT, 'modules', release);
-  const cached = await readCached(dir);
+  const series = /^(\d+\.\d+)/.exec(release)?.[1] ?? '';
+  const cached = await readCached(dir, await patchSetOf(series));
   if (cached) return log(`modules ${release}: cached at ${dir}`), cached;
   const codename = isCodename(opts.codename) ? opts.codename : codenameOfKernel(release);
   if (!codename) throw new Error(`cannot tell which Debian release built kernel ${release}: its host's /etc/os-release names none of bookworm, trixie, forky`);
@@ -108,10 +110,11 @@ async function buildIn(b: Build): Promise<BuiltModules> {
   return collect(b, list, patches);
 }
 
-async function readCached(dir: string): Promise<BuiltModules | undefined> {
+async function readCached(dir: string, patchSet: string): Promise<BuiltModules | undefined> {
   if (!existsSync(join(dir, 'manifest.json'))) return undefined;
-  const m = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as BuiltModules & { codename?: string; gcc?: { kernel?: string } };
+  const m = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as BuiltModules & { codename?: string; gcc?: { kernel?: string }; patchSet?: string };
   if (!m.codename || !m.gcc?.kernel) return undefined; // built before build roots and the compiler check: build again
+  if ((m.patchSet ?? '') !== patchSet) return undefined; // the series' patches changed since: build again
   const here = (p: string): string => rebase(p, m.dir, dir);
   const modules = Object.fromEntries(Object.entries(m.modules).map(([k, ko]) => [k, here(ko)])) as Partial<Record<ModuleName, string>>;
   const built: BuiltModules = { dir, modules, patches: m.patches.map(here) };
@@ -158,6 +161,18 @@ async function applyPatches(root: string, work: string, series: string, log: Log
     }
   }
   return applied;
+}
+
+/** The patches of a kernel series, as one hash of their names and contents ('' when it has none):
+ * recorded in the manifest, so a build made before a patch was added is not reused. */
+export async function patchSetOf(series: string): Promise<string> {
+  const dir = join(patchDir(), series);
+  if (!existsSync(dir)) return '';
+  const names = (await readdir(dir)).filter((f) => f.endsWith('.patch')).sort();
+  if (names.length === 0) return '';
+  const h = createHash('sha256');
+  for (const name of names) h.update(`${name}\0`).update(await readFile(join(dir, name))).update('\0');
+  return h.digest('hex').slice(0, 16);
 }
 
 /** tsc does not copy .patch files into dist/, so look beside this file, then in the source tree. */
@@ -211,7 +226,8 @@ async function collect(b: Build, list: Array<[ModuleName, ModuleRecipe]>, patche
   }
   const built: BuiltModules = { dir: b.dir, modules, patches: kept };
   const gcc = await gccOf(b, join(b.tmp, `${list[0]![0]}.ko`));
-  await writeFile(join(b.tmp, 'manifest.json'), `${JSON.stringify({ ...built, release: b.release, codename: b.codename, gcc }, null, 2)}\n`);
+  const patchSet = await patchSetOf(/^(\d+\.\d+)/.exec(b.release)?.[1] ?? '');
+  await writeFile(join(b.tmp, 'manifest.json'), `${JSON.stringify({ ...built, release: b.release, codename: b.codename, gcc, patchSet }, null, 2)}\n`);
   return built;
 }
 
