@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, runJson, startLab, tmp } from './helpers/lab.js';
+import { buildRootDir, codenameOfKernel } from '../src/kernel/build-root.js';
 import { smbInventory } from './fixtures/safety/smb-inventory.js';
 
 const lab = await startLab(t, 1, 1);
@@ -189,7 +190,9 @@ t.test('a second SIGINT exits at once (130, no recap); the host finishes alone; 
 
 t.test('SIGINT during a module build: its processes killed, no temp dir in the cache, exit 130, recap, no host changed', async (t) => {
   // The hosts report a Debian release (a `uname` wrapper, as in engine-lab-failures); the build
-  // starts with apt-get on the controller, here a sleeping stand-in first on the CLI's PATH.
+  // runs in a build root of that release (src/kernel/build-root.ts), here an empty one marked
+  // complete in a cache of the test's own, and its first step there goes through `unshare` on
+  // the controller: a sleeping stand-in first on the CLI's PATH.
   const release = '6.1.0-997-amd64';
   for (const h of ['srv01', H]) {
     const f = join(lab.root(h), 'usr/local/bin/uname');
@@ -199,14 +202,18 @@ t.test('SIGINT during a module build: its processes killed, no temp dir in the c
   const work = tmp('sd-signals-build-');
   const bin = join(work, 'bin');
   mkdirSync(bin);
-  const marker = join(work, 'apt-get.pid');
-  writeFileSync(join(bin, 'apt-get'), `#!/bin/sh\necho $$ >> ${marker}\nexec sleep 600\n`, { mode: 0o755 });
+  const marker = join(work, 'unshare.pid');
+  writeFileSync(join(bin, 'unshare'), `#!/bin/sh\necho $$ >> ${marker}\nexec sleep 600\n`, { mode: 0o755 });
+  const cacheRoot = join(work, 'cache');
+  const buildRoot = buildRootDir(codenameOfKernel(release)!, cacheRoot);
+  mkdirSync(buildRoot, { recursive: true });
+  writeFileSync(join(buildRoot, '.complete'), 'a stand-in\n');
   const cache = join(work, 'modules');
   const before = readFileSync(join(root, 'etc/fstab'), 'utf8');
   setMounts(['/mnt/data', '/mnt/build']);
   const run = start(['run', 'client', '-i', inv, '-e', 'smbdirect_kernel_policy=build-modules', '-e', `smbdirect_modules_cache=${cache}`],
-    { PATH: `${bin}:${process.env.PATH}` });
-  t.ok(await until(() => existsSync(marker) && readFileSync(marker, 'utf8').trim() !== ''), 'the build is running apt-get');
+    { PATH: `${bin}:${process.env.PATH}`, SMBDIRECT_CACHE_DIR: cacheRoot });
+  t.ok(await until(() => existsSync(marker) && readFileSync(marker, 'utf8').trim() !== ''), 'the build is running (its first step in the build root)');
   t.ok(existsSync(cache) && readdirSync(cache).some((n) => n.includes('.tmp-')), 'the build has its temp dir in the cache');
   const aptPid = Number(readFileSync(marker, 'utf8').trim().split('\n')[0]);
   process.kill(run.pid, 'SIGINT');
@@ -216,8 +223,9 @@ t.test('SIGINT during a module build: its processes killed, no temp dir in the c
   t.match(r.stdout + r.stderr, /interrupted \(SIGINT\) while building the SMB Direct modules/);
   t.match(r.stdout, /PLAY RECAP/, 'a recap');
   t.same(recapOf(r.stdout, H), { ok: 0, changed: 0, unreachable: 0, failed: 0, skipped: 0 }, 'the host: not reached');
-  t.notOk(existsSync(`/proc/${aptPid}`), 'the build\'s apt-get was killed');
-  for (const pid of readFileSync(marker, 'utf8').trim().split('\n').map(Number)) t.notOk(existsSync(`/proc/${pid}`), `no apt-get left (${pid})`);
+  t.notOk(existsSync(`/proc/${aptPid}`), 'the build\'s process was killed');
+  for (const pid of readFileSync(marker, 'utf8').trim().split('\n').map(Number)) t.notOk(existsSync(`/proc/${pid}`), `none of its processes left (${pid})`);
+  t.same(readdirSync(join(buildRoot, 'build')), [], 'nothing left in the build root\'s work dir');
   t.same(existsSync(cache) ? readdirSync(cache) : [], [], 'nothing in the module cache: no temp dir');
   t.equal(readFileSync(join(root, 'etc/fstab'), 'utf8'), before, 'no host changed');
   t.same(await hostTempFiles(H), [], 'no temp file on the host');

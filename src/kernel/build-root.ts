@@ -47,12 +47,17 @@ export function codenameOfKernel(release: string): Codename | undefined {
 
 const sh = $({ quiet: true, verbose: false });
 
+/** Where CODENAME's build root lives under the cache (its name carries the recipe's hash). */
+export function buildRootDir(codename: Codename, cache: string = CACHE_ROOT): string {
+  const key = createHash('sha256').update(JSON.stringify({ RECIPE, PACKAGES, codename })).digest('hex').slice(0, 10);
+  return join(cache, 'buildroots', `${codename}-${key}`);
+}
+
 /** The cached build root for CODENAME, made if absent. Returns its directory (the chroot's /). */
 export async function ensureBuildRoot(codename: Codename, opts: { cacheDir?: string; log?: Log } = {}): Promise<string> {
   const log = opts.log ?? noLog;
   const cache = opts.cacheDir ?? CACHE_ROOT;
-  const key = createHash('sha256').update(JSON.stringify({ RECIPE, PACKAGES, codename })).digest('hex').slice(0, 10);
-  const dir = join(cache, 'buildroots', `${codename}-${key}`);
+  const dir = buildRootDir(codename, cache);
   if (existsSync(join(dir, '.complete'))) return dir;
   await ensurePrerequisites(['module-build'], log);
   const tmp = `${dir}.tmp-${process.pid}`;
