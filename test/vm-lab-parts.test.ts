@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { codenameOfKernel, isCodename } from '../src/kernel/build-root.js';
+import { codenameOfKernel, debianSources, isCodename } from '../src/kernel/build-root.js';
 import { VM_RELEASES, codenameOfVmRelease } from '../src/lab/vm-image.js';
 import { VM_RELEASES as CLI_RELEASES } from '../src/commands/lab.js';
 import { isOurHub, startLinkHub } from '../src/lab/link-hub.js';
@@ -95,4 +95,11 @@ t.test('patches are per kernel series, and their set keys the module cache', asy
   t.equal(await patchSetOf('6.1'), set, 'stable');
   t.equal(await patchSetOf('6.12'), '', '6.12 builds unpatched');
   t.equal(await patchSetOf('7.3'), '', '7.3 builds unpatched');
+});
+
+t.test('one apt sources text for build roots and VM images: the release, -updates, -backports, -security', async (t) => {
+  t.match(debianSources('bookworm'), /^Suites: bookworm bookworm-updates bookworm-backports$/m);
+  t.match(debianSources('trixie'), /^Suites: trixie trixie-updates trixie-backports$/m, 'trixie-backports images take their kernel from here');
+  t.match(debianSources('trixie'), /^URIs: http:\/\/deb\.debian\.org\/debian-security\nSuites: trixie-security$/m);
+  t.match(debianSources('forky'), /^Suites: forky forky-updates$/m, 'testing has no backports suite');
 });

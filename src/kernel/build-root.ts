@@ -19,7 +19,7 @@ import { follow, noLog, since, step, type Log, type Note } from '../progress.js'
 import { CACHE_ROOT } from '../paths.js';
 import { ensurePrerequisites } from '../prereqs.js';
 
-const MIRROR = 'http://deb.debian.org/debian';
+export const MIRROR = 'http://deb.debian.org/debian';
 const SECURITY = 'http://deb.debian.org/debian-security';
 /** Bump when the recipe below changes, so a build root made the old way is not reused. */
 const RECIPE = 1;
@@ -69,7 +69,7 @@ export async function ensureBuildRoot(codename: Codename, opts: { cacheDir?: str
     await step(log, `build root ${codename}: debootstrap`, (note) =>
       follow(sh`debootstrap --variant=minbase --cache-dir=${join(cache, 'debs')} --include=${PACKAGES.join(',')} ${codename} ${tmp} ${MIRROR}`, note));
     await writeFile(join(tmp, 'etc/apt/sources.list'), '');
-    await writeFile(join(tmp, 'etc/apt/sources.list.d/debian.sources'), sources(codename));
+    await writeFile(join(tmp, 'etc/apt/sources.list.d/debian.sources'), debianSources(codename));
     await writeFile(join(tmp, 'usr/sbin/policy-rc.d'), '#!/bin/sh\nexit 101\n', { mode: 0o755 });
     await mkdir(join(tmp, 'build'), { recursive: true });
     await writeFile(join(tmp, '.complete'), `${codename} ${new Date().toISOString()}\n`);
@@ -129,7 +129,9 @@ export async function versionInRoot(root: string, pkg: string): Promise<string> 
   return (await inRoot(root, 'dpkg-query -W -f="\\${Version}" "$1"', pkg)).stdout.trim();
 }
 
-function sources(codename: Codename): string {
+/** deb822 sources for CODENAME: the release, -updates, -backports (forky has none) and -security.
+ * Shared by the build roots and the VM lab's images. */
+export function debianSources(codename: Codename): string {
   const keyring = 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg';
   return `Types: deb\nURIs: ${MIRROR}\nSuites: ${codename} ${codename}-updates${codename === 'forky' ? '' : ` ${codename}-backports`}\nComponents: main\n${keyring}\n\n` +
     `Types: deb\nURIs: ${SECURITY}\nSuites: ${codename}-security\nComponents: main\n${keyring}\n`;

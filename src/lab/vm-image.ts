@@ -23,10 +23,8 @@ import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:
 import { join } from 'node:path';
 import { follow, noLog, step, type Log } from '../progress.js';
 import { CACHE_ROOT, rebase } from '../paths.js';
-import { ensureBuildRoot, inRoot, refreshLists, type Codename } from '../kernel/build-root.js';
+import { MIRROR, debianSources, ensureBuildRoot, inRoot, refreshLists, type Codename } from '../kernel/build-root.js';
 
-const MIRROR = 'http://deb.debian.org/debian';
-const SECURITY = 'http://deb.debian.org/debian-security';
 /** Bump when the recipe below changes, so a cached image built the old way is not reused. */
 const RECIPE = 1;
 const BASE_PACKAGES = [
@@ -145,7 +143,7 @@ async function configure(root: string, codename: Codename): Promise<void> {
   await w('etc/hostname', 'debian\n'); // the real name comes from systemd.hostname= on the kernel command line
   await w('etc/hosts', '127.0.0.1 localhost\n');
   await w('etc/apt/sources.list', '');
-  await w('etc/apt/sources.list.d/debian.sources', sources(codename));
+  await w('etc/apt/sources.list.d/debian.sources', debianSources(codename));
   await w('usr/sbin/policy-rc.d', '#!/bin/sh\nexit 101\n', 0o755); // no daemons start inside the chroot
   await w('etc/ssh/sshd_config.d/10-smbdirect-lab.conf', SSHD);
   await w('usr/local/sbin/smbdirect-seed', SEED_SCRIPT, 0o755);
@@ -198,12 +196,6 @@ async function removeTree(path: string): Promise<void> {
   const busy = mounts.split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m === path || m.startsWith(`${path}/`));
   if (busy.length > 0) throw new Error(`refusing to remove ${path}: still mounted: ${busy.join(', ')}`);
   await rm(path, { recursive: true, force: true });
-}
-
-function sources(codename: Codename): string {
-  const keyring = 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg';
-  return `Types: deb\nURIs: ${MIRROR}\nSuites: ${codename} ${codename}-updates ${codename}-backports\nComponents: main\n${keyring}\n\n` +
-    `Types: deb\nURIs: ${SECURITY}\nSuites: ${codename}-security\nComponents: main\n${keyring}\n`;
 }
 
 // Key-only root login with exactly one host key (the seeded one), no DNS or PAM delays, and
