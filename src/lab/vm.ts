@@ -76,9 +76,11 @@ export async function vmLabUp(opts: VmLabOpts = {}): Promise<string> {
   const specs = labVms(opts);
   const images = new Map<VmRelease, VmImage>();
   for (const release of new Set(specs.map((v) => v.release))) images.set(release, await buildVmImage({ cacheDir, log, release }));
+  const built = new Map<string, string[]>(); // kernel release -> its rebuilt .ko files
   if (opts.modules !== false) {
     for (const image of images.values()) {
-      await buildSmbDirectModules({ release: image.release, codename: codenameOfVmRelease(image.vmRelease ?? 'bookworm'), cacheDir: join(cacheDir, 'modules', image.release), log });
+      const b = await buildSmbDirectModules({ release: image.release, codename: codenameOfVmRelease(image.vmRelease ?? 'bookworm'), cacheDir: join(cacheDir, 'modules', image.release), log });
+      built.set(image.release, Object.values(b.modules));
     }
   }
   const key = await ensureClientKey(stateDir);
@@ -101,13 +103,11 @@ export async function vmLabUp(opts: VmLabOpts = {}): Promise<string> {
     await writeFile(join(stateDir, 'known_hosts'), `${known.join('\n')}\n`);
     await writeState(stateDir, { images: [...images.values()], vms, hub, inventory });
     await Promise.all(vms.map((v) => waitForSsh(stateDir, v, opts.bootTimeout ?? 300, log)));
-    if (opts.modules !== false) {
-      await Promise.all(vms.map(async (v, i) => {
-        const image = imageOf(specs[i]!);
-        const built = await buildSmbDirectModules({ release: image.release, cacheDir: join(cacheDir, 'modules', image.release), log }); // cached above
-        await installModules(stateDir, v, image.release, Object.values(built.modules), log);
-      }));
-    }
+    await Promise.all(vms.map(async (v, i) => {
+      const release = imageOf(specs[i]!).release;
+      const kos = built.get(release);
+      if (kos) await installModules(stateDir, v, release, kos, log);
+    }));
     await writeFile(inventory, renderInventory(stateDir, specs, vms));
     log(`vm lab: up; inventory ${inventory}`);
     return inventory;
