@@ -2,14 +2,16 @@
 // of real SSH hosts on this machine.
 import { labDown, labStatus, labUp } from '../lab/lab.js';
 import { vmLabDown, vmLabStatus, vmLabUp, type VmLabOpts } from '../lab/vm.js';
-import { handled } from './common.js';
+import { handled, UsageError } from './common.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 export default handled(async (argv) => {
+  // The VM lab's hosts are reached on forwarded 127.0.0.1 ports: there is nothing to put behind a bastion.
+  if (argv.vm && argv.bastion) throw new UsageError('lab: --bastion is for the namespace lab, not --vm');
   if (argv.vm) return vmAction(argv.action, argv.stateDir, argv.vmModules, { serverRelease: argv.serverRelease, clientRelease: argv.clientRelease });
   if (argv.action === 'up') {
-    const inventory = await labUp({ servers: argv.servers, clients: argv.clients, stateDir: argv.stateDir, log });
+    const inventory = await labUp({ servers: argv.servers, clients: argv.clients, stateDir: argv.stateDir, bastion: argv.bastion, log });
     process.stdout.write(`${inventory}\n`);
   } else if (argv.action === 'down') {
     await labDown({ stateDir: argv.stateDir, log });
@@ -17,6 +19,7 @@ export default handled(async (argv) => {
     const s = await labStatus({ stateDir: argv.stateDir });
     if (!s.up) return process.stdout.write('lab is down\n'), 0;
     for (const h of s.hosts) process.stdout.write(`${h.name.padEnd(8)} ${h.group.padEnd(12)} ${h.address.padEnd(15)} pid=${h.pid} ${h.alive ? 'alive' : 'DEAD'}\n`);
+    if (s.bastion) process.stdout.write('bastion: true (the other hosts answer only through bastion)\n');
     if (s.inventory) process.stdout.write(`${s.inventory}\n`);
     return s.hosts.every((h) => h.alive) ? 0 : 2;
   }

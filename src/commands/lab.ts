@@ -13,6 +13,7 @@ export const labCommand = {
       .option('servers', { type: 'number', default: 1, describe: 'hosts in smb_servers' })
       .option('clients', { type: 'number', default: 2, describe: 'hosts in smb_clients' })
       .option('state-dir', { type: 'string', describe: 'where the lab keeps its hosts and inventory' })
+      .option('bastion', { type: 'boolean', default: false, describe: 'one more host, bastion: the others answer the controller only through it (ProxyJump in the inventory)' })
       .option('vm', { type: 'boolean', default: false, describe: "qemu VMs (1 server, 1 client) with Debian's stock kernel instead of namespaces" })
       .option('vm-modules', { type: 'boolean', default: false, describe: 'with --vm: preinstall the rebuilt SMB Direct modules' })
       .option('server-release', { choices: VM_RELEASES, default: 'trixie' as const, describe: "with --vm: srv1's Debian release (trixie-backports: trixie with the 7.x backports kernel)" })

@@ -72,9 +72,12 @@ export async function writeIdentity(
   return pub;
 }
 
-// PID 1 of the host's namespaces ($1 = overlay root, $2 = hostname, $3 = ADDR/LEN). Already
-// in the host's netns, it first brings up lo and eth0 with the address (sshd binds to it, so
-// this must come before sshd). Then it builds a minimal
+// PID 1 of the host's namespaces ($1 = overlay root, $2 = hostname, $3 = ADDR/LEN, $4 = an
+// address this host must never answer, or empty). Already in the host's netns, it first brings
+// up lo and eth0 with the address (sshd binds to it, so this must come before sshd). A host
+// behind the lab's bastion gets a blackhole route to the controller's bridge address: its
+// replies to the controller are dropped, so no TCP connection from there ever completes (added
+// before sshd starts, so there is never a moment when it is reachable). Then it builds a minimal
 // /dev (only safe device nodes bound from the machine, a private devpts for ssh ptys),
 // a read-only sysfs (this netns's view) and read-only /proc/sys, then becomes sshd.
 const INNER = `set -e
@@ -82,6 +85,7 @@ R="$1"
 ip link set lo up
 ip addr add "$3" dev eth0
 ip link set eth0 up
+if [ -n "$4" ]; then ip route add blackhole "$4/32"; fi
 mount -t proc -o nosuid,nodev,noexec proc "$R/proc"
 mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$R/sys"
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$R/run"
@@ -111,7 +115,7 @@ exec chroot "$R" /usr/sbin/sshd -D -e
  * caller does not take the lab down; nsenter execs unshare, so the PID is unshare's, and
  * unshare --kill-child makes SIGKILL on it take the whole PID namespace down.
  */
-export async function startHost(h: HostState, prefixLen: number): Promise<{ pid: number; startTime?: number }> {
+export async function startHost(h: HostState, prefixLen: number, refuse = ''): Promise<{ pid: number; startTime?: number }> {
   const p = hostPaths(h.dir);
   const fd = openSync(p.log, 'a');
   try {
@@ -120,7 +124,7 @@ export async function startHost(h: HostState, prefixLen: number): Promise<{ pid:
       [
         `--net=/run/netns/${h.netns}`, '--',
         'unshare', '--mount', '--uts', '--pid', '--fork', '--kill-child', '--propagation', 'private',
-        '/bin/sh', '-c', INNER, 'lab-init', p.root, h.name, `${h.address}/${prefixLen}`,
+        '/bin/sh', '-c', INNER, 'lab-init', p.root, h.name, `${h.address}/${prefixLen}`, refuse,
       ],
       { detached: true, stdio: ['ignore', fd, fd] },
     );
@@ -146,14 +150,29 @@ export async function waitForSsh(address: string, timeoutMs: number, isUp: () =>
   }
 }
 
-function tryConnect(host: string, port: number): Promise<boolean> {
+/**
+ * Resolves when the host's sshd says it listens (its log, `sshd -e`): for a host behind the
+ * bastion, which the controller cannot connect to. Reading a file costs no process per poll.
+ */
+export async function waitForListening(h: HostState, timeoutMs: number, isUp: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const line = `Server listening on ${h.address} port 22.`;
+  for (;;) {
+    if ((await fs.readFile(hostPaths(h.dir).log, 'utf8').catch(() => '')).includes(line)) return;
+    if (!(await isUp())) throw new Error(`sshd on ${h.address} exited`);
+    if (Date.now() > deadline) throw new Error(`sshd on ${h.address}:22 did not start listening within ${timeoutMs / 1000}s`);
+    await sleep(100);
+  }
+}
+
+export function tryConnect(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host, port });
     const done = (ok: boolean): void => {
       s.destroy();
       resolve(ok);
     };
-    s.setTimeout(1000, () => done(false));
+    s.setTimeout(timeoutMs, () => done(false));
     s.once('connect', () => done(true));
     s.once('error', () => done(false));
   });

@@ -5,7 +5,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { hostPaths, keygen, logTail, mountOverlay, startHost, waitForSsh, writeIdentity } from './hosts.js';
+import { BASTION, checkBastion, jumpArgs, writeSshConfig } from './bastion.js';
+import { hostPaths, keygen, logTail, mountOverlay, startHost, waitForListening, waitForSsh, writeIdentity } from './hosts.js';
 import { mountsUnder, unmountUnder } from './mounts.js';
 import { chooseSubnet, createBridge, createHostNets, deleteNetwork, hostAddress, listLinks, listNetns } from './netns.js';
 import { isAlive, killAndWait, pidsRootedUnder } from './proc.js';
@@ -19,7 +20,14 @@ import { noLog, requireRoot, sleep, timed } from './util.js';
 import { ensurePrerequisites } from '../prereqs.js';
 import { CACHE_ROOT } from '../paths.js';
 
-export interface LabUpOptions { servers: number; clients: number; stateDir?: string; log?: (line: string) => void }
+export interface LabUpOptions {
+  servers: number;
+  clients: number;
+  stateDir?: string;
+  /** One more host, `bastion`, the only one the controller can reach (bastion.ts). */
+  bastion?: boolean;
+  log?: (line: string) => void;
+}
 
 export const DEFAULT_LAB_DIR = '/var/lib/smbdirect-provision/lab';
 
@@ -32,6 +40,7 @@ const CONCURRENCY = 8;
 const MAX_HOSTS = 500;
 
 function hostName(group: Group, i: number): string {
+  if (group === 'bastions') return BASTION;
   return `${group === 'smb_servers' ? 'srv' : 'cli'}${String(i).padStart(2, '0')}`;
 }
 
@@ -51,8 +60,10 @@ export async function labUp(opts: LabUpOptions): Promise<string> {
   for (const [what, n] of [['servers', servers], ['clients', clients]] as const) {
     if (!Number.isInteger(n) || n < 0) throw new Error(`lab ${what} must be a whole number >= 0 (got ${n})`);
   }
-  if (servers + clients < 1 || servers + clients > MAX_HOSTS) {
-    throw new Error(`a lab needs between 1 and ${MAX_HOSTS} hosts (got ${servers + clients})`);
+  // The bastion counts towards the most hosts, not towards the one a lab needs (it would guard nothing).
+  const extra = opts.bastion ? 1 : 0;
+  if (servers + clients < 1 || servers + clients + extra > MAX_HOSTS) {
+    throw new Error(`a lab needs between 1 and ${MAX_HOSTS - extra} hosts${extra ? ' besides the bastion' : ''} (got ${servers + clients})`);
   }
   const stateDir = path.resolve(opts.stateDir ?? DEFAULT_LAB_DIR);
   checkStateDir(stateDir);
@@ -70,7 +81,8 @@ export async function labUp(opts: LabUpOptions): Promise<string> {
   await fs.mkdir(path.join(stateDir, 'hosts'), { recursive: true, mode: 0o700 });
   await fs.writeFile(path.join(stateDir, MARKER), 'smbdirect-provision lab state dir; removed by `smbdirect lab down`\n');
 
-  const groups: Array<[Group, number]> = [['smb_servers', servers], ['smb_clients', clients]];
+  // The bastion comes last, so every other host keeps the address it has without --bastion.
+  const groups: Array<[Group, number]> = [['smb_servers', servers], ['smb_clients', clients], ['bastions', opts.bastion ? 1 : 0]];
   const hosts: HostState[] = [];
   for (const [group, count] of groups) {
     for (let i = 1; i <= count; i++) {
@@ -84,8 +96,12 @@ export async function labUp(opts: LabUpOptions): Promise<string> {
   }
   const state: LabState = {
     version: 1, stateDir, prefix, bridge: bridgeName(prefix), bridgeCidr: `${subnet}.0.1/16`,
-    baseImage, hosts, complete: false,
+    baseImage, hosts, complete: false, ...(opts.bastion && { bastion: true }),
   };
+  const bastion = hosts.find((h) => h.group === 'bastions');
+  const controller = state.bridgeCidr.split('/')[0]!;
+  // Only the hosts behind a bastion refuse the controller.
+  const refuse = (h: HostState): string => (bastion && h !== bastion ? controller : '');
   // Recorded before anything is created, so labDown knows what to look for.
   const store = new StateStore(state);
   await store.save();
@@ -105,7 +121,7 @@ export async function labUp(opts: LabUpOptions): Promise<string> {
         await mountOverlay(baseImage, h.dir);
         hostKeys.set(h.name, await writeIdentity(h, hosts, controllerPub));
         await addSudoUser(hostPaths(h.dir).root, sudoUser, controllerPub);
-        const { pid, startTime } = await startHost(h, 16);
+        const { pid, startTime } = await startHost(h, 16, refuse(h));
         h.pid = pid;
         h.startTime = startTime;
         await store.save();
@@ -118,22 +134,30 @@ export async function labUp(opts: LabUpOptions): Promise<string> {
       return [`${h.address} ${type} ${blob}`, `${h.name} ${type} ${blob}`];
     });
     await fs.writeFile(path.join(stateDir, 'known_hosts'), `${kh.join('\n')}\n`);
-    const inventory = await writeInventory(stateDir, hosts);
+    if (bastion) await writeSshConfig(stateDir);
+    const inventory = await writeInventory(stateDir, hosts, bastion && jumpArgs(stateDir, bastion.address));
     state.inventory = inventory;
 
     const waitMs = 30_000 + 500 * hosts.length;
     await timed(log, `wait for ${hosts.length} sshd to accept connections`, () =>
       Promise.all(hosts.map(async (h) => {
         try {
-          await waitForSsh(h.address, waitMs, () => isAlive(h.pid ?? -1, h.startTime));
+          const isUp = () => isAlive(h.pid ?? -1, h.startTime);
+          // The controller cannot connect to a host behind the bastion: its sshd's log says when it listens.
+          await (refuse(h) ? waitForListening(h, waitMs, isUp) : waitForSsh(h.address, waitMs, isUp));
         } catch (err) {
           throw new Error(`${h.name}: ${(err as Error).message}\n${await logTail(h)}`);
         }
       })),
     );
+    const behind = hosts.find((h) => h !== bastion);
+    if (bastion && behind) {
+      await timed(log, `check that ${behind.name} answers only through ${BASTION}`, () => checkBastion(stateDir, bastion, behind));
+    }
     state.complete = true;
     await store.save();
-    log(`lab up: ${servers} server(s), ${clients} client(s) on ${state.bridge} ${state.bridgeCidr}`);
+    const via = bastion ? `, all behind ${BASTION} ${bastion.address}` : '';
+    log(`lab up: ${servers} server(s), ${clients} client(s)${via} on ${state.bridge} ${state.bridgeCidr}`);
     return inventory;
   } catch (err) {
     // A half-built lab is worse than none: take it down, then report the original error.
@@ -143,13 +167,15 @@ export async function labUp(opts: LabUpOptions): Promise<string> {
   }
 }
 
-async function writeInventory(stateDir: string, hosts: HostState[]): Promise<string> {
+/** `jump`: the ssh arguments of the SMB groups' hosts when they sit behind the bastion. */
+async function writeInventory(stateDir: string, hosts: HostState[], jump?: string): Promise<string> {
   const dir = path.join(stateDir, 'inventory');
   await fs.mkdir(dir, { recursive: true });
   const group = (g: Group): string[] => {
     const members = hosts.filter((h) => h.group === g);
-    if (members.length === 0) return [`    ${g}:`, '      hosts: {}'];
-    return [`    ${g}:`, '      hosts:', ...members.map((h) => `        ${h.name}: { ansible_host: ${h.address} }`)];
+    const vars = jump && g !== 'bastions' ? ['      vars:', `        ansible_ssh_common_args: '${jump.replaceAll("'", "''")}'`] : [];
+    if (members.length === 0) return [`    ${g}:`, '      hosts: {}', ...vars];
+    return [`    ${g}:`, '      hosts:', ...members.map((h) => `        ${h.name}: { ansible_host: ${h.address} }`), ...vars];
   };
   const yml = [
     'all:',
@@ -160,6 +186,7 @@ async function writeInventory(stateDir: string, hosts: HostState[]): Promise<str
     '  children:',
     ...group('smb_servers'),
     ...group('smb_clients'),
+    ...(hosts.some((h) => h.group === 'bastions') ? group('bastions') : []),
   ];
   const file = path.join(dir, 'hosts.yml');
   await fs.writeFile(file, `${yml.join('\n')}\n`);
@@ -214,8 +241,10 @@ export async function labDown(opts: { stateDir?: string; log?: (line: string) =>
 
 export async function labStatus(opts: { stateDir?: string } = {}): Promise<{
   up: boolean;
-  hosts: Array<{ name: string; address: string; pid: number; alive: boolean; group: 'smb_servers' | 'smb_clients' }>;
+  hosts: Array<{ name: string; address: string; pid: number; alive: boolean; group: Group }>;
   inventory?: string;
+  /** Made with --bastion (absent otherwise). */
+  bastion?: boolean;
 }> {
   const stateDir = path.resolve(opts.stateDir ?? DEFAULT_LAB_DIR);
   const state = await readState(stateDir);
@@ -226,7 +255,7 @@ export async function labStatus(opts: { stateDir?: string } = {}): Promise<{
   })));
   const up = state.complete && hosts.length > 0 && hosts.every((h) => h.alive);
   const inventory = state.inventory && (await exists(state.inventory)) ? state.inventory : undefined;
-  return inventory ? { up, hosts, inventory } : { up, hosts };
+  return { up, hosts, ...(inventory && { inventory }), ...(state.bastion && { bastion: true }) };
 }
 
 async function exists(p: string): Promise<boolean> {

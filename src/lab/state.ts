@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
-export type Group = 'smb_servers' | 'smb_clients';
+/** `bastions` holds the one jump host of a lab made with --bastion (bastion.ts): in no SMB group. */
+export type Group = 'smb_servers' | 'smb_clients' | 'bastions';
 
 export interface HostState {
   name: string;
@@ -38,6 +39,8 @@ export interface LabState {
   inventory?: string;
   /** True once every sshd accepted a connection. */
   complete: boolean;
+  /** Made with --bastion: the controller reaches every other host only through the host `bastion`. */
+  bastion?: boolean;
 }
 
 /** File whose presence marks a directory as a lab state dir (labDown only deletes those). */

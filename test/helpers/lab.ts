@@ -18,11 +18,12 @@ export interface Lab {
   pid(host: string): Promise<number>;
 }
 
-/** Brings a lab up for this test file and tears it down at the end; fails (never skips) if it cannot start. */
-export async function startLab(t: Test, servers: number, clients: number): Promise<Lab> {
+/** Brings a lab up for this test file and tears it down at the end; fails (never skips) if it cannot start.
+ * `bastion`: the lab's other hosts answer only through the host `bastion` (lab up --bastion). */
+export async function startLab(t: Test, servers: number, clients: number, opts: { bastion?: boolean } = {}): Promise<Lab> {
   const stateDir = mkdtempSync(join('/var/lib/smbdirect-provision', 'test-lab-'));
   t.teardown(() => labDown({ stateDir }));
-  const inventory = await labUp({ servers, clients, stateDir });
+  const inventory = await labUp({ servers, clients, stateDir, ...opts });
   return {
     stateDir,
     inventory,
