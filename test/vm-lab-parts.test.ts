@@ -11,6 +11,7 @@ import { codenameOfKernel, debianSources, isCodename } from '../src/kernel/build
 import { VM_RELEASES, codenameOfVmRelease } from '../src/lab/vm-image.js';
 import { VM_RELEASES as CLI_RELEASES } from '../src/commands/lab.js';
 import { isOurHub, startLinkHub } from '../src/lab/link-hub.js';
+import { vcpusOf } from '../src/lab/vm.js';
 
 t.test('a kernel release names the Debian release whose compiler built it', async (t) => {
   t.equal(codenameOfKernel('6.1.0-57-amd64'), 'bookworm');
@@ -102,4 +103,11 @@ t.test('one apt sources text for build roots and VM images: the release, -update
   t.match(debianSources('trixie'), /^Suites: trixie trixie-updates trixie-backports$/m, 'trixie-backports images take their kernel from here');
   t.match(debianSources('trixie'), /^URIs: http:\/\/deb\.debian\.org\/debian-security\nSuites: trixie-security$/m);
   t.match(debianSources('forky'), /^Suites: forky forky-updates$/m, 'testing has no backports suite');
+});
+
+t.test('vCPUs per VM: one on 7.x, and never more vCPU threads than twice the host cores', async (t) => {
+  t.equal(vcpusOf({ release: '7.3.4+deb13-amd64' }, 1, 8), 1, '7.x: one (two panicked at boot under TCG)');
+  t.equal(vcpusOf({ release: '6.12.118+deb13-amd64' }, 2, 2), 2, 'the pair lab on 2 cores: two each');
+  t.equal(vcpusOf({ release: '6.1.0-57-amd64' }, 3, 2), 1, 'three VMs on 2 cores: one each');
+  t.equal(vcpusOf({ release: '6.1.0-57-amd64' }, 3, 4), 2, 'three VMs on 4 cores: two each');
 });

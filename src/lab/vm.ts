@@ -15,6 +15,7 @@ import { $ } from 'zx';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { buildSmbDirectModules } from '../kernel/build-modules.js';
@@ -96,7 +97,7 @@ export async function vmLabUp(opts: VmLabOpts = {}): Promise<string> {
       const dir = join(stateDir, vm.name);
       const image = imageOf(vm);
       known.push(await prepareDisk(dir, vm, key, sshPort, image));
-      vms.push({ name: vm.name, sshPort, dir, release: vm.release, kernel: image.release, pid: await startQemu(dir, vm, sshPort, hubPort, image) });
+      vms.push({ name: vm.name, sshPort, dir, release: vm.release, kernel: image.release, pid: await startQemu(dir, vm, sshPort, hubPort, image, vcpusOf(image, specs.length)) });
       log(`vm lab: ${vm.name} (${vm.release}, ${image.release}) qemu pid ${vms[vms.length - 1]?.pid}, ssh 127.0.0.1:${sshPort}, console ${join(dir, 'console.log')}`);
     }
     const inventory = join(stateDir, 'inventory.yml');
@@ -155,10 +156,20 @@ async function prepareDisk(dir: string, vm: VmSpec, key: string, sshPort: number
   return writeSeed(dir, vm, key, sshPort);
 }
 
-async function startQemu(dir: string, vm: VmSpec, sshPort: number, hubPort: number, image: VmImage): Promise<number> {
+/**
+ * vCPUs per VM. 7.x under TCG with two panicked at boot (int3 in set_next_task_fair, domain-notes
+ * §8). And no more vCPU threads than twice the host's cores: three VMs with two each on this
+ * 2-core machine starved one another during a simultaneous reboot (a bookworm VM logged soft
+ * lockups of 20-74 s in udev and was still booting after 12 min); two VMs with two each boot fine.
+ */
+export function vcpusOf(image: Pick<VmImage, 'release'>, vmCount: number, hostCores = availableParallelism()): number {
+  if (Number(/^(\d+)\./.exec(image.release)?.[1] ?? 0) >= 7) return 1;
+  return vmCount * 2 <= hostCores * 2 ? 2 : 1;
+}
+
+async function startQemu(dir: string, vm: VmSpec, sshPort: number, hubPort: number, image: VmImage, vcpus: number): Promise<number> {
   const mac = macs(vm);
-  // 7.x under TCG with two vCPUs panicked at boot (int3 in set_next_task_fair, domain-notes §8); one boots.
-  const smp = Number(/^(\d+)\./.exec(image.release)?.[1] ?? 0) >= 7 ? '1' : '2';
+  const smp = String(vcpus);
   const append = ['root=/dev/vda', 'rw', 'console=ttyS0', 'net.ifnames=0', `systemd.hostname=${vm.name}`,
     `systemd.machine_id=${randomBytes(16).toString('hex')}`].join(' ');
   await rm(join(dir, 'qemu.pid'), { force: true });

@@ -9,19 +9,20 @@ exports[`test/tasks-host-link.test.ts > TAP > the unit file: ordering, binding, 
 # Managed by smbdirect-provision: local changes are overwritten on the next run.
 # rdma-core cannot persist \`rdma link add\`: this unit creates the soft RDMA link rxe_a (rxe on
 # br-lan) at boot, before ksmbd (which picks its RDMA port, 445 or 5445 for iWARP, when it
-# starts) and before remote file systems are mounted. Starting it again is a no-op.
+# starts) and before remote file systems are mounted. Starting it again is a no-op. It waits for
+# br-lan itself (up to 10 min) instead of binding to its device unit: a device job gives up
+# after 90 s, and on a slow boot that failed this unit for good ("dependency").
 [Unit]
 Description=Soft RDMA link rxe_a (rxe on br-lan) for SMB Direct
 Wants=remote-fs-pre.target
 Before=ksmbd.service remote-fs-pre.target
-BindsTo=sys-subsystem-net-devices-br\\x2dlan.device
-After=network.target sys-subsystem-net-devices-br\\x2dlan.device
+After=network.target
 
 [Service]
 Type=oneshot
 RemainAfterExit=yes
 ExecStartPre=-/sbin/modprobe rdma_rxe
-ExecStart=/bin/sh -c "rdma dev show rxe_a >/dev/null 2>&1 || rdma link add rxe_a type rxe netdev br-lan"
+ExecStart=/bin/sh -c "i=0; while [ ! -e /sys/class/net/br-lan ]; do [ $$i -ge 600 ] && echo 'br-lan did not appear within 600 s' >&2 && exit 1; i=$$((i+1)); sleep 1; done; rdma dev show rxe_a >/dev/null 2>&1 || rdma link add rxe_a type rxe netdev br-lan"
 
 [Install]
 WantedBy=multi-user.target
@@ -32,19 +33,20 @@ exports[`test/tasks-host-link.test.ts > TAP > the unit file: ordering, binding, 
 # Managed by smbdirect-provision: local changes are overwritten on the next run.
 # rdma-core cannot persist \`rdma link add\`: this unit creates the soft RDMA link siw0 (siw on
 # ens3) at boot, before ksmbd (which picks its RDMA port, 445 or 5445 for iWARP, when it
-# starts) and before remote file systems are mounted. Starting it again is a no-op.
+# starts) and before remote file systems are mounted. Starting it again is a no-op. It waits for
+# ens3 itself (up to 10 min) instead of binding to its device unit: a device job gives up
+# after 90 s, and on a slow boot that failed this unit for good ("dependency").
 [Unit]
 Description=Soft RDMA link siw0 (siw on ens3) for SMB Direct
 Wants=remote-fs-pre.target
 Before=ksmbd.service remote-fs-pre.target
-BindsTo=sys-subsystem-net-devices-ens3.device
-After=network.target sys-subsystem-net-devices-ens3.device
+After=network.target
 
 [Service]
 Type=oneshot
 RemainAfterExit=yes
 ExecStartPre=-/sbin/modprobe siw
-ExecStart=/bin/sh -c "rdma dev show siw0 >/dev/null 2>&1 || rdma link add siw0 type siw netdev ens3"
+ExecStart=/bin/sh -c "i=0; while [ ! -e /sys/class/net/ens3 ]; do [ $$i -ge 600 ] && echo 'ens3 did not appear within 600 s' >&2 && exit 1; i=$$((i+1)); sleep 1; done; rdma dev show siw0 >/dev/null 2>&1 || rdma link add siw0 type siw netdev ens3"
 
 [Install]
 WantedBy=multi-user.target

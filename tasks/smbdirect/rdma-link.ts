@@ -2,7 +2,7 @@
  * Ensures the host has its RDMA device. hardware: an RDMA port with a network interface, ACTIVE.
  * siw/rxe: the soft link (e.g. siw0 on eth0) exists now and at every boot: a oneshot unit
  * /etc/systemd/system/smbdirect-rdma-LINK.service (templates/smbdirect-rdma-link.service.hbs,
- * ordered before ksmbd and remote-fs-pre.target, bound to the netdev), enabled, plus
+ * ordered before ksmbd and remote-fs-pre.target, waiting for the netdev), enabled, plus
  * /etc/modules-load.d/smbdirect-rdma.conf. Creating the link now is gated by the kernel
  * (smbdirect_kernel_policy=warn: files only); on a server with ksmbd running it notifies
  * "restart ksmbd" (ksmbd picks its RDMA port at start).
@@ -22,16 +22,19 @@ import type { Change, Handler, Plan, Task, Vars } from '../../src/types.js';
 export const MODULES_LOAD = '/etc/modules-load.d/smbdirect-rdma.conf';
 export const unitName = (link: string): string => `smbdirect-rdma-${link}.service`;
 export const unitPath = (link: string): string => `/etc/systemd/system/${unitName(link)}`;
+/** How long the boot-time unit waits for its netdev to appear (a oneshot has no start timeout). */
+const NETDEV_WAIT_S = 600;
 
 /** One argument of an Exec= line: double quotes with \ and " escaped; % and $ doubled (no specifiers, no variables). */
 export const systemdArg = (s: string): string => `"${s.replace(/[\\"]/g, '\\$&').replace(/%/g, '%%').replace(/\$/g, '$$$$')}"`;
 
 export function renderLinkUnit(link: string, mode: 'siw' | 'rxe', netdev: string): string {
   const soft = SOFT_RDMA[mode];
-  const script = `${cmd('rdma', 'dev', 'show', link)} >/dev/null 2>&1 || ${cmd('rdma', 'link', 'add', link, 'type', soft.type, 'netdev', netdev)}`;
+  // The netdev may appear late in a slow boot (udev under load took 3 min in the VM lab).
+  const waitNetdev = `i=0; while [ ! -e ${cmd(`/sys/class/net/${netdev}`)} ]; do [ $i -ge ${NETDEV_WAIT_S} ] && echo ${cmd(`${netdev} did not appear within ${NETDEV_WAIT_S} s`)} >&2 && exit 1; i=$((i+1)); sleep 1; done`;
+  const script = `${waitNetdev}; ${cmd('rdma', 'dev', 'show', link)} >/dev/null 2>&1 || ${cmd('rdma', 'link', 'add', link, 'type', soft.type, 'netdev', netdev)}`;
   return render('smbdirect-rdma-link.service.hbs', {
-    link, type: soft.type, netdev: netdev.replace(/%/g, '%%'), module: cmd(soft.module),
-    deviceUnit: `sys-subsystem-net-devices-${systemdEscape(netdev)}.device`, script: systemdArg(script),
+    link, type: soft.type, netdev: netdev.replace(/%/g, '%%'), module: cmd(soft.module), script: systemdArg(script),
   });
 }
 

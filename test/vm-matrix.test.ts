@@ -1,0 +1,272 @@
+// The truth tier and the kernel matrix (#12), on one boot: three qemu VMs, one per Debian kernel
+// in use today, each booting its release's STOCK kernel (none has SMB Direct), in a ring where
+// each serves the next and mounts from the one before, so every kernel serves and mounts across
+// versions:
+//   deb12 (bookworm 6.1)  mounts from bpo13 (7.x: the rollout case, an old client, a new server)
+//   deb13 (trixie 6.12)   mounts from deb12
+//   bpo13 (trixie-backports 7.x, smbdirect.ko) mounts from deb13
+// `site` with build-modules (each release's modules built in its own build root, by its own
+// compiler) and siw takes them all the way, replacing the loaded stock cifs and ksmbd; a second
+// run changes nothing; a mount the kernel refuses leaves fstab as it was; a file written on each
+// client reads back identical on its server; all three reboot AT ONCE and every mount comes back
+// without a run; teardown, then the same with rxe; a ksmbd that cannot restart; a server that
+// dies under a live mount. Slow (TCG). Fails, never skips, if a VM cannot start.
+import t, { type Test } from 'tap';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cachedModules } from '../src/kernel/remedy.js';
+import type { LabVm } from '../src/lab/vm.js';
+import type { JsonRun } from './helpers/lab.js';
+import { tmp } from './helpers/lab.js';
+import { changed, result, startVmLab, type VmLab } from './helpers/vm.js';
+
+t.setTimeout(100 * 60 * 1000);
+const root = t; // the lab lives as long as the file, not one subtest
+
+type Host = 'deb12' | 'deb13' | 'bpo13';
+const both: LabVm['groups'] = ['smb_servers', 'smb_clients'];
+const VMS: LabVm[] = [
+  { name: 'deb12', release: 'bookworm', groups: both, octet: 21 },
+  { name: 'deb13', release: 'trixie', groups: both, octet: 22 },
+  { name: 'bpo13', release: 'trixie-backports', groups: both, octet: 23 },
+];
+const HOSTS = VMS.map((v) => v.name as Host);
+/** Each client's server: the ring. */
+const SERVER: Record<Host, Host> = { deb12: 'bpo13', deb13: 'deb12', bpo13: 'deb13' };
+const address = (h: Host): string => `192.168.77.${VMS.find((v) => v.name === h)!.octet}`;
+const re = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+const ALL_ZERO = { deb12: 0, deb13: 0, bpo13: 0 };
+
+const dir = tmp('sd-matrix-inv-');
+const secrets = tmp('sd-matrix-secret-');
+const kernels: Record<string, string> = {};
+let lab!: VmLab;
+const ssh = (h: Host, script: string, ok = true, tries = 5) => lab.ssh(h, script, ok, tries);
+const run = (playbook: string, ...extra: string[]): Promise<JsonRun> => lab.run(dir, playbook, ...extra);
+const rxe = ['-e', 'smbdirect_rdma_mode=rxe'];
+/** The loaded NAME is the rebuilt one: its srcversion when the module has one (6.12's ksmbd has
+ * none), else loaded while modinfo resolves NAME to updates/ (depmod prefers it; loaded after it). */
+const loadedIsRebuilt = async (h: Host, name: string, srcversion: string | undefined): Promise<boolean> => {
+  const r = await ssh(h, `cat /sys/module/${name}/srcversion 2>/dev/null; echo; test -d /sys/module/${name} && modinfo -n ${name}`, false);
+  const [have, path] = r.stdout.split('\n').map((l) => l.trim());
+  if (srcversion) return have === srcversion;
+  return r.code === 0 && path === `/lib/modules/${kernels[h]}/updates/${name}.ko`;
+};
+const mountLine = async (h: Host) => (await ssh(h, 'grep " /mnt/ring cifs " /proc/mounts', false)).stdout.trim();
+
+// In subtests: the root test must have something pending across these long awaits.
+await t.test('three releases boot their stock kernels on one private link', async (t) => {
+  lab = await startVmLab(root, 'vm-matrix-', { modules: false, bootTimeout: 900, vms: VMS });
+  for (const h of HOSTS) kernels[h] = (await ssh(h, 'uname -r')).stdout.trim();
+  lab.log(`kernels: ${JSON.stringify(kernels)}`);
+  t.match(kernels.deb12, /^6\.1\.\d+-\d+-amd64$/, 'deb12 runs bookworm 6.1');
+  t.match(kernels.deb13, /^6\.12\.\d+\+deb13-amd64$/, 'deb13 runs trixie 6.12');
+  t.match(kernels.bpo13, /^7\.\d+\.\d+\+deb13-amd64$/, 'bpo13 runs the trixie-backports 7.x kernel');
+  t.match((await ssh('bpo13', '. /etc/os-release; echo $VERSION_CODENAME')).stdout, /trixie/, 'bpo13: trixie userland');
+  for (const h of HOSTS) {
+    // The stock modules loaded, as on a host that already used them: site must replace them live.
+    await ssh(h, 'modprobe ksmbd && modprobe cifs');
+    t.match((await ssh(h, 'modinfo -n ksmbd cifs')).stdout, /\/kernel\/fs\/smb\/server\/ksmbd\.ko\n.*\/kernel\/fs\/smb\/client\/cifs\.ko/, `${h}: the stock ksmbd and cifs`);
+    t.notMatch((await ssh(h, 'modinfo -F depends cifs ksmbd', false)).stdout, /rdma_cm|smbdirect/, `${h}: the stock cifs and ksmbd have no SMB Direct`);
+    t.not((await ssh(h, 'modinfo -n siw', false)).code, 0, `${h}: no siw in the stock kernel`);
+    t.match((await ssh(h, 'ip -4 -o addr show eth1')).stdout, new RegExp(`inet ${re(address(h))}/24`), `${h}: its address on the private link`);
+  }
+  // Inventory: the lab's hosts (all in both groups), one share each, each client's mount names its
+  // server; the password file 0600 outside the inventory directory.
+  const pwFile = join(secrets, 'ring.pw');
+  writeFileSync(pwFile, 'Ring-Matrix-Pa55\n', { mode: 0o600 });
+  copyFileSync(lab.inventory, join(dir, 'hosts.yml'));
+  t.match(readFileSync(lab.inventory, 'utf8'), /deb12:[^]*smbdirect_server_address: 192\.168\.77\.21/, 'servers are mounted at their private address');
+  mkdirSync(join(dir, 'group_vars'));
+  mkdirSync(join(dir, 'host_vars'));
+  writeFileSync(join(dir, 'group_vars', 'all.yml'), `smbdirect_kernel_policy: build-modules
+smbdirect_rdma_mode: siw
+smbdirect_fragment_dir: ${secrets}/kconfig
+ksmbd_users:
+  - name: ringuser
+    password_file: ${pwFile}
+ksmbd_shares:
+  - name: ring
+    path: /srv/smb/ring
+    mode: "0777"
+`);
+  for (const h of HOSTS) {
+    writeFileSync(join(dir, 'host_vars', `${h}.yml`), `smb_mounts:\n  - server: ${SERVER[h]}\n    share: ring\n    path: /mnt/ring\n    user: ringuser\n    vers: "3.1.1"\n`);
+  }
+});
+
+await t.test('site (build-modules, siw): every kernel serves and mounts across versions', async (t) => {
+  const r = await run('site');
+  t.equal(r.code, 0, 'site succeeds');
+  for (const h of HOSTS) {
+    const k = kernels[h]!;
+    const modules = result(r, h, /kernel modules/);
+    t.equal(modules?.status, 'changed', `${h}: rebuilt modules installed`);
+    t.match(modules?.msg, /installed (smbdirect\.ko, )?cifs\.ko, ksmbd\.ko, siw\.ko .*replaced the loaded stock (smbdirect, )?cifs, ksmbd.*taints the kernel/, `${h}: the loaded stock cifs and ksmbd replaced, the consequences said`);
+    t.equal(result(r, h, /verify/)?.status, 'ok', `${h}: verify passes`);
+    const built = cachedModules(k);
+    t.ok(built, `${h}: modules for ${k} in the controller's cache`);
+    const manifest = JSON.parse(readFileSync(join(built!.dir, 'manifest.json'), 'utf8')) as { codename: string; gcc: { kernel: string; modules: string } };
+    t.equal(manifest.codename, h === 'deb12' ? 'bookworm' : 'trixie', `${h}: built in its own release's build root`);
+    t.ok(manifest.gcc.kernel.endsWith(manifest.gcc.modules), `${h}: built by the kernel's own compiler (${manifest.gcc.modules})`);
+    t.match((await ssh(h, 'modinfo -n ksmbd cifs siw')).stdout, new RegExp(['ksmbd', 'cifs', 'siw'].map((n) => `/lib/modules/${re(k)}/updates/${n}\\.ko`).join('\\n')), `${h}: depmod resolves the rebuilt modules`);
+    for (const name of ['cifs', 'ksmbd'] as const) t.ok(await loadedIsRebuilt(h, name, built!.modules[name]?.srcversion), `${h}: the rebuilt ${name} is loaded`);
+    t.match((await ssh(h, 'cat /etc/ksmbd/ksmbd.conf')).stdout, /server multi channel support = yes/, `${h}: ksmbd with multichannel`);
+    t.match((await ssh(h, 'rdma link show siw0/1')).stdout, /state ACTIVE .*netdev eth1/, `${h}: siw0 on the private link`);
+    t.match((await ssh(h, 'grep " /mnt/ring " /etc/fstab')).stdout, new RegExp(`^//${re(address(SERVER[h]))}/ring /mnt/ring cifs vers=3\\.1\\.1,rdma,`, 'm'), `${h}: its fstab line`);
+    t.match(await mountLine(h), new RegExp(`^//${re(address(SERVER[h]))}/ring /mnt/ring cifs .*vers=3\\.1\\.1,.*,rdma,`), `${h}: mounted from ${SERVER[h]} over rdma`);
+    t.match((await ssh(h, 'dmesg')).stdout, /CIFS: VFS: RDMA transport established/, `${h}: RDMA transport established`);
+  }
+  t.ok(cachedModules(kernels.bpo13!)?.modules.smbdirect, '7.x: smbdirect.ko built');
+  t.ok(await loadedIsRebuilt('bpo13', 'smbdirect', cachedModules(kernels.bpo13!)?.modules.smbdirect?.srcversion), '7.x: the rebuilt smbdirect.ko is loaded');
+  t.match((await ssh('bpo13', 'modinfo -F depends cifs ksmbd')).stdout, /smbdirect[^]*smbdirect/, '7.x: cifs and ksmbd depend on smbdirect.ko');
+  t.equal(cachedModules(kernels.deb13!)?.modules.smbdirect, undefined, '6.12: no smbdirect.ko (the RDMA code is inside cifs and ksmbd)');
+});
+
+await t.test('a second site run changes nothing', async (t) => {
+  const r = await run('site');
+  t.equal(r.code, 0);
+  t.same(changed(r), ALL_ZERO);
+});
+
+await t.test('a mount the kernel refuses: exit 2, fstab restored byte for byte, the live mount untouched; then zero changes', async (t) => {
+  const fstab = (await ssh('deb13', 'cat /etc/fstab')).stdout;
+  const cifsMounts = async () => (await ssh('deb13', 'grep " cifs " /proc/mounts')).stdout;
+  const before = await cifsMounts();
+  // cifs parses actimeo as a number: a real mount(2) failure, from the kernel itself.
+  const share = { server: SERVER.deb13, share: 'ring', user: 'ringuser', vers: '3.1.1' };
+  const mounts = { smb_mounts: [{ ...share, path: '/mnt/ring' }, { ...share, path: '/mnt/ring-bad', options: ['actimeo=notanumber'] }] };
+  const r = await run('client', '--limit', 'deb13', '-e', JSON.stringify(mounts));
+  t.equal(r.code, 2, 'exit 2');
+  t.match(r.results.find((x) => x.host === 'deb13' && x.status === 'failed')?.msg, /ring-bad/, 'the failed task names the mount that failed');
+  t.equal((await ssh('deb13', 'cat /etc/fstab')).stdout, fstab, 'fstab: the old file, byte for byte');
+  t.equal(await cifsMounts(), before, 'the live rdma mount is untouched, nothing else is mounted');
+  const again = await run('client', '--limit', 'deb13');
+  t.equal(again.code, 0);
+  t.equal(again.recap.deb13?.changed, 0, 'the inventory as it was: zero changes');
+});
+
+const roundTrip = async (t: Test, name: string): Promise<void> => {
+  for (const h of HOSTS) {
+    const a = (await ssh(h, `head -c 4194304 /dev/urandom > /mnt/ring/${name}-${h}.bin && sync && sha256sum /mnt/ring/${name}-${h}.bin`)).stdout.split(' ')[0];
+    t.match(a, /^[0-9a-f]{64}$/);
+    t.equal((await ssh(SERVER[h], `sha256sum /srv/smb/ring/${name}-${h}.bin`)).stdout.split(' ')[0], a, `${h} (${kernels[h]}) -> ${SERVER[h]} (${kernels[SERVER[h]]}): identical`);
+  }
+};
+await t.test('a file written on each client reads back identical on its server', (t) => roundTrip(t, 'siw'));
+
+await t.test('all three reboot at once: every link and mount comes back by itself', async (t) => {
+  const bootIds = Object.fromEntries(await Promise.all(HOSTS.map(async (h) => [h, (await ssh(h, 'cat /proc/sys/kernel/random/boot_id')).stdout.trim()])));
+  await Promise.all(HOSTS.map((h) => ssh(h, 'systemctl reboot', false)));
+  await Promise.all(HOSTS.map((h) => lab.waitFor(`${h} reboot to ssh`, 900, async () => {
+    const id = (await ssh(h, 'cat /proc/sys/kernel/random/boot_id', false, 1)).stdout.trim();
+    return id && id !== bootIds[h] ? true : undefined;
+  })));
+  for (const h of HOSTS) {
+    const line = await lab.waitFor(`${h} mount back`, 600, async () => (await mountLine(h)) || undefined).catch(async (e: Error) => {
+      const why = (await ssh(h, 'systemctl status --no-pager mnt-ring.mount; journalctl -b --no-pager -u mnt-ring.mount -u "smbdirect-remount@*" | tail -30; dmesg | grep -iE "CIFS|smbd|rdma|ksmbd|BUG" | tail -20', false)).stdout;
+      throw new Error(`${e.message}\n${why}`);
+    });
+    t.match(line, /,rdma,/, `${h}: mounted again over rdma, without a run`);
+    t.match((await ssh(h, 'rdma link show siw0/1')).stdout, /state ACTIVE .*netdev eth1/, `${h}: siw0 back`);
+    t.equal((await ssh(h, `sha256sum /mnt/ring/siw-${h}.bin`)).stdout.split(' ')[0], (await ssh(SERVER[h], `sha256sum /srv/smb/ring/siw-${h}.bin`)).stdout.split(' ')[0], `${h}: the file survives`);
+  }
+  const v = await run('verify');
+  t.equal(v.code, 0, 'verify passes after the reboot');
+  for (const h of HOSTS) t.equal(result(v, h, /verify/)?.status, 'ok', `${h}: verify ok`);
+});
+
+await t.test('teardown; then site with rxe: every pair over soft RoCE; a second run changes nothing', async (t) => {
+  const down = await run('teardown');
+  t.equal(down.code, 0, 'teardown succeeds');
+  for (const h of HOSTS) {
+    t.equal(await mountLine(h), '', `${h}: unmounted`);
+    t.notMatch((await ssh(h, 'cat /etc/fstab')).stdout, /\/mnt\/ring/, `${h}: its fstab line removed`);
+    t.not((await ssh(h, 'rdma link show siw0/1', false)).code, 0, `${h}: siw0 deleted`);
+  }
+  const r = await run('site', ...rxe);
+  t.equal(r.code, 0, 'site with rxe succeeds');
+  for (const h of HOSTS) {
+    t.match((await ssh(h, 'rdma link show rxe0/1')).stdout, /state ACTIVE .*netdev eth1/, `${h}: rxe0 on the private link`);
+    t.equal(result(r, h, /verify/)?.status, 'ok', `${h}: verify passes over rxe`);
+    t.match(await mountLine(h), /,rdma,/, `${h}: mounted over rdma (RoCE)`);
+  }
+  await roundTrip(t, 'rxe');
+  const again = await run('site', ...rxe);
+  t.same(changed(again), ALL_ZERO, 'a second rxe run changes nothing');
+});
+
+await t.test('real ksmbd fails to restart after its config changed: exit 2, ksmbd.conf new and whole; healed, it converges', async (t) => {
+  // deb12's client unmounts first: a server restart under a live SMB Direct mount is not this test.
+  await ssh('deb13', 'umount /mnt/ring');
+  // The fault: a volatile drop-in that makes every start of ksmbd.service fail.
+  await ssh('deb12', 'mkdir -p /run/systemd/system/ksmbd.service.d && printf "[Service]\\nExecStartPre=/bin/false\\n" > /run/systemd/system/ksmbd.service.d/e2e-fault.conf && systemctl daemon-reload');
+  const before = (await ssh('deb12', 'cat /etc/ksmbd/ksmbd.conf')).stdout;
+  const global = ['--limit', 'deb12', '-e', '{"smbdirect_rdma_mode": "rxe", "ksmbd_global": {"server string": "e2e fault"}}'];
+  const r = await run('server', ...global);
+  t.equal(r.code, 2, 'exit 2');
+  t.equal(r.recap.deb12?.failed, 1, 'deb12 failed');
+  t.match(r.results.find((x) => x.host === 'deb12' && x.status === 'failed')?.task, /restart ksmbd/, 'in the restart handler');
+  const after = (await ssh('deb12', 'cat /etc/ksmbd/ksmbd.conf')).stdout;
+  t.not(after, before, 'ksmbd.conf changed');
+  t.match(after, /^# Managed by smbdirect-provision[^]*\n\[global\]\n(\t.*\n)*\tserver string = e2e fault\n(\t.*\n)*\n\[ring\]\n(\t.*\n)+$/, 'ksmbd.conf: the new file, whole');
+  t.equal((await ssh('deb12', 'systemctl is-active ksmbd', false)).stdout.trim(), 'failed', 'ksmbd is down, as the host says');
+  await ssh('deb12', 'rm -rf /run/systemd/system/ksmbd.service.d && systemctl daemon-reload');
+  const healed = await run('server', ...global);
+  t.equal(healed.code, 0, 'healed: the next run succeeds');
+  t.equal(result(healed, 'deb12', /ksmbd service/)?.status, 'changed', 'the service task starts ksmbd again (the handler is not needed)');
+  t.equal((await ssh('deb12', 'systemctl is-active ksmbd')).stdout.trim(), 'active');
+  const again = await run('server', ...global);
+  t.equal(again.recap.deb12?.changed, 0, 'then zero changes');
+});
+
+await t.test('a dead server under a live RDMA mount: verify, site and teardown on its client end in bounded time, name the mount, and teardown detaches it', async (t) => {
+  // deb13 mounts from deb12 again (the test before unmounted it); bpo13 unmounts from deb13, so
+  // that deb13's own teardown below stops a ksmbd nobody uses.
+  t.equal((await run('client', '--limit', 'deb13', ...rxe)).code, 0, 'deb13 mounts again');
+  t.match(await mountLine('deb13'), /,rdma,/);
+  await ssh('bpo13', 'umount /mnt/ring');
+  const timed = async (what: string, bound: number, ...args: Parameters<typeof run>) => {
+    const t0 = Date.now();
+    const r = await run(...args);
+    const s = (Date.now() - t0) / 1000;
+    t.ok(s < bound, `${what}: ended in ${s.toFixed(0)} s (bound ${bound} s)`);
+    return r;
+  };
+  const deadRow = (r: JsonRun) => r.results.find((x) => x.host === 'deb13' && x.status === 'failed');
+  const onDeb13 = ['--limit', 'deb13', ...rxe];
+  const theMount = `//${re(address('deb12'))}/ring on /mnt/ring \\(server deb12\\) does not answer`;
+
+  // 1. ksmbd stopped: the server refuses, the client's statfs fails at once.
+  await ssh('deb12', 'systemctl stop ksmbd');
+  const refused = await timed('verify, ksmbd stopped', 120, 'verify', ...onDeb13);
+  t.equal(refused.code, 2, 'verify fails');
+  t.match(deadRow(refused)?.report, new RegExp(`mount /mnt/ring\\s+FAIL\\s+${theMount}: its statfs failed at once`));
+  t.match(deadRow(refused)?.report, /smbdirect run teardown --limit deb13/, 'what to do');
+  // Back: the mount recovers by itself, as the message says.
+  await ssh('deb12', 'systemctl start ksmbd');
+  await lab.waitFor('deb13 mount answers again', 120, async () => ((await ssh('deb13', 'stat -f /mnt/ring', false)).code === 0 ? true : undefined));
+  t.equal((await timed('verify, ksmbd back', 120, 'verify', ...onDeb13)).code, 0, 'verify passes again');
+
+  // 2. The server VM powered off (its qemu killed: no goodbye on the wire), under the live mount.
+  const pid = await lab.qemuPid('deb12');
+  t.ok(pid, 'deb12 qemu is ours and alive');
+  process.kill(pid!, 'SIGKILL');
+  // Over siw a plain statfs then blocks; over rxe the client may see the loss at once: either way
+  // the mount is dead (negative control), and the tool says so.
+  t.not((await ssh('deb13', 'timeout -s KILL 10 stat -f /mnt/ring', false)).code, 0, 'negative control: a plain statfs on the client fails or blocks');
+  const v = await timed('verify, server off', 120, 'verify', ...onDeb13);
+  t.equal(v.code, 2);
+  t.match(deadRow(v)?.report, new RegExp(`${theMount}: its statfs (got no answer within 5 s|failed at once)`));
+  const site = await timed('site, server off', 300, 'site', ...onDeb13);
+  t.equal(site.code, 2, 'site fails on the client');
+  t.match(site.results.find((x) => x.host === 'deb13' && /cifs fstab and mount/.test(x.task))?.msg, /\/mnt\/ring \(server deb12\) does not answer/);
+  t.match((await ssh('deb13', 'cat /etc/fstab')).stdout, / \/mnt\/ring cifs /, 'site changed nothing: the fstab line stays');
+  const down = await timed('teardown, server off', 300, 'teardown', ...onDeb13);
+  t.equal(down.code, 0, 'teardown succeeds');
+  t.match(down.results.find((x) => x.host === 'deb13' && /teardown client/.test(x.task))?.msg, /unmounted \/mnt\/ring/);
+  t.notMatch((await ssh('deb13', 'cat /proc/mounts')).stdout, / cifs /, 'no cifs mount left');
+  t.notMatch((await ssh('deb13', 'cat /etc/fstab')).stdout, /\/mnt\/ring/, 'its fstab line removed');
+  const again = await timed('teardown again', 300, 'teardown', ...onDeb13);
+  t.equal(again.recap.deb13?.changed, 0, 'a second teardown changes nothing');
+});
