@@ -5,10 +5,11 @@
 // controller's and every lab host's, all visible in this machine's /proc), no output line.
 import t from 'tap';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { YAML } from 'zx';
 import { changedPaths, CLI, runCli, runJson, startLab, tmp, upperSnapshot } from './helpers/lab.js';
+import { sampled } from './helpers/proc-watch.js';
 import { LAB_SUDO_USER, sudoPasswordFile } from '../src/lab/sudo-user.js';
 import { ensurePrerequisites } from '../src/prereqs.js';
 import { cmd } from '../src/quote.js';
@@ -129,33 +130,6 @@ t.test('a wrong become password: a clear failure of that host (exit 2), nothing 
   t.same(changedPaths(before, upperSnapshot(lab, 'cli01', { mtime: false })).filter((p) => !p.startsWith('var/lib/sudo')), [], 'nothing changed on cli01');
   t.notMatch(readFileSync(join(lab.root('cli01'), 'etc/smbdirect-sample.conf'), 'utf8'), /must-not-appear/);
 });
-
-/** Every process on this machine (the lab hosts' too: their PID namespaces are children of ours). */
-function sample(into: string[]): void {
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      into.push(`${readFileSync(`/proc/${name}/cmdline`, 'latin1').replaceAll('\0', ' ')}\n${readFileSync(`/proc/${name}/environ`, 'latin1')}`);
-    } catch { /* gone, or not ours to read */ }
-  }
-}
-
-async function sampled<T>(body: () => Promise<T>): Promise<{ result: T; samples: string[]; rounds: number }> {
-  const samples: string[] = [];
-  let rounds = 0;
-  let running = true;
-  const sampler = (async () => {
-    while (running) {
-      sample(samples);
-      rounds++;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  })();
-  const result = await body();
-  running = false;
-  await sampler;
-  return { result, samples, rounds };
-}
 
 t.test('the password is in no argv or environment on controller or host, and in no output', async (t) => {
   // the whole password, and its random part alone: a leak through shell quoting splits the
