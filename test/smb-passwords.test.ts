@@ -70,3 +70,25 @@ t.test('a real file: mode warning, relative paths under baseDir, ~ under home', 
   writeFileSync(join(dir, 'bom.pw'), '\ufeffbom\n');
   t.equal(loadPassword({ name: 'f', passwordFile: join(dir, 'bom.pw') }).password, 'bom', 'a UTF-8 byte order mark is not part of the password');
 });
+
+t.test('a password_file encrypted with ansible-vault encrypt is decrypted with the run\'s vault passwords', async (t) => {
+  // made by Debian's ansible-vault 2.14: printf 'al1ce "pw" $x\n' >f; ansible-vault encrypt --vault-password-file v f (v: vpw-test)
+  const vaulted = `$ANSIBLE_VAULT;1.1;AES256
+64313263373837326130326163343630353532633237386131376162646632626463666237373362
+6562336139633134396331396461353439363034643038610a333664623864663631316365646261
+32626637363863363661626263353865653266333636333339616264363966643130353162623838
+3634616539633136650a333062343166653461373238616135643061396330656138313333303534
+6365
+`;
+  const user = { name: 'alice', passwordFile: '/pw' };
+  const { setVaultSecrets } = await import('../src/inventory/vault.js');
+  t.teardown(() => setVaultSecrets([]));
+  setVaultSecrets([]);
+  t.throws(() => loadPassword(user, {}, fake(vaulted)), { name: 'PasswordError', message: /^ksmbd user alice: password_file \/pw: .*encrypted with Ansible Vault, and no vault password was given.*; pass the vault password/ });
+  setVaultSecrets([{ id: 'default', password: Buffer.from('wrong-one'), source: 'test' }]);
+  t.throws(() => loadPassword(user, {}, fake(vaulted)), { name: 'PasswordError', message: /password_file \/pw: .*cannot decrypt this password_file.*HMAC/ });
+  setVaultSecrets([{ id: 'default', password: Buffer.from('vpw-test'), source: 'test' }]);
+  const pw = loadPassword(user, {}, fake(vaulted)).password;
+  t.equal(pw, 'al1ce "pw" $x', 'decrypted, then one trailing newline dropped as for a plain file');
+  t.equal(redact(`x ${pw} y`), 'x ******** y', 'and masked');
+});

@@ -3,6 +3,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
+import { decryptVaultText, isVaulted } from '../inventory/vault.js';
 import { registerSecret } from '../secrets.js';
 import type { KsmbdUser } from './model.js';
 import { utf8Bytes } from './text.js';
@@ -88,6 +89,15 @@ function readPasswordFile(user: KsmbdUser, path: string, readFile: ReadFile, war
     text = typeof got.data === 'string' ? got.data : new TextDecoder('utf-8', { fatal: true }).decode(got.data);
   } catch {
     throw fail(user, `password_file ${path} is not valid UTF-8`, 'save it as UTF-8 (ksmbd hashes the UTF-16LE form of a UTF-8 password)');
+  }
+  // A file encrypted with ansible-vault encrypt is decrypted with the run's vault passwords, as
+  // Ansible's copy and template do with a vaulted src.
+  if (isVaulted(text)) {
+    try {
+      text = decryptVaultText(text, { file: path }, undefined, 'this password_file');
+    } catch (e) {
+      throw fail(user, `password_file ${path}: ${(e as Error).message}`, 'pass the vault password it was encrypted with (--vault-password-file, --vault-id or --ask-vault-pass)');
+    }
   }
   return text.replace(/\r?\n$/, '');
 }
