@@ -21,6 +21,14 @@ t.test('servers, their addresses (the private one first), shares and users', asy
   });
 });
 
+t.test('a server without ansible_host: where SSH reaches it (an ssh_config HostName), else its name', async (t) => {
+  const i = inv();
+  i.hosts.set('storage1', { name: 'storage1', groups: ['all', 'smb_servers'], vars: {} });
+  const at = clusterVar(i, {}, (h) => (h.name === 'storage1' ? '10.0.0.7' : '10.6.6.6'));
+  t.same([at.servers.storage1!.address, at.servers.srv1!.address], ['10.0.0.7', '10.0.0.1'], 'ansible_host still first');
+  t.equal(clusterVar(i).servers.storage1!.address, 'storage1');
+});
+
 t.test('extra vars win, as everywhere else', async (t) => {
   t.equal(clusterVar(inv(), { smbdirect_server_address: '10.9.9.9' }).servers.srv1!.address, '10.9.9.9');
 });

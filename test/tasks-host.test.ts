@@ -200,6 +200,10 @@ t.test('the RDMA netdev: set, from ansible_host, from the default route, never l
   t.match(rdmaNetdev({ smbdirect_rdma_netdev: 'eth9' }, sys), { error: /"eth9" is not an interface of this host/ });
   const noRoute = sysOf('debian12', (s) => { s.net.defaultRoute4 = null; });
   t.match(rdmaNetdev({ ansible_host: '127.0.0.1' }, noRoute), { error: /ansible_host 127\.0\.0\.1 is a loopback address and there is no default route.*set smbdirect_rdma_netdev/ });
+  // a host named by an ssh_config alias: no ansible_host, the address SSH reached it at (the runner's smbdirect_ssh_address)
+  t.same(rdmaNetdev({ smbdirect_ssh_address: '10.0.0.11' }, noRoute), { netdev: 'ens18', how: 'the interface carrying the SSH address (ssh_config HostName) 10.0.0.11' });
+  t.same(rdmaNetdev({ ansible_host: '10.0.0.11', smbdirect_ssh_address: '10.9.9.9' }, noRoute), { netdev: 'ens18', how: 'the interface carrying ansible_host 10.0.0.11' }, 'ansible_host first');
+  t.match(rdmaNetdev({ smbdirect_ssh_address: 'storage1.example' }, noRoute), { error: /ansible_host is not set and there is no default route/ }, 'a name is not an address');
 });
 
 t.test('packages: Debian 12 server with ksmbd-tools 3.4.7 gets 3.5.2 from bookworm-backports', async (t) => {

@@ -163,6 +163,20 @@ export function describeSource(w: Source): string {
   return w.line ? `${w.file} line ${w.line}` : w.file;
 }
 
+/**
+ * The address the controller's SSH reaches a host at: ansible_host, else the ssh_config HostName
+ * (an alias such as `Host storage1` / `HostName 10.0.0.11`), else the inventory name; undefined
+ * for a local connection or a host whose connection settings do not resolve.
+ */
+export function sshAddress(host: HostSpec, ctx: ResolveContext = controllerContext()): string | undefined {
+  try {
+    const o = connectOptions(host, { timeoutMs: 10_000 }, ctx);
+    return o.local ? undefined : o.address;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The connection a host resolves to, for `smbdirect inventory --host` (key names in Ansible's style). */
 export function connectionSummary(host: HostSpec, defaults: { timeoutMs: number }, ctx: ResolveContext = controllerContext()): Record<string, unknown> {
   const o = connectOptions(host, defaults, ctx);

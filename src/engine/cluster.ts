@@ -1,10 +1,11 @@
 // What a client needs to know about the servers (address, shares), taken from the inventory
 // before the run, since a play on one host cannot see another host's vars.
-import type { Inventory, Vars } from '../types.js';
+import type { HostSpec, Inventory, Vars } from '../types.js';
 
 export interface ClusterServer { address: string; shares: string[]; users: string[] }
 
-export function clusterVar(inv: Inventory, extraVars: Vars = {}): { servers: Record<string, ClusterServer> } {
+/** `addressOf`: where SSH reaches a host (sshAddress), for a server named by an ssh_config alias. */
+export function clusterVar(inv: Inventory, extraVars: Vars = {}, addressOf: (h: HostSpec) => string | undefined = () => undefined): { servers: Record<string, ClusterServer> } {
   const servers: Record<string, ClusterServer> = {};
   for (const h of inv.hosts.values()) {
     if (!h.groups.includes('smb_servers')) continue;
@@ -12,7 +13,7 @@ export function clusterVar(inv: Inventory, extraVars: Vars = {}): { servers: Rec
     const shares = Array.isArray(v.ksmbd_shares) ? v.ksmbd_shares : [];
     const users = Array.isArray(v.ksmbd_users) ? v.ksmbd_users : [];
     servers[h.name] = {
-      address: String(v.smbdirect_server_address ?? v.ansible_host ?? h.name),
+      address: String(v.smbdirect_server_address ?? v.ansible_host ?? addressOf(h) ?? h.name),
       shares: names(shares),
       users: names(users),
     };

@@ -8,6 +8,7 @@ import type { Connection, Facts, HostSpec, Inventory, TaskResult, Vars } from '.
 import { ConnectionPool } from './pool.js';
 import { ORIGINS_VAR, originsOf } from '../var-origins.js';
 import { clusterVar } from './cluster.js';
+import { sshAddress } from '../connection/options.js';
 import { collectPrepares, runPrepare } from './prepare.js';
 import { FACTS_TASK, runPlayOnHost, type HostPlayOutcome, type Interrupt } from './host-play.js';
 import { interrupted, onInterrupt } from '../interrupt.js';
@@ -53,9 +54,17 @@ function playHosts(inv: Inventory, play: Play, limit: string | undefined, dead: 
 }
 
 /** The host's variables as the play's tasks see them: inventory, the cluster, where each was set, play vars, -e. */
+/** Where SSH reaches each host (ansible_host, else its ssh_config HostName), resolved once per host. */
+const sshAddresses = new WeakMap<HostSpec, string | undefined>();
+function addressOf(host: HostSpec): string | undefined {
+  if (!sshAddresses.has(host)) sshAddresses.set(host, sshAddress(host));
+  return sshAddresses.get(host);
+}
+
 function playVars(host: HostSpec, play: Play, o: RunOptions, cluster: Vars): Vars {
   const origins = { ...host.origins, ...originsOf(play.vars, `playbook vars of play "${play.name}"`), ...originsOf(o.extraVars, '-e (extra vars)') };
-  return { ...host.vars, smbdirect_cluster: cluster, [ORIGINS_VAR]: origins, ...play.vars, ...o.extraVars };
+  const ssh = addressOf(host);
+  return { ...host.vars, smbdirect_cluster: cluster, ...(ssh !== undefined && { smbdirect_ssh_address: ssh }), [ORIGINS_VAR]: origins, ...play.vars, ...o.extraVars };
 }
 
 async function runOne(pool: ConnectionPool, host: HostSpec, play: Play, o: RunOptions, cluster: Vars, interrupt: Interrupt, cachedFacts?: Facts): Promise<HostPlayOutcome> {
@@ -97,7 +106,7 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, o: RunOptions): 
   const dead = new Set<string>();
   const limit = pLimit(o.forks);
   const summary: RunSummary = { code: 0, stats, outcomes: [], roundTrips: new Map() };
-  const cluster = clusterVar(inv, o.extraVars) as unknown as Vars;
+  const cluster = clusterVar(inv, o.extraVars, addressOf) as unknown as Vars;
   const reusable = new Map<string, Facts>();
   // Ctrl-C / SIGTERM (#16 item 3): no new host or play starts, facts in flight are abandoned,
   // applies in flight get a bounded time to finish, then the recap and exit 128+signal.

@@ -96,13 +96,18 @@ export function rdmaNetdev(vars: Vars, sys: SystemFacts): { netdev: string; how:
     if (typeof set !== 'string' || !devs.some((d) => d.name === set)) return { error: `smbdirect_rdma_netdev ${JSON.stringify(set)} is not an interface of this host; ${ask}` };
     return { netdev: set, how: 'set by smbdirect_rdma_netdev' };
   }
-  const addr = typeof vars.ansible_host === 'string' ? vars.ansible_host.trim() : undefined;
-  let why = addr === undefined ? 'ansible_host is not set' : `ansible_host ${addr} is not an IP address`;
-  if (addr !== undefined && isLoopbackAddr(addr)) why = `ansible_host ${addr} is a loopback address`;
+  // ansible_host, else the address SSH reached the host at (the runner's smbdirect_ssh_address:
+  // an ssh_config HostName, for a host named by an alias)
+  const given = typeof vars.ansible_host === 'string' ? vars.ansible_host.trim() : undefined;
+  const viaSsh = given === undefined && typeof vars.smbdirect_ssh_address === 'string' && isIp(vars.smbdirect_ssh_address.trim());
+  const addr = viaSsh ? (vars.smbdirect_ssh_address as string).trim() : given;
+  const what = viaSsh ? 'the SSH address (ssh_config HostName)' : 'ansible_host';
+  let why = addr === undefined ? 'ansible_host is not set' : `${what} ${addr} is not an IP address`;
+  if (addr !== undefined && isLoopbackAddr(addr)) why = `${what} ${addr} is a loopback address`;
   else if (addr !== undefined && isIp(addr)) {
     const dev = devs.find((d) => d.addrs.some((a) => a.address.toLowerCase() === addr.toLowerCase()))?.name;
-    if (dev && dev !== 'lo') return { netdev: dev, how: `the interface carrying ansible_host ${addr}` };
-    why = `no interface here carries ansible_host ${addr}`;
+    if (dev && dev !== 'lo') return { netdev: dev, how: `the interface carrying ${what} ${addr}` };
+    why = `no interface here carries ${what} ${addr}`;
   }
   const route = sys.net.defaultRoute4?.dev ?? sys.net.defaultRoute6?.dev;
   if (route && route !== 'lo') return { netdev: route, how: `the default route's interface; ${why}` };

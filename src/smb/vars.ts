@@ -77,7 +77,7 @@ function rdmaSettings(vars: Vars, p: Problems): RdmaSettings {
 const USER_VARS = ['smbdirect_fragment_dir', 'smbdirect_known_hosts', 'smbdirect_ssh_client'];
 
 /** Variables the engine, the lab and the runner read besides SMB_VARS: never reported as typos. */
-const OTHER_KNOWN_VARS = [...USER_VARS, ORIGINS_VAR, 'smbdirect_cluster', 'smbdirect_modules_built', 'smbdirect_modules_cache', 'smbdirect_role',
+const OTHER_KNOWN_VARS = [...USER_VARS, ORIGINS_VAR, 'smbdirect_cluster', 'smbdirect_ssh_address', 'smbdirect_modules_built', 'smbdirect_modules_cache', 'smbdirect_role',
   'smbdirect_server_address', 'smbdirect_private_address', 'smbdirect_lab_kernel_release', 'smb_servers', 'smb_clients'];
 
 /** Names with these prefixes are ours: one we do not know is refused, however far from a known name. */
