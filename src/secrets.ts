@@ -1,8 +1,22 @@
 // Values that must never be printed: registered when loaded, masked in every line we emit.
 const secrets = new Set<string>();
+/** Registered as a password (not only as a string a vault held): never forgotten. */
+const passwords = new Set<string>();
 
-export function registerSecret(value: string): void {
-  if (value.length >= 3) secrets.add(value);
+/** `vaultValue`: a string a vault held, masked like a password, but see forgetSecrets. */
+export function registerSecret(value: string, kind: 'password' | 'vaultValue' = 'password'): void {
+  if (value.length < 3) return;
+  secrets.add(value);
+  if (kind === 'password') passwords.add(value);
+}
+
+/**
+ * Stops masking these strings: names every output line prints anyway (inventory host and group
+ * names), which a vault file may also hold as values (a mount's `server: storage1`). A string
+ * registered as a password stays masked.
+ */
+export function forgetSecrets(values: Iterable<string>): void {
+  for (const v of values) if (!passwords.has(v)) secrets.delete(v);
 }
 
 export function redact(text: string): string {

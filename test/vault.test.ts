@@ -268,3 +268,20 @@ t.test('a vaulted variable that reaches a diff is masked in text, --diff and --j
   const plain = await runCli(['run', 'sample', '-i', local, '--check', '--diff', '-e', `sample_message=${msg}`], { env });
   t.match(plain.stdout, `+message = ${msg}`);
 });
+
+t.test('host and group names stay visible when a vault file also holds them; vault strings and passwords stay masked', async (t) => {
+  const d = join(dir, 'names');
+  mkdirSync(join(d, 'group_vars'), { recursive: true });
+  writeFileSync(join(d, 'hosts.yml'), 'all:\n  children:\n    peers:\n      hosts:\n        ctl1: { ansible_connection: local }\n');
+  // a mount's server or a peer list names hosts: in a vault file, those are vault strings too
+  await encryptFile(join(d, 'group_vars', 'all.yml'), 'peer: ctl1\npeer_group: peers\nword: vaulted-word-123\n', ['--vault-password-file', pw1]);
+  const r = await runCli(['exec', 'ctl1', '-i', join(d, 'hosts.yml'), '--vault-password-file', pw1, '--', 'echo vaulted-word-123 ctl1 peers'], { env: { SMBDIRECT_CACHE_DIR: tmp('sd-vault-cache-') } });
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stdout, 'ctl1 | CHANGED | rc=0 >>\n******** ctl1 peers\n', 'the host and group names shown, the other vault string masked');
+  // the unit: a name registered as a password stays masked
+  const { forgetSecrets, registerSecret } = await import('../src/secrets.js');
+  registerSecret('name-and-vault-string', 'vaultValue');
+  registerSecret('name-and-password');
+  forgetSecrets(['name-and-vault-string', 'name-and-password']);
+  t.equal(redact('name-and-vault-string name-and-password'), 'name-and-vault-string ********');
+});

@@ -44,6 +44,10 @@ export async function inventoryFrom(argv: { inventory?: string; extraVars?: stri
   setVaultSecrets(await loadVaultSecrets(argv));
   const extraVars = await parseExtraVars(argv.extraVars ?? [], process.cwd());
   const inv = await loadInventory(path, { extraVars });
+  // A vault file's strings are all masked, but not the host and group names every line prints
+  // (else `storage1 | CHANGED` reads `******** | CHANGED`); passwords stay masked.
+  const { forgetSecrets } = await import('../secrets.js');
+  forgetSecrets([...inv.hosts.keys(), ...inv.groups.keys()]);
   // login and become passwords in plain inventory text are masked like vault values
   const { registerPasswordVars } = await import('../connection/passwords.js');
   for (const h of inv.hosts.values()) registerPasswordVars(h.vars);

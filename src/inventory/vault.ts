@@ -93,7 +93,7 @@ export function decryptVaultText(text: string, where: Where, key: string | undef
       return badFormat((e as Error).message);
     }
     const out = plain.toString('utf8');
-    registerSecret(out);
+    registerSecret(out, 'vaultValue');
     return out;
   }
   return fail(
@@ -106,7 +106,7 @@ export function decryptVaultText(text: string, where: Where, key: string | undef
 
 /** Registers every string in a decrypted vars file as a secret (numbers and booleans are left alone). */
 export function registerStrings(value: unknown): void {
-  if (typeof value === 'string') registerSecret(value);
+  if (typeof value === 'string') registerSecret(value, 'vaultValue');
   else if (Array.isArray(value)) value.forEach(registerStrings);
   else if (value && typeof value === 'object') Object.values(value).forEach(registerStrings);
 }
