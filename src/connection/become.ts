@@ -1,6 +1,7 @@
 // Become: the remote command that runs our `sh -s`, and, when a password is needed, the
-// conversation that gives it to sudo (or su) on the channel's stdin, never in argv or the
-// environment of any process. This is Ansible's own exchange: a prompt unique to the connection
+// conversation that gives it to sudo (or su) on the command's stdin (an ssh2 channel, or the pipes
+// of an `ssh` child: the same converse() for both), never in argv or the environment of any
+// process. This is Ansible's own exchange: a prompt unique to the connection
 // (`sudo -S -p PROMPT`), the password written only when that prompt appears, and a marker echoed
 // by the command once it runs as the target user; the script is sent only after the marker, so a
 // wrong password can never swallow script lines, and a host where sudo asks nothing (NOPASSWD,
@@ -69,57 +70,81 @@ function refusal(a: NonNullable<BecomeCommand['auth']>, said: string): BecomeErr
   return new BecomeError(`${a.method} failed on ${a.host} before the command started (login ${a.login}): ${text.slice(-500)}`);
 }
 
+/** What the conversation needs of a running command, whatever carries it (an ssh2 channel, an `ssh` child's pipes). */
+export interface BecomeStream {
+  /** To the command's stdin; end() writes the last of it and closes it. */
+  write(data: string): void;
+  end(data: string): void;
+  /** Stops the command (a refusal: no script line may follow the password). */
+  close(): void;
+  onStdout(cb: (b: Buffer) => void): void;
+  onStderr(cb: (b: Buffer) => void): void;
+  /** Once, after the command's output ended: its exit (code null: no exit status, the session died). */
+  onDone(cb: (exit: { code: number | null; signal?: string }) => void): void;
+}
+
 /**
- * Runs `c.command` on a new channel and holds the become conversation: the password once, after
- * the first prompt; a second prompt means it was refused (the channel is closed: no retry with
- * the script's lines). After the marker, the script goes on stdin; output before it is dropped.
+ * Holds the become conversation on a started command: the password once, after the first prompt;
+ * a second prompt means it was refused (the command is stopped: no retry with the script's
+ * lines). After the marker, the script goes on stdin; output before it is dropped.
  */
-export function execWithBecome(client: Client, c: Required<BecomeCommand>, script: string, onChannel: (ch: ClientChannel) => void): Promise<ExecOutput> {
-  const a = c.auth;
+export function converse(a: NonNullable<BecomeCommand['auth']>, script: string, s: BecomeStream): Promise<ExecOutput> {
   return new Promise((resolve, reject) => {
-    client.exec(c.command, (err, ch) => {
-      if (err) return reject(err);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let said = ''; // stderr before the marker: sudo's own (lecture, prompt, "Sorry, try again")
+    let seen = ''; // stdout before the marker
+    let running = false;
+    let sent = false;
+    let failed: BecomeError | undefined;
+    s.onStderr((b) => {
+      if (running) return void err.push(b);
+      said += b.toString('utf8');
+      const prompts = count(said, a.prompt);
+      if (prompts === 1 && !sent) {
+        sent = true;
+        s.write(`${a.password.value}\n`);
+      } else if (prompts > 1 && !failed) {
+        failed = refusal(a, said);
+        s.close();
+      }
+    });
+    s.onStdout((b) => {
+      if (running) return void out.push(b);
+      seen += b.toString('latin1');
+      const at = seen.indexOf(`${a.marker}\n`);
+      if (at < 0) return;
+      running = true;
+      const rest = Buffer.from(seen.slice(at + a.marker.length + 1), 'latin1');
+      if (rest.length) out.push(rest);
+      s.end(script);
+    });
+    s.onDone((exit) => {
+      if (failed) return reject(failed);
+      // no exit status: the session died (or a task timeout closed it), not a refusal
+      if (!running && exit.code === null) return reject(new UnreachableError('connection to the host was lost during become'));
+      if (!running) return reject(refusal(a, said));
+      resolve({ code: exit.code, ...(exit.signal && { signal: exit.signal }), stdout: Buffer.concat(out), stderr: Buffer.concat(err) });
+    });
+  });
+}
+
+/** The conversation on a new ssh2 channel running `c.command`. */
+export function execWithBecome(client: Client, c: Required<BecomeCommand>, script: string, onChannel: (ch: ClientChannel) => void): Promise<ExecOutput> {
+  return new Promise((resolve, reject) => {
+    client.exec(c.command, (e, ch) => {
+      if (e) return reject(e);
       onChannel(ch);
-      const out: Buffer[] = [];
-      const err2: Buffer[] = [];
-      let said = ''; // stderr before the marker: sudo's own (lecture, prompt, "Sorry, try again")
-      let seen = ''; // stdout before the marker
-      let running = false;
-      let sent = false;
-      let failed: BecomeError | undefined;
       let exit: { code: number | null; signal?: string } = { code: null };
-      const onStderr = (b: Buffer) => {
-        if (running) return void err2.push(b);
-        said += b.toString('utf8');
-        const prompts = count(said, a.prompt);
-        if (prompts === 1 && !sent) {
-          sent = true;
-          ch.write(`${a.password.value}\n`);
-        } else if (prompts > 1 && !failed) {
-          failed = refusal(a, said);
-          ch.close();
-        }
-      };
-      const onStdout = (b: Buffer) => {
-        if (running) return void out.push(b);
-        seen += b.toString('latin1');
-        const at = seen.indexOf(`${a.marker}\n`);
-        if (at < 0) return;
-        running = true;
-        const rest = Buffer.from(seen.slice(at + a.marker.length + 1), 'latin1');
-        if (rest.length) out.push(rest);
-        ch.end(script);
-      };
-      ch.on('data', onStdout);
-      ch.stderr.on('data', onStderr);
       ch.on('exit', (code: number | null, signal?: string) => (exit = { code, ...(signal && { signal }) }));
-      ch.on('close', () => {
-        if (failed) return reject(failed);
-        // no exit status: the session died (or a task timeout closed the channel), not a refusal
-        if (!running && exit.code === null) return reject(new UnreachableError('connection to the host was lost during become'));
-        if (!running) return reject(refusal(a, said));
-        resolve({ ...exit, stdout: Buffer.concat(out), stderr: Buffer.concat(err2) });
-      });
+      converse(c.auth, script, {
+        write: (d) => ch.write(d),
+        end: (d) => ch.end(d),
+        close: () => ch.close(),
+        onStdout: (cb) => ch.on('data', cb),
+        onStderr: (cb) => ch.stderr.on('data', cb),
+        onDone: (cb) => ch.on('close', () => cb(exit)),
+      }).then(resolve, reject);
     });
   });
 }
