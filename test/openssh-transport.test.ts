@@ -3,9 +3,9 @@
 // argv, and the rule that chooses ssh2 or OpenSSH per host (client-choice.ts) on fixture files.
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BecomeError } from '../src/connection/become.js';
+import { becomeCommand } from '../src/connection/become.js';
 import { chooseClient } from '../src/connection/client-choice.js';
 import { UnreachableError } from '../src/connection/errors.js';
 import { OpensshConnection } from '../src/connection/openssh.js';
@@ -88,15 +88,22 @@ t.test('the remote command is POSIX-quoted, the script never in argv', async (t)
   t.same(s.slice(0, 3), ['-T', '-o', 'ControlMaster=no']);
 });
 
-t.test('no secret in any argv: a login or become password is refused before ssh starts', async (t) => {
+t.test('no secret in any argv: a login password is refused before ssh starts; a become password is for stdin', async (t) => {
   const ctx = controller(t);
   const o = open({ ansible_host: '10.0.0.7', ansible_user: 'op', ansible_password: 'pw-login-1', ansible_become: true, ansible_become_password: 'pw-become-2', smbdirect_ssh_client: 'openssh' }, ctx);
-  const all = [...masterArgs(sshArgs(o, { acceptNew: false }, CONTROL)), ...sessionArgs(sshArgs(o, { acceptNew: false }, CONTROL), 'sh -s')].join('\n');
+  const become = becomeCommand(o);
+  t.ok(become.auth, 'a become password: the conversation (become.ts) is held on the session\'s stdin');
+  const all = [...masterArgs(sshArgs(o, { acceptNew: false }, CONTROL)), ...sessionArgs(sshArgs(o, { acceptNew: false }, CONTROL), become.command)].join('\n');
   t.notMatch(all, /pw-login-1|pw-become-2/);
+  t.match(all, /sudo -S -p '\[sudo via smbdirect, key=/, 'the session runs sudo -S with our prompt');
   await t.rejects(OpensshConnection.open(o, { acceptNew: false }), new UnreachableError(''), 'a login password: UNREACHABLE');
   await t.rejects(OpensshConnection.open(o, { acceptNew: false }), /never gives a login password \(ansible_password/);
+  // without the login password it goes on to start ssh (none on this PATH: the error says so, no refusal)
   const { password: _, ...noLogin } = o;
-  await t.rejects(OpensshConnection.open(noLogin, { acceptNew: false }), BecomeError, 'a become password: FAILED');
+  const path = process.env.PATH;
+  process.env.PATH = t.testdir({});
+  t.teardown(() => { process.env.PATH = path; });
+  await t.rejects(OpensshConnection.open(noLogin, { acceptNew: false }), { name: 'UnreachableError', message: /`ssh` is not installed here/ }, 'a become password is no longer refused');
 });
 
 t.test('no ssh on PATH: UNREACHABLE naming the package, the run directory given back', async (t) => {
@@ -105,6 +112,73 @@ t.test('no ssh on PATH: UNREACHABLE naming the package, the run directory given 
   process.env.PATH = t.testdir({});
   t.teardown(() => { process.env.PATH = path; });
   await t.rejects(OpensshConnection.open(o, { acceptNew: false }), { name: 'UnreachableError', message: /`ssh` is not installed here \(Debian package openssh-client\)/ });
+});
+
+t.test('become with a password over the ssh child\'s pipes (a fake ssh on PATH playing sudo -S)', async (t) => {
+  // The fake: a master or -O returns at once; a session is sudo -S with the prompt and marker of its
+  // command: the password checked from its stdin, then the script read to EOF. It logs its stdin and
+  // exits 255 on SIGTERM, as OpenSSH's mux client does.
+  const ctx = controller(t); // t.testdir: made once per test (a second call would empty it)
+  const bin = join(ctx.home, 'bin');
+  mkdirSync(bin);
+  const log = join(bin, 'stdin.log');
+  writeFileSync(join(bin, 'ssh'), `#!${process.execPath}
+const fs = require('node:fs');
+const args = process.argv.slice(2);
+if (args.includes('-M') || args.includes('-O')) process.exit(0);
+const mode = fs.readFileSync(${JSON.stringify(join(bin, 'mode'))}, 'utf8');
+const command = args.at(-1);
+const prompt = /-p '([^']*)'/.exec(command)[1];
+const marker = /BECOME-SUCCESS-[0-9a-f]+/.exec(command)[0];
+process.on('SIGTERM', () => process.exit(255));
+let input = '';
+let authed = false;
+process.stderr.write('lecture\\n' + prompt);
+if (mode === 'lost') { process.stderr.write('\\nConnection to 10.0.0.7 closed by remote host.\\n'); process.exit(255); }
+process.stdin.on('data', (b) => {
+  fs.appendFileSync(${JSON.stringify(log)}, b);
+  input += b;
+  if (authed) return;
+  const nl = input.indexOf('\\n');
+  if (nl < 0) return;
+  const line = input.slice(0, nl);
+  input = input.slice(nl + 1);
+  if (line === 'pw-become-2') { authed = true; process.stdout.write(marker + '\\n'); }
+  else process.stderr.write('Sorry, try again.\\n' + prompt);
+});
+process.stdin.on('end', () => {
+  if (!authed) return void setTimeout(() => process.exit(1), 5000);
+  process.stdout.write('script bytes: ' + input.length + '\\n');
+  process.stderr.write('from the script\\n');
+  process.exit(3);
+});
+`, { mode: 0o755 });
+  const path = process.env.PATH;
+  process.env.PATH = `${bin}:${path}`;
+  t.teardown(() => { process.env.PATH = path; });
+  const o = (pw: string) => open({ ansible_host: '10.0.0.7', ansible_user: 'op', ansible_become: true, ansible_become_password: pw, smbdirect_ssh_client: 'openssh' }, ctx);
+  const script = 'echo one\necho two\n';
+
+  writeFileSync(join(bin, 'mode'), 'sudo');
+  const c = await OpensshConnection.open(o('pw-become-2'), { acceptNew: false });
+  const r = await c.run(script);
+  t.same([r.code, r.stdout, r.stderr], [3, `script bytes: ${script.length}\n`, 'from the script\n'], 'the script after the marker; sudo\'s lecture and prompt are not output');
+  t.equal(readFileSync(log, 'utf8'), `pw-become-2\n${script}`, 'stdin: the password once, after the prompt, then the script');
+  t.equal(c.roundTrips, 1);
+  await c.close();
+
+  writeFileSync(log, '');
+  const w = await OpensshConnection.open(o('not-it'), { acceptNew: false });
+  const started = Date.now();
+  await t.rejects(w.run(script), { name: 'BecomeError', message: 'sudo refused the become password for op on node7: check ansible_become_password' });
+  t.ok(Date.now() - started < 3000, 'at the second prompt: the session\'s ssh is stopped (its exit 255 on SIGTERM is not a lost connection)');
+  t.equal(readFileSync(log, 'utf8'), 'not-it\n', 'the script was never sent');
+  await w.close();
+
+  writeFileSync(join(bin, 'mode'), 'lost');
+  const l = await OpensshConnection.open(o('pw-become-2'), { acceptNew: false });
+  await t.rejects(l.run(script), { name: 'UnreachableError', message: 'connection to the host was lost (OpenSSH: Connection to 10.0.0.7 closed by remote host.)' }, 'ssh\'s 255 before the marker: unreachable, with its reason');
+  await l.close();
 });
 
 t.test('auto: ssh2 unless the configuration needs OpenSSH', async (t) => {
