@@ -3,7 +3,7 @@
 // lab's own check (checkBastion) is shown to fail when the lab is not what it claims.
 import t from 'tap';
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkBastion } from '../src/lab/bastion.js';
 import { labPrefix, readState } from '../src/lab/state.js';
@@ -53,6 +53,24 @@ t.test('smbdirect exec all: every host answers, the hidden ones through the bast
   const r = await runCli(['exec', 'all', '-i', lab.inventory, '--', 'hostname'], { env, deadlineMs: 60_000 });
   t.equal(r.code, 0, r.stdout + r.stderr);
   for (const name of ['srv01', 'cli01', 'bastion']) t.match(r.stdout, `${name} | CHANGED | rc=0 >>\n${name}\n`);
+});
+
+t.test('the same through our OpenSSH transport (smbdirect_ssh_client: openssh): its masters jump through the bastion', async (t) => {
+  // A logging `ssh` first on PATH: proves the run went through the system client, and how.
+  const bin = tmp('sd-bastion-bin-');
+  const calls = join(bin, 'calls.log');
+  writeFileSync(join(bin, 'ssh'), `#!/bin/sh\nprintf '%s\\n' "$*" >> ${calls}\nexec /usr/bin/ssh "$@"\n`, { mode: 0o755 });
+  const r = await runCli(['exec', 'all', '-i', lab.inventory, '-e', 'smbdirect_ssh_client=openssh', '--', 'hostname'], { env: { ...env, PATH: `${bin}:${process.env.PATH}` }, deadlineMs: 60_000 });
+  t.equal(r.code, 0, r.stdout + r.stderr);
+  for (const name of ['srv01', 'cli01', 'bastion']) t.match(r.stdout, `${name} | CHANGED | rc=0 >>\n${name}\n`);
+  const masters = readFileSync(calls, 'utf8').split('\n').filter((l) => /(^| )-M( |$)/.test(l));
+  t.equal(masters.length, 3, 'a master per host, each started by the system ssh');
+  for (const name of ['srv01', 'cli01']) {
+    t.ok(masters.some((l) => l.endsWith(`-- ${host(name).address}`) && l.includes(`ProxyJump=root@${host('bastion').address}`) && l.includes(`-F ${CFG}`)), `${name}: its master jumps through the bastion with the lab's ssh_config`);
+  }
+  const toBastion = masters.filter((l) => l.endsWith(`-- ${host('bastion').address}`));
+  t.equal(toBastion.length, 1);
+  t.notMatch(toBastion[0], /ProxyJump/, 'the bastion itself is reached directly');
 });
 
 t.test('the real OpenSSH client through -J, and with the inventory\'s own arguments', async (t) => {
