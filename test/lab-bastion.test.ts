@@ -73,6 +73,38 @@ t.test('the same through our OpenSSH transport (smbdirect_ssh_client: openssh): 
   t.notMatch(toBastion[0], /ProxyJump/, 'the bastion itself is reached directly');
 });
 
+/** The processes under `pid` (from /proc), with their command lines. */
+function descendants(pid: number): Array<{ pid: number; cmd: string }> {
+  const procs = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      return [{ pid: Number(d), ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]), cmd: readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ').trim() }];
+    } catch { return []; }
+  });
+  const out: Array<{ pid: number; cmd: string }> = [];
+  const walk = (p: number) => { for (const c of procs.filter((x) => x.ppid === p)) { out.push(c); walk(c.pid); } };
+  walk(pid);
+  return out;
+}
+
+t.test('a bastion session that dies during the run is opened again for the hosts that connect after it', async (t) => {
+  // One host at a time: srv01 connects through the bastion and sleeps; meanwhile its bastion
+  // session is killed (the sshd serving it on the bastion, by PID). srv01's own connection dies with
+  // it; cli01 connects afterwards and must get a new session, not the dead one.
+  const marker = join(lab.root('srv01'), 'tmp', 'bastion-kill-now');
+  const run = runCli(['exec', 'srv01:cli01', '-i', lab.inventory, '--forks', '1', '--', 'if [ "$(hostname)" = srv01 ]; then touch /tmp/bastion-kill-now; sleep 8; fi; hostname'], { env, deadlineMs: 90_000 });
+  const t0 = Date.now();
+  while (!existsSync(marker) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 100));
+  t.ok(existsSync(marker), 'srv01 runs its command through the bastion');
+  const sessions = descendants(await lab.pid('bastion')).filter((p) => /^sshd: root/.test(p.cmd));
+  t.ok(sessions.length > 0, `the bastion's sshd serves our session (${sessions.map((p) => p.cmd).join('; ')})`);
+  for (const p of sessions) process.kill(p.pid, 'SIGKILL');
+  const r = await run;
+  t.match(r.stdout, /srv01 \| UNREACHABLE!/, 'srv01: its connection died with the bastion session');
+  t.match(r.stdout, 'cli01 | CHANGED | rc=0 >>\ncli01\n', 'cli01: reached through a new bastion session');
+  t.equal(r.code, 4, 'exit 4: a host unreachable');
+});
+
 t.test('the real OpenSSH client through -J, and with the inventory\'s own arguments', async (t) => {
   const j = await ssh(['-F', CFG, '-J', `root@${host('bastion').address}`, `root@${host('srv01').address}`, 'hostname']);
   t.equal(j.code, 0, j.stderr);

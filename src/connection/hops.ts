@@ -1,6 +1,7 @@
 // Jump host sessions for the whole run, shared: every host behind a bastion goes through one session
 // to it (keyed by the bastion's resolved options and the way to it), and the session ends when the
 // last connection through it closes; the engine closes every host's connection at the end of the run.
+// A session that dies during the run is opened again for the hosts that connect after that.
 import type { NodeSSH } from 'node-ssh';
 import type { Duplex } from 'node:stream';
 import { UnreachableError } from './errors.js';
@@ -25,7 +26,13 @@ function hopKey(o: ConnectOptions, upstream: string, policy: HostKeyPolicy): str
   ]);
 }
 
-function take(key: string, connect: () => Promise<NodeSSH>): Hop {
+/** A session that was up and has closed since (the bastion restarted, the link dropped). */
+const closed = (hop: Hop): Promise<boolean> => hop.session.then((s) => !s.isConnected(), () => false);
+
+async function take(key: string, connect: () => Promise<NodeSSH>): Promise<Hop> {
+  // Hosts still to connect get a new session; those holding the dead one give it back as usual.
+  const seen = open.get(key);
+  if (seen && (await closed(seen)) && open.get(key) === seen) open.delete(key);
   let hop = open.get(key);
   if (!hop) {
     hop = { key, session: connect(), users: 0 };
@@ -38,7 +45,7 @@ function take(key: string, connect: () => Promise<NodeSSH>): Hop {
 
 async function giveBack(hop: Hop): Promise<void> {
   if (--hop.users > 0) return;
-  open.delete(hop.key);
+  if (open.get(hop.key) === hop) open.delete(hop.key); // a reopened session may hold the key now
   await hop.session.then((s) => endClient(s, true), () => undefined);
 }
 
@@ -84,7 +91,7 @@ export async function openRoute(o: ConnectOptions, policy: HostKeyPolicy): Promi
     for (const [i, j] of jumps.entries()) {
       key = hopKey(j, key, policy);
       const from = upstream;
-      const hop = take(key, async () => {
+      const hop = await take(key, async () => {
         const via = i === 0 ? (proxyCommand && commandCarrier(proxyCommand.command)) : { sock: await forward(from!, j), label: `through ${from!.name}`, explain: noExplanation };
         return connectClient(j, policy, via || undefined);
       });
