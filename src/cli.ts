@@ -1,51 +1,38 @@
 #!/usr/bin/env node
 // smbdirect: SMB Direct provisioning over SSH. One typed module per command under commands/.
-// Start-up is kept small (#14): this file and the command definitions load only yargs; each
-// command's implementation (zx, ssh2, handlebars, diff, the engine) is imported by its handler.
+// Start-up is kept small (#14): each command's implementation (zx, ssh2, handlebars, diff, the
+// engine) is imported by its handler; --version and --help are answered without yargs, and so is
+// a plain command line (fast-argv.ts); yargs parses the rest and words the usage errors.
 import { readFileSync } from 'node:fs';
 import { reportError } from './errors.js';
 import { installInterruptHandlers } from './interrupt.js';
 
 const args = process.argv.slice(2);
+
+/** Whether yargs would render `--help` as help-text.ts has it: English, 80 columns. */
+function plainHelp(): boolean {
+  // yargs' locale: the first of these set, up to a "." or ":"; y18n falls back to the language
+  const env = process.env;
+  const locale = (env.LC_ALL || env.LC_MESSAGES || env.LANG || env.LANGUAGE || 'en_US').replace(/[.:].*/, '');
+  const columns = process.stdout.columns;
+  return /^(en(_[A-Za-z]+)?|C|POSIX)$/.test(locale) && (!columns || columns >= 80);
+}
+
 if (args.length === 1 && args[0] === '--version') {
   // What yargs would print, without loading yargs (a third of a bare start-up).
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   process.stdout.write(`${pkg.version}\n`);
+} else if (args.length === 1 && args[0] === '--help' && plainHelp()) {
+  process.stdout.write((await import('./commands/help-text.js')).HELP);
 } else {
   // Ctrl-C / SIGTERM: `run` winds down and prints its recap; other commands exit at once (#16).
   installInterruptHandlers();
-  const [{ default: yargs }, { execCommand }, { factsCommand }, { inventoryCommand }, { labCommand }, { runCommand }] = await Promise.all([
-    import('yargs'),
-    import('./commands/exec.js'),
-    import('./commands/facts.js'),
-    import('./commands/inventory.js'),
-    import('./commands/lab.js'),
-    import('./commands/run.js'),
-  ]);
-  const cli = yargs(args)
-    .scriptName('smbdirect')
-    .parserConfiguration({ 'populate--': true })
-    .command(runCommand)
-    .command(factsCommand)
-    .command(inventoryCommand)
-    .command(execCommand)
-    .command(labCommand)
-    .demandCommand(1, 'name a command: run, facts, inventory, exec or lab')
-    .strict()
-    .fail((msg, err, y) => {
-      if (err) throw err;
-      process.stderr.write(`${y.help() && ''}ERROR! ${msg}\nRun "smbdirect --help" for usage.\n`);
-      process.exit(1);
-    })
-    .help();
-  // After starting a command's handler, yargs renders the whole help text and keeps it, to show
-  // should the handler fail: a third of `inventory --list`'s own CPU. Our fail() never shows it.
-  // This reaches into yargs' internals, hence the guards: without them nothing changes.
-  const usage = (cli as unknown as { getInternalMethods?(): { getUsageInstance?(): { cacheHelpMessage?(): void } } })
-    .getInternalMethods?.().getUsageInstance?.();
-  if (typeof usage?.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => undefined;
+  const { COMMAND_NAMES, loadCommands } = await import('./commands/all.js');
+  const { fastArgv } = await import('./commands/fast-argv.js');
+  const fast = COMMAND_NAMES.includes(args[0]!) ? fastArgv(await loadCommands([args[0]!]), args) : undefined;
   try {
-    await cli.parseAsync();
+    if (fast) await fast.command.handler(fast.argv);
+    else await (await import('./commands/yargs-cli.js')).yargsCli(args, await loadCommands()).parseAsync();
   } catch (e) {
     // What escapes a handler (or fail()'s rethrow): one ERROR! line, the stack only with SMBDIRECT_DEBUG.
     reportError(e);

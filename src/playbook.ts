@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import * as YAML from 'yaml';
+import { YAML } from './yaml.js';
 import { PLAYBOOKS_DIR, TASKS_DIST_DIR } from './paths.js';
 import { parseSerial, type SerialSize } from './engine/serial.js';
 import type { Handler, Task, Vars } from './types.js';

@@ -1,5 +1,4 @@
 // `smbdirect inventory`, the implementation (its options are in inventory.ts).
-import { connectionSummary } from '../connection/options.js';
 import { inventoryGraph, inventoryHost, inventoryList } from '../inventory/index.js';
 import { redactValue } from '../secrets.js';
 import { handled, inventoryFrom } from './common.js';
@@ -9,6 +8,8 @@ export default handled(async (argv) => {
   if (argv.host) {
     // ansible-inventory --host prints the host's variables; the resolved connection is added to them
     const vars = inventoryHost(inv, argv.host);
+    // the SSH configuration and jump hosts are read for --host alone: --list and --graph never load them (#14)
+    const { connectionSummary } = await import('../connection/options.js');
     const smbdirect_connection = connectionSummary(inv.hosts.get(argv.host)!, { timeoutMs: 10_000 });
     process.stdout.write(JSON.stringify(redactValue({ ...vars, smbdirect_connection }), null, 2) + '\n');
     return;

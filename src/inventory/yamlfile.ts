@@ -4,7 +4,7 @@
 
 // The yaml package itself, not zx's copy of it: zx would load its whole vendor bundle (~0.15 s of
 // CPU) for every command that reads an inventory (#14).
-import * as YAML from 'yaml';
+import { YAML } from '../yaml.js';
 import { pyyamlScalarTags } from './yaml11.js';
 import { fail, type WarnFn, type Where } from './errors.js';
 import { decryptVaultText } from './vault.js';
