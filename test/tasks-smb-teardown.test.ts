@@ -41,6 +41,22 @@ t.test('server teardown: stop and disable ksmbd, remove config with backups, sof
   t.same([again!.status, again!.changes], ['ok', []]);
 });
 
+t.test('server teardown unloads our rebuilt ksmbd module (an old kernel keeps its first RDMA port until reloaded); a stock one stays', async (t) => {
+  const v: Vars = { smbdirect_role: 'server' };
+  const withKsmbd = (path: string) => {
+    const facts = factsFor('rhel9', [teardownServer], v, 'srv1', { [KSMBD_CONF]: file() });
+    const s = sys(facts);
+    s.modules.modules.ksmbd = { ...s.modules.modules.ksmbd!, loaded: true, path: path.replace('REL', s.kernel.release) };
+    return facts;
+  };
+  const [rebuilt] = plan([teardownServer], withKsmbd('/lib/modules/REL/updates/ksmbd.ko'), v, 'srv1');
+  const unload = rebuilt!.changes.find((c) => c.kind === 'command' && /unload/.test(c.desc));
+  t.match(unload, { cmd: /^rmmod ksmbd \|\| echo /, unless: "! grep -q '^ksmbd ' /proc/modules" }, 'rmmod, guarded; a module in use is left with a warning, not a failure');
+  t.match(rebuilt!.status === 'change' && rebuilt!.msg, /the rebuilt ksmbd module unloaded/);
+  const [stock] = plan([teardownServer], withKsmbd('/lib/modules/REL/kernel/fs/smb/server/ksmbd.ko.xz'), v, 'srv1');
+  t.notOk(stock!.changes.some((c) => c.kind === 'command' && /unload/.test(c.desc)), 'the stock module is left alone');
+});
+
 t.test('server teardown without systemd: disable offline, no stop through systemctl', async (t) => {
   const v: Vars = { smbdirect_role: 'server' };
   const facts = factsFor('debian12-chroot', [teardownServer], v, 'srv1', { [KSMBD_CONF]: file(), [ENABLED_MARK]: file() });

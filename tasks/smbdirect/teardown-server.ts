@@ -1,6 +1,6 @@
 /**
  * Undoes the server side: stops ksmbd (systemctl where systemd runs, `ksmbd.control --shutdown`
- * for a ksmbd started by hand without systemd) and disables ksmbd.service if smbdirect/ksmbd-service
+ * for a ksmbd started by hand without systemd) and unloads our rebuilt ksmbd module and disables ksmbd.service if smbdirect/ksmbd-service
  * enabled it (its mark in /var/lib/smbdirect-provision; offline through the engine's
  * `systemctl --root=/` fallback); removes /etc/ksmbd/ksmbd.conf and ksmbdpwd.db, each
  * kept first under /var/backups/smbdirect-provision; deletes the soft RDMA link, disables and
@@ -71,6 +71,15 @@ const task: Task = {
     const ksmbd = sys.services.units.find((u) => u.name === KSMBD_UNIT);
     if (systemd && ksmbd?.active === 'active') changes.push({ kind: 'service', name: KSMBD_UNIT, state: 'stopped' });
     else if (sys.services.ksmbdRunning) changes.push({ kind: 'command', desc: 'stop ksmbd (ksmbd.control --shutdown)', cmd: 'ksmbd.control --shutdown' });
+    // A ksmbd before 6.18 keeps the RDMA port of the first iWARP device it saw (5445) until its
+    // module is reloaded: started again over RoCE it still listened on 5445 and refused a 7.x
+    // client, which tries 445 only (the matrix: a 6.12 server, siw, teardown, then rxe). Our
+    // rebuilt module is unloaded (the next start loads it fresh); a stock one is left alone.
+    const mod = sys.modules.modules.ksmbd;
+    const unload = mod?.loaded === true && mod.path?.startsWith(`/lib/modules/${sys.kernel.release}/updates/`) === true;
+    if (unload) {
+      changes.push({ kind: 'command', desc: 'unload the rebuilt ksmbd module (the next start loads it fresh)', cmd: `rmmod ksmbd || echo 'ksmbd module still in use: left loaded' >&2`, unless: `! grep -q '^ksmbd ' /proc/modules` });
+    }
     // Disabled only if we enabled it (a package may enable it on install: then it stays so).
     if (facts.files[ENABLED_MARK]?.exists) {
       if (ksmbd?.enabled === 'enabled') changes.push({ kind: 'service', name: KSMBD_UNIT, enabled: false });
@@ -83,7 +92,7 @@ const task: Task = {
     changes.push(...dirs.changes);
     changes.push(...removeStateDir(facts, removedPaths(changes)));
     const msg = 'ksmbd stopped; ksmbd.conf and ksmbdpwd.db removed (copies in /var/backups/smbdirect-provision); soft RDMA link and its boot unit removed; empty share directories we created removed';
-    return { status: 'change', msg: [msg, ...dirs.kept].join('; '), changes, warnings: dirs.kept };
+    return { status: 'change', msg: [msg, ...(unload ? ['the rebuilt ksmbd module unloaded'] : []), ...dirs.kept].join('; '), changes, warnings: dirs.kept };
   },
 };
 export default task;
