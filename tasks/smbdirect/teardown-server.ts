@@ -20,6 +20,7 @@ import { rawSharePaths, removalReads, removeRecorded, removeStateDir, SHARE_DIRS
 import { ENABLED_MARK, KSMBD_UNIT } from './ksmbd-service.js';
 import { USERS_DB } from './ksmbd-users.js';
 import { MODULES_LOAD, unitPath } from './rdma-link.js';
+import { unload } from './kernel-modules.js';
 export { handlers } from './rdma-link.js';
 
 const UNIT_DIR = '/etc/systemd/system';
@@ -76,9 +77,9 @@ const task: Task = {
     // client, which tries 445 only (the matrix: a 6.12 server, siw, teardown, then rxe). Our
     // rebuilt module is unloaded (the next start loads it fresh); a stock one is left alone.
     const mod = sys.modules.modules.ksmbd;
-    const unload = mod?.loaded === true && mod.path?.startsWith(`/lib/modules/${sys.kernel.release}/updates/`) === true;
-    if (unload) {
-      changes.push({ kind: 'command', desc: 'unload the rebuilt ksmbd module (the next start loads it fresh)', cmd: `rmmod ksmbd || echo 'ksmbd module still in use: left loaded' >&2`, unless: `! grep -q '^ksmbd ' /proc/modules` });
+    const unloadKsmbd = mod?.loaded === true && mod.path?.startsWith(`/lib/modules/${sys.kernel.release}/updates/`) === true;
+    if (unloadKsmbd) {
+      changes.push({ kind: 'command', desc: 'unload the rebuilt ksmbd module (the next start loads it fresh)', cmd: unload('ksmbd', 'reload it before serving over another RDMA device type', 'warn'), unless: `! grep -q '^ksmbd ' /proc/modules` });
     }
     // Disabled only if we enabled it (a package may enable it on install: then it stays so).
     if (facts.files[ENABLED_MARK]?.exists) {
@@ -92,7 +93,7 @@ const task: Task = {
     changes.push(...dirs.changes);
     changes.push(...removeStateDir(facts, removedPaths(changes)));
     const msg = 'ksmbd stopped; ksmbd.conf and ksmbdpwd.db removed (copies in /var/backups/smbdirect-provision); soft RDMA link and its boot unit removed; empty share directories we created removed';
-    return { status: 'change', msg: [msg, ...(unload ? ['the rebuilt ksmbd module unloaded'] : []), ...dirs.kept].join('; '), changes, warnings: dirs.kept };
+    return { status: 'change', msg: [msg, ...(unloadKsmbd ? ['the rebuilt ksmbd module unloaded'] : []), ...dirs.kept].join('; '), changes, warnings: dirs.kept };
   },
 };
 export default task;
