@@ -164,7 +164,7 @@ async function prepareDisk(dir: string, vm: VmSpec, key: string, sshPort: number
  */
 export function vcpusOf(image: Pick<VmImage, 'release'>, vmCount: number, hostCores = availableParallelism()): number {
   if (Number(/^(\d+)\./.exec(image.release)?.[1] ?? 0) >= 7) return 1;
-  return vmCount * 2 <= hostCores * 2 ? 2 : 1;
+  return vmCount <= hostCores ? 2 : 1; // two each, at most twice the cores in vCPU threads
 }
 
 async function startQemu(dir: string, vm: VmSpec, sshPort: number, hubPort: number, image: VmImage, vcpus: number): Promise<number> {
