@@ -217,3 +217,18 @@ t.test('#16: the per-host lock: a live holder stops the script with who and sinc
   t.same(c.warnings, [`took over the lock ${dir} of a run that is gone (carol@ctl3 pid 7 since 2026-01-01 00:00:00 UTC)`]);
   t.notOk(existsSync(dir), 'and released');
 });
+
+t.test('sd_warn: a step\'s warnings come back with that step (its output goes to the step log), on success and on failure', async (t) => {
+  const r = run(buildApplyScript([
+    { id: 0, changes: [{ kind: 'command', desc: 'quiet', cmd: 'true' }] },
+    { id: 1, changes: [{ kind: 'command', desc: 'kept', cmd: `sd_warn 'link kept: held'; sd_warn "second; it's quoted"; echo out` }] },
+    { id: 2, changes: [{ kind: 'command', desc: 'fails', cmd: `sd_warn 'before the failure'; exit 3` }] },
+  ], []));
+  t.same(r.steps.map((s) => [s.label, s.status, s.warnings]), [
+    ['task:0', 'done', []],
+    ['task:1', 'done', ['link kept: held', "second; it's quoted"]],
+    ['task:2', 'failed', ['before the failure']],
+  ]);
+  t.equal(r.steps[1]!.log, 'out\n', 'the warnings are not in the log');
+  t.same(r.warnings, [], 'not run-wide warnings');
+});

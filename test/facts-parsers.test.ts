@@ -117,7 +117,7 @@ t.test('rdma devices', async (t) => {
     { name: 'mlx5_1', port: 1, nodeType: 'roce', linkLayer: 'Ethernet', netdev: 'enp65s0f1np1', state: 'DOWN', physicalState: 'DISABLED' },
   ]);
   t.match(sys('rhel9').rdma.devices, [{ name: 'siw0', nodeType: 'iwarp', netdev: 'ens3', state: 'ACTIVE' }]);
-  t.same(sys('debian12').rdma, { tool: false, devices: [] });
+  t.same(sys('debian12').rdma, { tool: false, devices: [], cmIds: [] });
   const old = rdma.parse(sections({ 'rdma.links': '[{"ifindex":1,"port":1,"ifname":"rxe0/1","state":"ACTIVE","physical_state":"LINK_UP","netdev":"eth0","netdev_index":2}]' }));
   t.match(old.devices, [{ name: 'rxe0', port: 1, netdev: 'eth0', nodeType: 'unknown' }], 'older iproute2 prints "dev/port"');
   const ib = rdma.parse(sections({ 'rdma.sysfs': 'mlx5_2\t1\t1: CA\tInfiniBand\t4: ACTIVE\t\n' }));

@@ -51,7 +51,7 @@ t.test('server teardown unloads our rebuilt ksmbd module (an old kernel keeps it
   };
   const [rebuilt] = plan([teardownServer], withKsmbd('/lib/modules/REL/updates/ksmbd.ko'), v, 'srv1');
   const unload = rebuilt!.changes.find((c) => c.kind === 'command' && /unload/.test(c.desc));
-  t.match(unload, { cmd: /rmmod ksmbd 2>\/dev\/null && break;.*-ge 10 \]; then echo 'ksmbd module still in use, left loaded: [^']*' >&2; break; fi/, unless: "! grep -q '^ksmbd ' /proc/modules" }, 'rmmod, retried, guarded; a module in use is left with a warning, not a failure');
+  t.match(unload, { cmd: /rmmod ksmbd 2>\/dev\/null && break;.*-ge 10 \]; then sd_warn 'ksmbd module still in use, left loaded: [^']*'; break; fi/, unless: "! grep -q '^ksmbd ' /proc/modules" }, 'rmmod, retried, guarded; a module in use is left with a warning, not a failure');
   t.match(rebuilt!.status === 'change' && rebuilt!.msg, /the rebuilt ksmbd module unloaded/);
   const [stock] = plan([teardownServer], withKsmbd('/lib/modules/REL/kernel/fs/smb/server/ksmbd.ko.xz'), v, 'srv1');
   t.notOk(stock!.changes.some((c) => c.kind === 'command' && /unload/.test(c.desc)), 'the stock module is left alone');
@@ -103,4 +103,31 @@ t.test('client teardown works when the vars no longer validate', async (t) => {
   const facts = factsFor('rhel9', [teardownClient], v, 'cn1');
   const [p] = plan([teardownClient], facts, v, 'cn1');
   t.same(kinds(p!.changes).slice(0, 2), ['command: umount /mnt/share', `file ${FSTAB}`]);
+});
+
+t.test('client teardown keeps a soft RDMA link that a connection still holds (rdma link delete would block for good): decided on the host, then no change and a warning', async (t) => {
+  const v: Vars = { smbdirect_role: 'client', smb_mounts: [{ server: 'srv1', share: 'share', path: '/mnt/share', user: 'alice' }] };
+  const facts = factsFor('rhel9', [teardownClient], v, 'cn1', { [UNIT]: file(), [MODULES_LOAD]: file('siw\n'), '/mnt/share': { isDir: true } });
+  // A cifs connection on siw0 whose server is gone: the unmount is lazy, the connection stays.
+  sys(facts).rdma.cmIds = [{ dev: 'siw0', state: 'DISCONNECT', comm: '[cifs]' }, { dev: 'rxe9', state: 'LISTEN', comm: '[ksmbd]' }];
+  const [p] = plan([teardownClient], facts, v, 'cn1');
+  const del = p!.changes.find((c) => c.kind === 'command' && c.desc === 'delete RDMA link siw0');
+  t.match(del, {
+    cmd: /^if rdma resource show cm_id 2>\/dev\/null \| grep -q '\^link siw0\/'; then sd_warn 'RDMA link siw0 kept: an RDMA connection still holds it [^']*next reboot \(or: rdma link delete siw0\)'; else rdma link delete siw0; fi$/,
+    unless: '! rdma dev show siw0',
+  }, 'the first teardown decides on the host, after its unmounts: a held link is kept with a warning');
+  t.same(p!.warnings ?? [], [], 'no warning at plan time: the unmount may still release it');
+  t.ok(kinds(p!.changes).includes(`absent ${UNIT}`), 'its boot unit goes either way');
+  // The link stayed (held), its unit is gone: the next teardown changes nothing and says why.
+  const devices = sys(facts).rdma.devices;
+  const after = afterApply(facts, [p!]);
+  sys(after).rdma.devices = devices;
+  after.files['/mnt/share'] = { path: '/mnt/share', exists: false };
+  const [again] = plan([teardownClient], after, v, 'cn1');
+  t.same([again!.status, again!.changes], ['ok', []], 'a second teardown: no change');
+  t.match(again!.warnings, [/^RDMA link siw0 kept: 1 RDMA connection \(\[cifs\] DISCONNECT\) still holds it .*goes at the next reboot/]);
+  // Not held (the unmount released it): deleted as before.
+  const free = factsFor('rhel9', [teardownClient], v, 'cn1', { [MODULES_LOAD]: file('siw\n') });
+  sys(free).rdma.cmIds = [{ dev: 'rxe9', state: 'LISTEN', comm: '[ksmbd]' }];
+  t.ok(plan([teardownClient], free, v, 'cn1')[0]!.changes.some((c) => c.kind === 'command' && c.desc === 'delete RDMA link siw0'), 'another device\'s cm_id does not hold siw0');
 });

@@ -49,7 +49,13 @@ sd_restore() {
 # sd_rmdir DIR SLOT: removes an (empty) directory, never what is in it; keeps only its mode and
 # owner, so a failed transaction recreates it empty as it was.
 sd_rmdir() { stat -c '%a %u %g' -- "$1" > "$SD_TX/$2.dir" && rmdir -- "$1"; }
-sd_log() { sd_mark "log $1 $(base64 -w0 < "$SD_TX/log" 2>/dev/null)"; }
+# sd_warn TEXT: a step's warning, shown with its task's result (its output goes to the step's log,
+# so it is kept in a file and reported with the log).
+sd_warn() { printf '%s\\n' "$*" >> "$SD_TX/warn"; }
+sd_log() {
+  sd_mark "log $1 $(base64 -w0 < "$SD_TX/log" 2>/dev/null)"
+  if [ -s "$SD_TX/warn" ]; then sd_mark "warned $1 $(base64 -w0 < "$SD_TX/warn")"; rm -f -- "$SD_TX/warn"; fi
+}
 sd_enable() { if [ -d /run/systemd/system ]; then systemctl "$@"; else systemctl --root=/ "$@"; fi; }
 `;
 
@@ -229,6 +235,8 @@ export interface StepReport {
   changed: boolean;
   rc: number;
   log: string;
+  /** What the step said with sd_warn, one line each. */
+  warnings: string[];
 }
 
 /** Reads the markers; a missing `end` means the session died mid-way. */
@@ -236,14 +244,16 @@ export function parseApplyOutput(stdout: string): { steps: StepReport[]; ended: 
   const steps: StepReport[] = [];
   const warnings: string[] = [];
   const logs = new Map<string, string>();
+  const warned = new Map<string, string[]>();
   let ended = false;
   let abort: string | undefined;
   for (const line of stdout.split('\n')) {
     if (!line.startsWith(MARK + ' ')) continue;
     const [word, label = '', arg = ''] = line.slice(MARK.length + 1).split(' ');
     if (word === 'log') logs.set(label, Buffer.from(arg, 'base64').toString('utf8'));
+    else if (word === 'warned') warned.set(label, Buffer.from(arg, 'base64').toString('utf8').split('\n').filter(Boolean));
     else if (word === 'done' || word === 'failed')
-      steps.push({ label, status: word, changed: word === 'done' && arg === '1', rc: Number(arg), log: logs.get(label) ?? '' });
+      steps.push({ label, status: word, changed: word === 'done' && arg === '1', rc: Number(arg), log: logs.get(label) ?? '', warnings: warned.get(label) ?? [] });
     else if (word === 'end') ended = true;
     else if (word === 'abort') abort = line.slice(MARK.length + 7);
     else if (word === 'warn') warnings.push(line.slice(MARK.length + 6));

@@ -127,6 +127,7 @@ function plannedResult(host: string, p: PlannedTask, check: boolean, step?: Step
   if (p.status === 'fail') return result(host, p.task.name, 'failed', p.msg, extra);
   if (check) return result(host, p.task.name, 'changed', p.msg, extra);
   if (!step) return result(host, p.task.name, 'changed', p.msg, extra); // local-only changes
+  if (step.warnings.length) extra.warnings = [...(extra.warnings ?? []), ...step.warnings];
   if (step.status === 'failed')
     return result(host, p.task.name, 'failed', `${p.msg ? p.msg + ': ' : ''}exit ${step.rc}: ${step.log.trim().slice(-2000)} (files of this task restored)`, { ...extra, diff: undefined });
   return result(host, p.task.name, step.changed ? 'changed' : 'ok', step.changed ? p.msg : 'nothing to do', { ...extra, diff: step.changed ? extra.diff : undefined, stdout: redact(step.log) });

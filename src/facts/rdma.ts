@@ -21,16 +21,30 @@ export interface RdmaDevice {
   physicalState: string | null;
 }
 
+/** An RDMA connection manager ID (`rdma resource show cm_id`): a listener or a connection. */
+export interface RdmaCmId {
+  /** The device it is bound to ("rxe0"), or null while unbound (a wildcard listener). */
+  dev: string | null;
+  /** "LISTEN", "CONNECT", "DISCONNECT", ... */
+  state: string | null;
+  /** The kernel or process name that holds it, e.g. "[cifs]" or "[ksmbd]" as rdma prints it. */
+  comm: string | null;
+}
+
 export interface RdmaFacts {
   /** `rdma` ran and printed JSON. */
   tool: boolean;
   devices: RdmaDevice[];
+  /** Every cm_id: a soft link cannot be deleted while one holds it (`rdma link delete` blocks). */
+  cmIds: RdmaCmId[];
 }
 
 export const rdma: Fact<RdmaFacts> = {
   name: 'rdma',
   script: `sec rdma.links
 if have rdma && { [ -d /sys/class/infiniband ] || [ -d /sys/module/ib_core ]; }; then t rdma -j link show; fi
+sec rdma.cm_ids
+if have rdma && [ -d /sys/class/infiniband ]; then t rdma -j resource show cm_id; fi
 sec rdma.sysfs
 for d in /sys/class/infiniband/*; do
   [ -d "$d" ] || continue
@@ -67,7 +81,13 @@ done`,
       d.physicalState = str(l.physical_state) ?? null;
       d.netdev = str(l.netdev) ?? d.netdev;
     }
-    return { tool: Array.isArray(links), devices: [...devices.values()].filter((d) => d.name !== '') };
+    const ids = jsonOr(s.text('rdma.cm_ids'));
+    const cmIds = (Array.isArray(ids) ? ids.filter(isRecord) : []).map((c) => ({
+      dev: (str(c.ifname) ?? '').split('/')[0] || null,
+      state: str(c.state) ?? null,
+      comm: str(c.comm) ?? null,
+    }));
+    return { tool: Array.isArray(links), devices: [...devices.values()].filter((d) => d.name !== ''), cmIds };
   },
 };
 

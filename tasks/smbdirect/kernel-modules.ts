@@ -42,10 +42,9 @@ function srcversions(stdout: string): Map<string, string> {
   }));
 }
 
-/** Unloads a loaded module (retrying while it is busy for a moment), failing with a clear reason. */
 /** rmmod NAME, retried for 10 s (a module just stopped may still be held); then fails, or only warns. */
 export function unload(name: string, hint: string, onBusy: 'fail' | 'warn' = 'fail'): string {
-  const giveUp = onBusy === 'fail' ? `echo ${cmd(`cannot unload the loaded ${name} module: ${hint}`)} >&2; exit 1` : `echo ${cmd(`${name} module still in use, left loaded: ${hint}`)} >&2; break`;
+  const giveUp = onBusy === 'fail' ? `echo ${cmd(`cannot unload the loaded ${name} module: ${hint}`)} >&2; exit 1` : `sd_warn ${cmd(`${name} module still in use, left loaded: ${hint}`)}; break`;
   return `i=0; while grep -q ${cmd(`^${name} `)} /proc/modules; do rmmod ${cmd(name)} 2>/dev/null && break; i=$((i+1)); if [ $i -ge 10 ]; then ${giveUp}; fi; sleep 1; done`;
 }
 

@@ -54,7 +54,8 @@ const task: Task = {
       const rm = `${cmd('rm', '-rf', '--', CREDENTIALS_DIR)} && { ${cmd('rmdir', '--', CONFIG_DIR)} 2>/dev/null || true; }`;
       changes.push({ kind: 'command', desc: `remove ${CREDENTIALS_DIR}`, cmd: rm, unless: `! test -e ${cmd(CREDENTIALS_DIR)}` });
     }
-    changes.push(...rdmaTeardown(vars, systemOf(facts)));
+    const rdmaDown = rdmaTeardown(vars, systemOf(facts), facts.files);
+    changes.push(...rdmaDown.changes);
     // Mount points (the recorded ones with the parents we made, and those of smb_mounts): removed
     // deepest first when empty (rmdir never deletes data). One mounted now hides what is under it: kept.
     const paths = rawMounts(vars).map((m) => m.path);
@@ -62,7 +63,7 @@ const task: Task = {
     changes.push(...dirs.changes);
     changes.push(...removeStateDir(facts, removedPaths(changes)));
     const what = mounted.length ? `unmounted ${mounted.map((m) => m.target).join(', ')}` : 'nothing mounted';
-    return { status: 'change', msg: [`${what}; fstab lines, credentials and the soft RDMA link removed`, ...dirs.kept].join('; '), changes, warnings: dirs.kept };
+    return { status: 'change', msg: [`${what}; fstab lines, credentials and the soft RDMA link removed`, ...dirs.kept].join('; '), changes, warnings: [...dirs.kept, ...rdmaDown.warnings] };
   },
 };
 export default task;

@@ -15,7 +15,7 @@ import { cmd } from '../../src/quote.js';
 import { DAEMON_RELOAD } from '../../src/smb/handlers.js';
 import { KSMBD_CONF } from '../../src/smb/ksmbd-conf.js';
 import { linkNameOf, rdmaModeOf } from '../../src/smb/support.js';
-import type { Change, Task, Vars } from '../../src/types.js';
+import type { Change, Facts, Task, Vars } from '../../src/types.js';
 import { rawSharePaths, removalReads, removeRecorded, removeStateDir, SHARE_DIRS_RECORD, STATE_DIR } from '../../src/smb/created-dirs.js';
 import { ENABLED_MARK, KSMBD_UNIT } from './ksmbd-service.js';
 import { USERS_DB } from './ksmbd-users.js';
@@ -36,14 +36,38 @@ export const rdmaTeardownReads = (vars: Vars): string[] => {
   return [MODULES_LOAD, ...(link ? [unitPath(link)] : [])];
 };
 
-/** Deletes the soft RDMA link, disables and removes its boot unit(s) and the modules-load file (servers and clients). */
-export function rdmaTeardown(vars: Vars, sys: SystemFacts): Change[] {
+/** Why a soft link stays: what still holds it, and when it goes. */
+const keptText = (link: string, held: string) =>
+  `RDMA link ${link} kept: ${held} still holds it (rdma resource show cm_id), and deleting it now would block ` +
+  `until that is released (a cifs connection to a server that is gone never is); its boot unit is removed, so it goes at the next reboot (or: rdma link delete ${link})`;
+
+/**
+ * Deletes the soft RDMA link, disables and removes its boot unit(s) and the modules-load file
+ * (servers and clients). A link that a connection still holds is kept, with a warning:
+ * `rdma link delete` waits in the kernel for every cm_id on it, and a cifs connection stuck on a
+ * dead server (a task in D state) never lets go, so teardown would hang for good. Held is decided
+ * on the host, after the unmounts of the same run; a link found held and unit-less (a teardown
+ * already ran) is left without a change, so a second teardown reports none.
+ */
+export function rdmaTeardown(vars: Vars, sys: SystemFacts, files: Facts['files']): { changes: Change[]; warnings: string[] } {
   const changes: Change[] = [];
+  const warnings: string[] = [];
   const systemd = sys.services.systemdRunning;
   // The configured soft link, then every unit of ours (also for links named differently before).
   const link = softLink(vars);
   if (link && sys.rdma.devices.some((d) => d.name === link)) {
-    changes.push({ kind: 'command', desc: `delete RDMA link ${link}`, cmd: cmd('rdma', 'link', 'delete', link), unless: `! ${cmd('rdma', 'dev', 'show', link)}` });
+    const holders = sys.rdma.cmIds.filter((c) => c.dev === link);
+    const held = holders.length ? `${holders.length} RDMA connection${holders.length > 1 ? 's' : ''} (${[...new Set(holders.map((c) => `${c.comm ?? '?'} ${c.state ?? '?'}`))].join(', ')})` : '';
+    if (holders.length && !files[unitPath(link)]?.exists) warnings.push(keptText(link, held));
+    else {
+      const holds = `rdma resource show cm_id 2>/dev/null | grep -q ${cmd(`^link ${link}/`)}`;
+      changes.push({
+        kind: 'command',
+        desc: `delete RDMA link ${link}`,
+        cmd: `if ${holds}; then sd_warn ${cmd(keptText(link, 'an RDMA connection'))}; else ${cmd('rdma', 'link', 'delete', link)}; fi`,
+        unless: `! ${cmd('rdma', 'dev', 'show', link)}`,
+      });
+    }
   }
   const ours = sys.services.units.filter((u) => /^smbdirect-rdma-.+\.service$/.test(u.name));
   for (const u of ours) {
@@ -55,7 +79,7 @@ export function rdmaTeardown(vars: Vars, sys: SystemFacts): Change[] {
   }
   if (link) changes.push({ kind: 'absent', path: unitPath(link), notify: [DAEMON_RELOAD] });
   changes.push({ kind: 'absent', path: MODULES_LOAD });
-  return changes;
+  return { changes, warnings };
 }
 
 /** The paths `changes` remove. */
@@ -87,13 +111,14 @@ const task: Task = {
       changes.push({ kind: 'absent', path: ENABLED_MARK });
     }
     changes.push({ kind: 'absent', path: KSMBD_CONF, backup: true }, { kind: 'absent', path: USERS_DB, backup: true });
-    changes.push(...rdmaTeardown(vars, sys));
+    const rdmaDown = rdmaTeardown(vars, sys, facts.files);
+    changes.push(...rdmaDown.changes);
     // The share directories we created, when empty (rmdir: never data); the record keeps the others.
     const dirs = removeRecorded(SHARE_DIRS_RECORD, rawSharePaths(vars), facts);
     changes.push(...dirs.changes);
     changes.push(...removeStateDir(facts, removedPaths(changes)));
     const msg = 'ksmbd stopped; ksmbd.conf and ksmbdpwd.db removed (copies in /var/backups/smbdirect-provision); soft RDMA link and its boot unit removed; empty share directories we created removed';
-    return { status: 'change', msg: [msg, ...(unloadKsmbd ? ['the rebuilt ksmbd module unloaded'] : []), ...dirs.kept].join('; '), changes, warnings: dirs.kept };
+    return { status: 'change', msg: [msg, ...(unloadKsmbd ? ['the rebuilt ksmbd module unloaded'] : []), ...dirs.kept].join('; '), changes, warnings: [...dirs.kept, ...rdmaDown.warnings] };
   },
 };
 export default task;
