@@ -72,6 +72,7 @@ t.test('the run: verify fails on the lab (no RDMA), the matrix before the recap,
   for (const h of HOSTS) t.match(run.stdout, new RegExp(`\\n${h} +[-+X ]+ {3}\\d+ failed\\n`), `a matrix row for ${h}`);
   t.ok(run.stdout.indexOf('CLUSTER MATRIX') < run.stdout.indexOf('PLAY RECAP'));
   t.match(run.stdout, /FAILURES \(\d+\):\n/);
+  t.comment(run.stdout.slice(run.stdout.indexOf('CLUSTER MATRIX')));
   for (const h of HOSTS) t.ok(checks.get(h)!.some((c: Check) => c.status === 'FAIL'), `--json carries ${h}'s checks, failures among them`);
   t.match(results.find((r) => r.host === 'cli01' && r.hostInfo)?.hostInfo, { kernel: /^\d+\.\d+/, roles: ['client'] });
 });

@@ -18,7 +18,7 @@ h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid 
 table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:2px 6px;text-align:left;vertical-align:top}
 table.matrix td.c{text-align:center;width:1.6em}td.PASS{background:#e6f4e6;color:#1a7f1a}
 td.FAIL{background:#fbe4e4;color:#b00020;font-weight:bold}td.SKIP{background:#eef3f8;color:#56708a}
-code,.mono{font-family:ui-monospace,monospace;font-size:.92em}.failures li{margin:.3em 0}
+code,.mono{font-family:ui-monospace,monospace;font-size:.92em}.mono{white-space:nowrap}.failures li{margin:.3em 0}
 .mods span{display:inline-block;margin-right:1.2em}
 svg text{font:12px system-ui,sans-serif}.rdma{fill:#2b7bb9}.tcp{fill:#b0b0b0}`;
 
