@@ -17,3 +17,7 @@ export const cyan = paint(36);
 
 /** Colour only on a TTY, never with NO_COLOR. */
 export const colourOn = (stream: { isTTY?: boolean }): boolean => Boolean(stream.isTTY) && !process.env.NO_COLOR;
+
+/** Symbols beyond ASCII (✓ ✗) only on a TTY whose locale is UTF-8 (LC_ALL, else LC_CTYPE, else LANG). */
+export const unicodeOn = (stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean =>
+  Boolean(stream.isTTY) && /utf-?8/i.test(env.LC_ALL || env.LC_CTYPE || env.LANG || '');

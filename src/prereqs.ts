@@ -1,5 +1,5 @@
 // The controller's prerequisites: every external program the project runs on THIS machine (the
-// namespace lab, the VM lab, the kernel-module builds, the bench), each with the Debian package
+// namespace lab, the VM lab, the kernel-module builds, the bench, the report's browser test), each with the Debian package
 // that provides it, in one list. Each entry point installs what its feature lacks before its
 // first step, so a machine with only the base image needs no hand step. test/prereqs.test.ts reads
 // this list and the code, and fails when a program the code runs has no entry here.
@@ -13,7 +13,7 @@ import { delimiter, join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { step, type Note } from './progress.js';
 
-export type Feature = 'lab' | 'vm-lab' | 'module-build' | 'bench' | 'ansible';
+export type Feature = 'lab' | 'vm-lab' | 'module-build' | 'bench' | 'ansible' | 'report-test';
 
 export interface Prerequisite {
   /** the program as the code runs it (looked up on PATH) */
@@ -79,6 +79,12 @@ export const PREREQUISITES: Record<Feature, Prerequisite[]> = {
   ansible: [
     ...COMMON,
     ...req('ansible-core', 'ansible', 'ansible-inventory', 'ansible-vault', 'ansible-playbook'),
+  ],
+  // A real browser renders `run --report`'s HTML page in tests (test/report-browser.test.ts):
+  // headless Chromium's --dump-dom and --screenshot.
+  'report-test': [
+    ...COMMON,
+    ...req('chromium', 'chromium'),
   ],
 };
 

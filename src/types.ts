@@ -194,7 +194,45 @@ export interface TaskContext {
   check: boolean;
 }
 
-interface PlanExtras {
+/** One verify check (src/smb/verify-checks.ts): PASS, FAIL or SKIP with its reason or remedy. */
+export type CheckStatus = 'PASS' | 'FAIL' | 'SKIP';
+export interface Check { name: string; status: CheckStatus; detail: string }
+
+/** A kernel module as verify saw it: loaded, on disk, built in, or absent; where modinfo found it. */
+export interface ModuleInfo { name: string; state: 'loaded' | 'available' | 'built-in' | 'missing' | 'unknown'; path?: string }
+
+/** What the cluster report shows about a host beside its checks. */
+export interface HostInfo {
+  /** `uname -r`. */
+  kernel: string;
+  /** `uname -v` (the distribution's package version is in it). */
+  kernelVersion?: string;
+  roles: string[];
+  modules: ModuleInfo[];
+  /** ksmbd-tools' version, when installed (servers). */
+  ksmbdTools?: string;
+}
+
+/** One client mount's throughput, RDMA against TCP (the probe playbook's result). */
+export interface ProbeMount {
+  /** The mount point on the client. */
+  mount: string;
+  /** The server and share, e.g. "//srv01/data". */
+  source?: string;
+  rdmaMBps: number;
+  tcpMBps: number;
+  /** rdmaMBps / tcpMBps. */
+  ratio: number;
+}
+
+/** Data a task hands to the reporters (the cluster report), beside its message. */
+export interface StructuredResult {
+  checks?: Check[];
+  hostInfo?: HostInfo;
+  probe?: ProbeMount[];
+}
+
+interface PlanExtras extends StructuredResult {
   warnings?: string[];
   /** A multi-line report always shown under the result (e.g. the verify table). */
   report?: string;
@@ -258,7 +296,7 @@ export interface Handler {
 
 export type ResultStatus = 'ok' | 'changed' | 'skipped' | 'failed' | 'unreachable';
 
-export interface TaskResult {
+export interface TaskResult extends StructuredResult {
   host: string;
   task: string;
   status: ResultStatus;

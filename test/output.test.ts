@@ -7,15 +7,9 @@ import { count, emptyStats, exitCode, JsonReporter, TextReporter } from '../src/
 import { registerSecret } from '../src/secrets.js';
 import { jsonLineStrings } from './helpers/json.js';
 import { CLI, tmp } from './helpers/lab.js';
+import { capture } from './helpers/capture.js';
 import { cmd } from '../src/quote.js';
 
-function capture(fn: () => void): string {
-  const orig = process.stdout.write.bind(process.stdout);
-  let out = '';
-  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
-  try { fn(); } finally { process.stdout.write = orig; }
-  return out;
-}
 
 t.test('exit codes: 0 fine, 2 failed, 4 unreachable wins', async (t) => {
   const s = (o: Partial<ReturnType<typeof emptyStats>>) => ({ ...emptyStats(), ...o });

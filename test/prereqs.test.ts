@@ -20,6 +20,7 @@ function featuresOf(file: string): Feature[] | undefined {
   if (file === 'src/prereqs.ts') return ['lab', 'vm-lab', 'module-build', 'bench'];
   if (/^bench\//.test(file)) return ['lab', 'bench'];
   if (/^scripts\//.test(file)) return ['lab', 'vm-lab', 'module-build'];
+  if (file === 'test/report-browser.test.ts') return ['report-test'];
   return undefined;
 }
 
@@ -40,11 +41,11 @@ export function programsIn(text: string): string[] {
   return [...found];
 }
 
-const files = ['src', 'bench', 'scripts'].flatMap(sources).filter((f) => featuresOf(f));
+const files = ['src', 'bench', 'scripts', 'test'].flatMap(sources).filter((f) => featuresOf(f));
 
 t.test('the scanner finds what the code runs (so an empty scan cannot pass)', async (t) => {
   const all = new Set(files.flatMap((f) => programsIn(readFileSync(join(ROOT, f), 'utf8'))));
-  for (const p of ['debootstrap', 'qemu-system-x86_64', 'qemu-img', 'unshare', 'chroot', 'ip', 'nsenter', 'apt-get', 'ansible-playbook']) {
+  for (const p of ['debootstrap', 'qemu-system-x86_64', 'qemu-img', 'unshare', 'chroot', 'ip', 'nsenter', 'apt-get', 'ansible-playbook', 'chromium']) {
     t.ok(all.has(p), `the code runs ${p}`);
   }
   t.same(programsIn("await sh`make ${args}`;\n// sh`ignored in a comment`\nrun('uname', ['-r']); sh`${x} y`; conn.run('remote-only')"), ['make', 'uname']);
@@ -95,8 +96,8 @@ function which(command: string): string | undefined {
   return (process.env.PATH ?? '').split(':').map((dir) => join(dir, command)).find((p) => existsSync(p));
 }
 
-t.test('the installer brings in what the lab, VM lab and module build lack, and each package provides its command', async (t) => {
-  const features: Feature[] = ['lab', 'vm-lab', 'module-build'];
+t.test('the installer brings in what the lab, VM lab, module build and report test lack, and each package provides its command', async (t) => {
+  const features: Feature[] = ['lab', 'vm-lab', 'module-build', 'report-test'];
   const before = await missingPackages(features);
   const lines: string[] = [];
   await ensurePrerequisites(features, (l) => lines.push(l));

@@ -1,7 +1,8 @@
 // Safety, secrets: during full `site` runs on the lab (policy warn) the password appears in no
 // process's argv or environment on any lab host (sampled from the controller's /proc, processes
 // whose root is inside the lab), not in the controller's own argv, not in stdout/stderr at -vvv,
-// with --diff, with --json, and not in any file the run wrote on the controller (kconfig fragments).
+// with --diff, with --json, and not in any file the run wrote on the controller (kconfig fragments,
+// the --report page).
 // On the hosts it exists only in the credentials files (0600 root) and, as an NT hash, in
 // ksmbdpwd.db (0600): every file of each host's overlay upper dir is scanned for its bytes.
 import t from 'tap';
@@ -10,6 +11,7 @@ import { join, relative } from 'node:path';
 import { runCli, startLab, tmp } from './helpers/lab.js';
 import { ntHash } from '../src/smb/md4.js';
 import { jsonLineStrings } from './helpers/json.js';
+import { esc } from '../src/engine/report-html.js';
 
 const PASSWORD = `Sécr3t'"$(whoami)\`id\`;#=,\\ end`;
 const PW_BYTES = Buffer.from(PASSWORD, 'utf8');
@@ -100,7 +102,7 @@ t.test('no password in process tables, argv, output, --diff, --json, or local fi
     ['run', 'site', '-i', inv, '-vvv', '--diff'],
     ['run', 'site', '-i', inv, '--json', '-vvv'],
     ['run', 'teardown', '-i', inv, '--json', '--diff', '-vvv'],
-    ['run', 'site', '-i', inv, '--diff', '-vvv'],
+    ['run', 'site', '-i', inv, '--diff', '-vvv', '--report', join(dir, 'report.html')],
   ];
   let total = 0;
   for (const args of runs) {
@@ -123,6 +125,9 @@ t.test('no password in process tables, argv, output, --diff, --json, or local fi
     for (const s of secrets) t.notOk(argvOnly.some((a) => a.includes(s)), 'no password in any argv (controller included)');
   }
   t.comment(`process snapshots taken: ${total}`);
+  const report = readFileSync(join(dir, 'report.html'), 'utf8');
+  t.match(report, /<table class="matrix">/, 'the --report page was written');
+  for (const s of secrets) t.notOk(report.includes(s) || report.includes(esc(s)), 'no password in the --report page, raw or HTML-escaped');
   for (const f of filesUnder(join(dir, 'kconfig'))) {
     const buf = readFileSync(f);
     for (const s of secrets) t.notOk(binaryIncludes(buf, s), `${relative(dir, f)} has no password`);

@@ -96,6 +96,8 @@ const CORPUS: Array<[string[], boolean]> = [
   [['run', 'site', '--serial', '1,5,20%', '--max-fail-percent', '10', '--task-timeout', '60', '-k', '-K', '--accept-new-host-keys'], true],
   [['run', 'site', '--conn-pass-file', 'p', '--become-password-file', 'b', '--connection-password-file', 'q'], true],
   [['run', 'playbooks/site.yml', '--forks', '0'], true],
+  [['run', 'verify', '--report', 'cluster.html', '--json', '-i', 'inv'], true],
+  [['run', 'verify', '--report'], false],
   [['run', '-e', 'a=1', 'site'], false], // the array takes "site": yargs reports the missing playbook
   [['facts', '-i', 'inv', '--json', '-l', 'srv1'], true],
   [['facts'], true],

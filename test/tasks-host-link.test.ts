@@ -200,3 +200,18 @@ t.test('verify: a server with siw, ksmbd running and both ports', async (t) => {
   t.match(p.report, /^ksmbd running +PASS +ksmbd\.mountd, ksmbd:r5445$/m);
   t.match(p, { status: 'ok', msg: 'all 7 checks passed' });
 });
+
+t.test('verify: the checks and the host facts go to the engine as data, the table built from the same checks', async (t) => {
+  const { default: verifyRoles } = await import('../tasks/smbdirect/verify-roles.js');
+  const c = ctx('debian12', { smbdirect_role: 'server', smbdirect_kernel_policy: 'warn' });
+  const p = verify.plan(c);
+  t.equal(p.checks?.length, 7);
+  for (const check of p.checks!) t.match(p.report, new RegExp(`^${check.name} +${check.status}`, 'm'), `${check.name} in the table too`);
+  t.match(p.hostInfo, { kernel: systemOf(c.facts).kernel.release, roles: ['server'], ksmbdTools: /3\.4\.7/ });
+  t.ok(p.hostInfo!.modules.some((m) => m.name === 'ksmbd' && m.state !== 'unknown'), 'the ksmbd module and its state');
+  const both = { ...c, vars: { ...c.vars, smbdirect_role: undefined, group_names: ['smb_servers', 'smb_clients'], smb_mounts: MOUNTS } };
+  delete both.vars.smbdirect_role;
+  const [planned] = planPlay([verifyRoles], both.facts, both.vars, 'h1', false);
+  t.same(planned!.data?.hostInfo?.roles, ['server', 'client'], 'a host in both groups: both roles');
+  t.equal(planned!.data?.checks?.filter((x) => x.name === 'kernel options').length, 2, "both roles' checks, for the matrix to merge");
+});

@@ -3,6 +3,7 @@ import { selectHosts } from '../inventory/index.js';
 import { ConnectionPool } from '../engine/pool.js';
 import { loadPlaybook, playHostPatterns } from '../playbook.js';
 import type { HostSpec, Inventory } from '../types.js';
+import type { RunSummary } from '../engine/runner.js';
 import { parseSerial } from '../engine/serial.js';
 import { cliPasswords } from './passwords.js';
 import { handled, inventoryFrom, UsageError } from './common.js';
@@ -33,8 +34,29 @@ function serialOption(v: unknown) {
   }
 }
 
+/** --report, checked before any host is contacted. */
+async function reportOption(v: unknown): Promise<string | undefined> {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v === '') throw new UsageError('--report needs a file name (FILE.html)');
+  const why = (await import('../engine/report-html.js')).reportPathProblem(v);
+  if (why) throw new UsageError(`--report ${v}: ${why}`);
+  return v;
+}
+
+/** The HTML cluster report of the run: every host's results, in inventory order. */
+async function writeHtmlReport(path: string, summary: RunSummary, inv: Inventory): Promise<void> {
+  const [{ ReportCollector }, { renderHtml, writeReport }] = await Promise.all([import('../engine/cluster-report.js'), import('../engine/report-html.js')]);
+  const collector = new ReportCollector();
+  for (const play of summary.outcomes) {
+    for (const host of inv.hosts.keys()) for (const r of play.get(host)?.results ?? []) collector.add(r);
+  }
+  writeReport(path, renderHtml(collector.report()));
+  process.stderr.write(`report: ${path}\n`);
+}
+
 export default handled(async (argv) => {
   const serial = serialOption(argv.serial);
+  const report = await reportOption(argv.report);
   const passwords = await cliPasswords(argv); // asked before the vault passwords, as in Ansible
   const { inv, extraVars } = await inventoryFrom(argv);
   const pool = new ConnectionPool({ connectTimeoutMs: argv.timeout * 1000, acceptNewHostKeys: argv.acceptNewHostKeys, passwords });
@@ -65,6 +87,7 @@ export default handled(async (argv) => {
       reporter,
       pool,
     });
+    if (report) await writeHtmlReport(report, summary, inv);
     return summary.code;
   } finally {
     // runPlaybook closes the connections itself; these were opened for a run that never started.

@@ -16,6 +16,7 @@ export const runCommand = {
       .option('serial', { type: 'string', describe: 'rolling batches for every play: N hosts, P% of the play\'s hosts, or a list (1,5,20%); over the plays\' serial' })
       .option('max-fail-percent', { type: 'number', describe: 'stop after a play (with serial, a batch) in which more than this % of hosts failed' })
       .option('task-timeout', { type: 'number', describe: 'seconds a host may take for one round trip before it is marked unreachable' })
-      .option('json', { type: 'boolean', default: false, describe: 'JSON lines on stdout instead of text' }),
+      .option('json', { type: 'boolean', default: false, describe: 'JSON lines on stdout instead of text' })
+      .option('report', { type: 'string', describe: 'write the cluster report (verify matrix, failures, kernels and modules, probe chart) to this HTML file' }),
   handler: async (argv: unknown) => (await import('./run-action.js')).default(argv),
 };

@@ -121,7 +121,7 @@ function expectations(tasks: Array<{ changes: Change[] }>, facts: Facts): ApplyO
 }
 
 function plannedResult(host: string, p: PlannedTask, check: boolean, step?: StepReport): TaskResult {
-  const extra = { warnings: p.warnings, diff: p.diffs.join('') || undefined, report: p.report };
+  const extra = { warnings: p.warnings, diff: p.diffs.join('') || undefined, report: p.report, ...p.data };
   if (p.status === 'ok') return result(host, p.task.name, 'ok', p.msg, extra);
   if (p.status === 'skip') return result(host, p.task.name, 'skipped', p.msg, extra);
   if (p.status === 'fail') return result(host, p.task.name, 'failed', p.msg, extra);

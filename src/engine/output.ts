@@ -1,7 +1,9 @@
 // What the operator reads: Ansible's shapes (banners, ok/changed/skipping/fatal, PLAY RECAP),
 // or JSON lines for machines. Every line passes through redact() before it leaves (JSON: every
 // string value, before encoding).
-import { colourOn, cyan, green, magenta, red, yellow } from '../colour.js';
+import { colourOn, cyan, green, magenta, red, unicodeOn, yellow } from '../colour.js';
+import { ReportCollector } from './cluster-report.js';
+import { renderMatrix } from './report-matrix.js';
 import type { ResultStatus, TaskResult } from '../types.js';
 import { redact, redactValue } from '../secrets.js';
 
@@ -33,7 +35,9 @@ const banner = (text: string) => `\n${text} ${'*'.repeat(Math.max(3, 79 - text.l
 
 export class TextReporter implements Reporter {
   private progressShown = false;
-  constructor(private verbosity: number, private showDiff: boolean, private tty = colourOn(process.stdout)) {}
+  /** The verify checks of the run, for the matrix printed before the recap. */
+  private cluster = new ReportCollector();
+  constructor(private verbosity: number, private showDiff: boolean, private tty = colourOn(process.stdout), private unicode = unicodeOn(process.stdout)) {}
 
   private out(line: string): void {
     this.clearProgress();
@@ -55,6 +59,7 @@ export class TextReporter implements Reporter {
       unreachable: red(this.tty, `fatal: [${r.host}]: UNREACHABLE! => ${r.msg}`),
     }[r.status];
     this.out(line);
+    this.cluster.add(r);
     for (const w of r.warnings ?? []) this.warn(r.host, w);
     if (r.report) this.out(r.report.trimEnd());
     if (this.showDiff && r.diff) this.out(r.diff.trimEnd());
@@ -74,6 +79,10 @@ export class TextReporter implements Reporter {
   }
 
   recap(stats: Map<string, HostStats>, roundTrips: Map<string, number>) {
+    if (!this.cluster.empty) {
+      this.out(banner('CLUSTER MATRIX'));
+      for (const l of renderMatrix(this.cluster.report(), { unicode: this.unicode, colour: this.tty })) this.out(l);
+    }
     this.out(banner('PLAY RECAP'));
     const width = Math.max(26, ...[...stats.keys()].map((h) => h.length + 1));
     for (const [host, s] of stats) {
@@ -99,6 +108,9 @@ export class JsonReporter implements Reporter {
     if (r.warnings?.length) o.warnings = r.warnings;
     if (r.diff) o.diff = r.diff;
     if (r.report) o.report = r.report;
+    if (r.checks) o.checks = r.checks;
+    if (r.hostInfo) o.host_info = r.hostInfo;
+    if (r.probe) o.probe = r.probe;
     this.emit(o);
   }
   recap(stats: Map<string, HostStats>, roundTrips: Map<string, number>) {

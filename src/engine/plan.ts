@@ -1,7 +1,7 @@
 // Plans a play for one host against a virtual copy of its files, so later tasks see what
 // earlier tasks will write, and no-op changes are dropped before anything reaches the host.
 import { createTwoFilesPatch } from 'diff';
-import type { Change, Facts, FileState, Plan, Task, Vars } from '../types.js';
+import type { Change, Facts, FileState, Plan, StructuredResult, Task, Vars } from '../types.js';
 
 export interface PlannedTask {
   task: Task;
@@ -11,6 +11,15 @@ export interface PlannedTask {
   diffs: string[];
   warnings: string[];
   report?: string;
+  /** The plan's checks, host info and probe results, for the reporters. */
+  data?: StructuredResult;
+}
+
+/** The structured part of a plan, only the fields it has. */
+function structured(plan: Plan): StructuredResult | undefined {
+  const { checks, hostInfo, probe } = plan;
+  if (!checks && !hostInfo && !probe) return undefined;
+  return { ...(checks && { checks }), ...(hostInfo && { hostInfo }), ...(probe && { probe }) };
 }
 
 const HIDDEN = '(content hidden: sensitive file)\n';
@@ -126,11 +135,12 @@ export function planPlay(tasks: Task[], facts: Facts, vars: Vars, host: string, 
     }
     const warnings = [...(plan.warnings ?? [])];
     const report = plan.report;
+    const data = structured(plan);
     if (plan.status === 'fail') {
       const local = (plan.changes ?? []).filter((c) => c.kind === 'local-file');
-      return { task, status: 'fail', msg: plan.msg, changes: local, diffs: [], warnings, report };
+      return { task, status: 'fail', msg: plan.msg, changes: local, diffs: [], warnings, report, data };
     }
-    if (plan.status !== 'change') return { task, status: plan.status, msg: plan.msg, changes: [], diffs: [], warnings, report };
+    if (plan.status !== 'change') return { task, status: plan.status, msg: plan.msg, changes: [], diffs: [], warnings, report, data };
     const diffs: string[] = [];
     let changes: Change[];
     try {
@@ -138,7 +148,7 @@ export function planPlay(tasks: Task[], facts: Facts, vars: Vars, host: string, 
     } catch (e) {
       return { task, status: 'fail', msg: (e as Error).message, changes: [], diffs: [], warnings };
     }
-    if (changes.length === 0) return { task, status: 'ok', msg: plan.msg ?? 'already as wanted', changes, diffs, warnings, report };
-    return { task, status: 'change', msg: plan.msg ?? '', changes, diffs, warnings, report };
+    if (changes.length === 0) return { task, status: 'ok', msg: plan.msg ?? 'already as wanted', changes, diffs, warnings, report, data };
+    return { task, status: 'change', msg: plan.msg ?? '', changes, diffs, warnings, report, data };
   });
 }

@@ -6,12 +6,11 @@ import { agoText, ESTABLISHED, unansweredText } from './unanswered.js';
 import { parseDebugData, type SmbDirectConnection } from './debugdata.js';
 import { modeTypes, rdmaPorts } from './rdma-ports.js';
 import { hasSmbdirectModule } from './kconfig-fragment.js';
-import type { Vars } from '../types.js';
+import type { Check, HostInfo, ModuleInfo, Vars } from '../types.js';
 import type { RdmaMode } from './model.js';
 import { SOFT_RDMA, kernelSupport, ksmbdToolsInstalled, ksmbdToolsTooOld, linkNameOf, rdmaNetdev, supportProblems, upstreamVersion, type KernelSupport, type Role } from './support.js';
 
-export type CheckStatus = 'PASS' | 'FAIL' | 'SKIP';
-export interface Check { name: string; status: CheckStatus; detail: string }
+export type { Check, CheckStatus } from '../types.js';
 
 const pass = (name: string, detail: string): Check => ({ name, status: 'PASS', detail });
 const fail = (name: string, detail: string): Check => ({ name, status: 'FAIL', detail });
@@ -190,6 +189,15 @@ export function verifyChecks(sys: SystemFacts, vars: Vars, role: Role, mode: Rdm
   const s = kernelSupport(sys, role, mode);
   const roleChecks = role === 'server' ? serverChecks(sys, mode, s) : clientChecks(sys, vars, s, host);
   return [kernelCheck(sys, s), ...linkChecks(sys, vars, mode, s), ...roleChecks, oopsCheck(sys)];
+}
+
+/** The host's kernel, SMB/RDMA modules (where modinfo found them) and ksmbd-tools, for the cluster report. */
+export function hostInfoOf(sys: SystemFacts, role: Role): HostInfo {
+  const state = (m: SystemFacts['modules']['modules'][keyof SystemFacts['modules']['modules']]): ModuleInfo['state'] =>
+    m.loaded ? 'loaded' : m.builtin ? 'built-in' : m.available ? 'available' : m.available === null ? 'unknown' : 'missing';
+  const modules = Object.entries(sys.modules.modules).map(([name, m]) => ({ name, state: state(m), ...(m.path && { path: m.path }) }));
+  const tools = ksmbdToolsInstalled(sys);
+  return { kernel: sys.kernel.release, kernelVersion: sys.kernel.version, roles: [role], modules, ...(tools && { ksmbdTools: tools.version }) };
 }
 
 /** Aligned columns, one row per check. */

@@ -26,7 +26,10 @@ function combine(plans: Plan[]): Plan {
   const msg = plans.map((p) => ('msg' in p ? p.msg : '')).join('; ');
   const report = plans.map((p) => p.report).filter(Boolean).join('\n');
   const warnings = plans.flatMap((p) => p.warnings ?? []);
-  return { status: failed ? 'fail' : 'ok', msg, report, warnings };
+  const checks = plans.flatMap((p) => p.checks ?? []);
+  const infos = plans.flatMap((p) => (p.hostInfo ? [p.hostInfo] : []));
+  const hostInfo = infos[0] && { ...infos[0], roles: infos.flatMap((i) => i.roles) };
+  return { status: failed ? 'fail' : 'ok', msg, report, warnings, checks, ...(hostInfo && { hostInfo }) };
 }
 
 const task: Task = {

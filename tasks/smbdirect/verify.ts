@@ -8,10 +8,12 @@
  * With smbdirect_kernel_policy=warn, checks the kernel prevents FAIL naming the missing option.
  * Vars: smbdirect_role (play), smbdirect_rdma_mode, smbdirect_rdma_netdev, smbdirect_rdma_link_name,
  * smb_mounts (list of {server, share, path, user, options?}).
+ * The checks and the host's kernel and modules also go to the engine as data (checks, hostInfo):
+ * the cluster matrix after the run, --json, and `run --report FILE.html` show them.
  * Example: `smbdirect run site.yml --tags verify` -> "2 of 9 checks failed" and the table.
  */
 import { systemOf } from '../../src/facts/index.js';
-import { checksTable, verifyChecks } from '../../src/smb/verify-checks.js';
+import { checksTable, hostInfoOf, verifyChecks } from '../../src/smb/verify-checks.js';
 import { rdmaModeOf, roleOf } from '../../src/smb/support.js';
 import type { Task } from '../../src/types.js';
 
@@ -26,8 +28,9 @@ const task: Task = {
     const failed = checks.filter((c) => c.status === 'FAIL').length;
     const skipped = checks.filter((c) => c.status === 'SKIP').length;
     const tail = skipped ? ` (${skipped} skipped)` : '';
-    if (failed) return { status: 'fail', msg: `${failed} of ${checks.length} checks failed${tail}`, report };
-    return { status: 'ok', msg: `all ${checks.length - skipped} checks passed${tail}`, report };
+    const data = { report, checks, hostInfo: hostInfoOf(sys, role) };
+    if (failed) return { status: 'fail', msg: `${failed} of ${checks.length} checks failed${tail}`, ...data };
+    return { status: 'ok', msg: `all ${checks.length - skipped} checks passed${tail}`, ...data };
   },
 };
 export default task;
