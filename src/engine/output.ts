@@ -99,6 +99,7 @@ export class JsonReporter implements Reporter {
     if (r.warnings?.length) o.warnings = r.warnings;
     if (r.diff) o.diff = r.diff;
     if (r.report) o.report = r.report;
+    if (r.probe) o.probe = r.probe;
     this.emit(o);
   }
   recap(stats: Map<string, HostStats>, roundTrips: Map<string, number>) {

@@ -1,7 +1,7 @@
 // Plans a play for one host against a virtual copy of its files, so later tasks see what
 // earlier tasks will write, and no-op changes are dropped before anything reaches the host.
 import { createTwoFilesPatch } from 'diff';
-import type { Change, Facts, FileState, Plan, Task, Vars } from '../types.js';
+import type { Change, Facts, FileState, Plan, ProbeMeasure, Task, Vars } from '../types.js';
 
 export interface PlannedTask {
   task: Task;
@@ -11,6 +11,7 @@ export interface PlannedTask {
   diffs: string[];
   warnings: string[];
   report?: string;
+  probe?: ProbeMeasure[];
 }
 
 const HIDDEN = '(content hidden: sensitive file)\n';
@@ -126,11 +127,12 @@ export function planPlay(tasks: Task[], facts: Facts, vars: Vars, host: string, 
     }
     const warnings = [...(plan.warnings ?? [])];
     const report = plan.report;
+    const probe = plan.probe;
     if (plan.status === 'fail') {
       const local = (plan.changes ?? []).filter((c) => c.kind === 'local-file');
-      return { task, status: 'fail', msg: plan.msg, changes: local, diffs: [], warnings, report };
+      return { task, status: 'fail', msg: plan.msg, changes: local, diffs: [], warnings, report, probe };
     }
-    if (plan.status !== 'change') return { task, status: plan.status, msg: plan.msg, changes: [], diffs: [], warnings, report };
+    if (plan.status !== 'change') return { task, status: plan.status, msg: plan.msg, changes: [], diffs: [], warnings, report, probe };
     const diffs: string[] = [];
     let changes: Change[];
     try {
