@@ -138,7 +138,7 @@ fresh "$MNT/$N.rdma"; F1=$MNT/$N.rdma
 write "rdma write" "$F1"
 read_ "rdma read" "$F1"
 rm -f -- "$F1" && F1=
-TCPMOUNT >"$W/err" 2>&1 || { rc=$?; dump "err tcp mount" "$W/err"; fail tcp-mount "$rc"; }
+( TCPMOUNT ) >"$W/err" 2>&1 || { rc=$?; dump "err tcp mount" "$W/err"; fail tcp-mount "$rc"; }
 fresh "$W/mnt/$N.tcp"; F2=$W/mnt/$N.tcp
 write "tcp write" "$F2"
 read_ "tcp read" "$F2"

@@ -69,9 +69,11 @@ export function parseProbeOutput(stdout: string): ProbeOutput {
 /** "cpu LABEL start|end USER NICE SYSTEM IRQ SOFTIRQ": the busy jiffies between start and end. */
 function cpuLine(o: ProbeOutput, seen: Map<string, number>, label: Label, w: string[]): void {
   const busy = w.slice(1).reduce((a, v) => a + (Number(v) || 0), 0);
+  // Begun (rc -1 until its "out" line): where an interrupted probe was.
+  o.transfers[label] ??= { rc: -1, out: [], err: [] };
   if (w[0] === 'start') seen.set(label, busy);
   const start = seen.get(label);
-  if (w[0] === 'end' && start !== undefined) o.transfers[label] = { rc: -1, out: [], err: [], ...o.transfers[label], jiffies: busy - start };
+  if (w[0] === 'end' && start !== undefined) o.transfers[label]!.jiffies = busy - start;
 }
 
 /** dd's summary line (GNU: "N bytes (...) copied, S s, R MB/s"; busybox: "... S seconds, ..."): MB/s. */
