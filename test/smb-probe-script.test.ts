@@ -6,10 +6,11 @@
 // gone. What the tests assert: the figures come out; refusals write nothing; a failure or a
 // signal mid-transfer leaves no probe file, no mount, no private directory; and every other
 // file of the "share" keeps its bytes and mtime.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { factsScript, parseFacts } from '../src/facts/index.js';
 import { cmd } from '../src/quote.js';
 import { probeVerdict } from '../src/smb/probe.js';
 import { probeScript, tcpOptions, type ProbeTarget } from '../src/smb/probe-script.js';
@@ -21,7 +22,7 @@ if (process.getuid?.() !== 0) {
 
 interface Place { share: string; table: string; base: string; root: string }
 
-function place(t: Tap.Test, rdma = true): Place {
+function place(t: Test, rdma = true): Place {
   const root = mkdtempSync('/var/tmp/smbdirect-probe-test.');
   t.teardown(() => {
     // Whatever a failing test left: unmount under root first, never remove through a mount.
@@ -74,7 +75,7 @@ function run(text: string, onLine?: (line: string, pid: number) => void): Promis
 }
 
 /** Nothing of the probe left: no probe file in the share, no private directory, no mount. */
-function assertClean(t: Tap.Test, p: Place, before: string[]): void {
+function assertClean(t: Test, p: Place, before: string[]): void {
   t.same(readdirSync(p.share).filter((n) => n.startsWith('.smbdirect-probe')), [], 'no probe file left in the share');
   t.same(readdirSync(p.base), [], 'no private directory left');
   t.notOk(readFileSync('/proc/mounts', 'utf8').includes(p.base), 'no mount left under the private directory');
@@ -174,3 +175,16 @@ for (const [sig, group, at] of [['SIGTERM', true, 'tcp write'], ['SIGINT', false
     assertClean(t, p, before);
   });
 }
+
+t.test('run as the engine runs it (a facts probe with its own time limit): the limit stops it, nothing left', async (t) => {
+  const p = place(t);
+  const before = snapshot(p.share);
+  const probes = { x: { script: script(p, { sizeMiB: 1024 }), timeoutS: 1 } };
+  const r = spawnSync('sh', ['-s'], { input: factsScript({ reads: [], probes, system: false }), maxBuffer: 1 << 24 });
+  const result = parseFacts(r.stdout, { reads: [], probes }).probes.x!;
+  t.equal(result.code, 124, 'timeout\'s exit code');
+  const v = probeVerdict(MOUNT, result, 1);
+  t.match('why' in v ? v.why : '', /^interrupted \(SIGTERM\) by the probe's time limit \(1 s; lower smbdirect_probe_size_mib\) during rdma (write|read)$/);
+  t.match(result.stdout, /\ncleanup ok\n$/);
+  assertClean(t, p, before);
+});

@@ -58,10 +58,10 @@ t.test('refusals and failures are worded, with the failing command\'s output', a
     const v = verdict(stdout, code);
     return 'why' in v ? v.why : `not a failure: ${JSON.stringify(v)}`;
   };
-  t.match(why('probe 1 run\nfail not-mounted\ncleanup ok\n'), /\/mnt\/data is not mounted/);
-  t.match(why('probe 1 run\nfail no-rdma\ncleanup ok\n'), /mounted without rdma/);
+  t.match(why('probe 1 run\nfail not-mounted\ncleanup ok\n'), /^not mounted \(nothing written/);
+  t.match(why('probe 1 run\nfail no-rdma\ncleanup ok\n'), /^mounted without rdma/);
   t.match(why(`${head}free 100 192\nfail space 100 192\ncleanup ok\n`), /refused: the share has 100 MiB free, the probe needs 192 MiB \(2 x 8 MiB \+ 64 MiB margin\)/);
-  t.match(why(`${head}err df\n| df: /mnt/data: Host is down\nfail df 1\ncleanup ok\n`), /df on \/mnt\/data failed \(exit 1.*: df: \/mnt\/data: Host is down/);
+  t.match(why(`${head}err df\n| df: /mnt/data: Host is down\nfail df 1\ncleanup ok\n`), /^df failed \(exit 1.*: df: \/mnt\/data: Host is down/);
   t.match(why(`${head}free 900 192\ntool dd\nhz 100\nerr tcp mount\n| mount error(13): Permission denied\nfail tcp-mount 32\ncleanup ok\n`),
     /temporary TCP mount .* of share data on srv1 failed \(exit 32\): mount error\(13\): Permission denied/);
   const ddFail = `${head}free 900 192\ntool dd\nhz 100\ncpu rdma write start 1 0 1 0 0\ncpu rdma write end 2 0 1 0 0\nout rdma write 1\nerr rdma write\n| ${fx('dd-fail.txt').trim()}\nfail xfer rdma write 1\ncleanup ok\n`;

@@ -57,7 +57,8 @@ const HELPERS = String.raw`LC_ALL=C; export LC_ALL
 PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; export PATH
 W=; PID=; F1=; F2=
 say() { printf '%s\n' "$*"; }
-to() { s=$1; shift; if command -v timeout >/dev/null 2>&1; then timeout "$s" "$@"; else "$@"; fi; }
+# to SECONDS CMD...: CMD, sent TERM after SECONDS and KILL 2 s later (a statfs stuck on a dead server waits killably).
+to() { s=$1; shift; if command -v timeout >/dev/null 2>&1; then timeout -k 2 "$s" "$@"; else "$@"; fi; }
 # dump HEADER FILE: HEADER, then FILE's lines as "| LINE".
 dump() { say "$1"; [ -f "$2" ] || return 0; while IFS= read -r ln || [ -n "$ln" ]; do printf '| %s\n' "$ln"; done < "$2"; }
 fail() { say "fail $*"; exit 3; }

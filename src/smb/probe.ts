@@ -161,10 +161,10 @@ function at(o: ProbeOutput): string {
 function failText(m: MountProbe, w: string[], lines: string[]): string {
   const out = lines.length ? `: ${lastLines(lines)}` : '';
   switch (w[0]) {
-    case 'not-mounted': return `${m.path} is not mounted: mount it first (the client playbook)`;
-    case 'not-cifs': return `${m.path} is a ${w[1]} mount, not cifs: the probe measures only smb_mounts`;
-    case 'no-rdma': return `${m.path} is mounted without rdma (a TCP mount): nothing to compare; mount it with rdma (the client playbook), see the verify playbook`;
-    case 'df': return `df on ${m.path} failed (exit ${w[1]}; 124: no answer in 10 s, is the server up?)${out}`;
+    case 'not-mounted': return 'not mounted (nothing written: the directory below is not the share); mount it first (the client playbook)';
+    case 'not-cifs': return `a ${w[1]} mount, not cifs: the probe measures only the cifs mounts of smb_mounts`;
+    case 'no-rdma': return 'mounted without rdma (a TCP mount): nothing to compare; mount it with rdma (the client playbook; the verify playbook says why it is not)';
+    case 'df': return `df failed (exit ${w[1]}; 124: no answer in 10 s, is the server up?)${out}`;
     case 'space': return `refused: the share has ${w[1]} MiB free, the probe needs ${w[2]} MiB (2 x ${m.sizeMiB} MiB + ${PROBE_MARGIN_MIB} MiB margin): lower smbdirect_probe_size_mib or free space`;
     case 'no-fio': return 'smbdirect_probe_tool is fio, but fio is not installed on this host (install it, or use dd / auto)';
     case 'mktemp': return 'could not make the private directory under /run';
