@@ -10,6 +10,8 @@
 //
 // The script is read-only: it writes nothing but /dev/null, and commands that would load kernel
 // modules as a side effect (rdma, nft, iptables) run only when those modules are already there.
+// The one exception is a task's probe that says so: the throughput probe (src/smb/probe-script.ts)
+// writes its own files and a temporary mount and removes them; under --check it only looks.
 // stdin is /dev/null for everything inside (so no command can eat the rest of the script, which
 // arrives on stdin), stderr is discarded, and every probe runs in its own `sh -c` under a timeout.
 import { Buffer } from 'node:buffer';
