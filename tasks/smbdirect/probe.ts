@@ -2,7 +2,7 @@
  * Measures SMB Direct against plain SMB on each smb_mounts entry of a client and leaves nothing
  * behind (issue #15, item 2): through the RDMA mount, then through a temporary TCP mount of the
  * same share (same credentials file, vers of the mount without rdma, nosharesock) under /run, it
- * writes then reads one file of .smbdirect-probe.RANDOM with direct I/O (fio when installed, else
+ * writes then reads a file .smbdirect-probe.RANDOM.rdma / .tcp with direct I/O (fio when installed, else
  * dd), and reports MB/s each way, the RDMA/TCP read ratio and the client's CPU time. The work runs
  * as this task's probe, during fact gathering (src/smb/probe-script.ts: checks, cleanup trap);
  * this plan only reads it, so the task is always ok or fail, never a change. Refused per mount:
@@ -10,7 +10,7 @@
  * checks the mount, the free space and the tool: nothing is written or mounted. Server CPU is not
  * read (the probe runs on the client alone).
  * Vars: smbdirect_probe_size_mib (64), smbdirect_probe_tool (auto|fio|dd), smb_mounts, smbdirect_cluster.
- * Example: `smbdirect run probe -i INV -e smbdirect_probe_size_mib=256` -> /mnt/data RDMA read 1850 MB/s, TCP 610, 3.03x.
+ * Example: `smbdirect run probe -i INV -e smbdirect_probe_size_mib=256` -> per mount: RDMA and TCP write/read MB/s, RDMA/TCP read ratio, client CPU s.
  */
 import { serverAddress, smbModel, smbModelOrUndefined } from '../../src/smb/cluster.js';
 import { credentialsPath } from '../../src/smb/credentials.js';
