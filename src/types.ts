@@ -71,6 +71,12 @@ export interface FileState {
   gid?: string;
 }
 
+/**
+ * A probe as a task declares it: a shell script, or one with its own time limit in seconds
+ * (the default is the facts' COMMAND_TIMEOUT_S, src/facts/index.ts).
+ */
+export type ProbeCommand = string | { script: string; timeoutS: number };
+
 export interface ProbeResult {
   code: number;
   stdout: string;
@@ -213,15 +219,25 @@ export interface HostInfo {
   ksmbdTools?: string;
 }
 
-/** One client mount's throughput, RDMA against TCP (the probe playbook's result). */
-export interface ProbeMount {
-  /** The mount point on the client. */
-  mount: string;
-  /** The server and share, e.g. "//srv01/data". */
-  source?: string;
-  rdmaMBps: number;
-  tcpMBps: number;
-  /** rdmaMBps / tcpMBps. */
+/** One direction of a throughput probe (src/smb/probe.ts). */
+export interface ProbeTransfer {
+  writeMBps: number;
+  readMBps: number;
+  /** Host-wide CPU time (user, nice, system, irq, softirq) the client spent over both transfers. */
+  cpuSeconds?: number;
+}
+
+/** What the probe task measured on one client mount (`--json` carries it). */
+export interface ProbeMeasure {
+  host: string;
+  path: string;
+  server: string;
+  share: string;
+  sizeMiB: number;
+  tool: 'dd' | 'fio';
+  rdma: ProbeTransfer;
+  tcp: ProbeTransfer;
+  /** rdma.readMBps / tcp.readMBps. */
   ratio: number;
 }
 
@@ -229,7 +245,7 @@ export interface ProbeMount {
 export interface StructuredResult {
   checks?: Check[];
   hostInfo?: HostInfo;
-  probe?: ProbeMount[];
+  probe?: ProbeMeasure[];
 }
 
 interface PlanExtras extends StructuredResult {
@@ -284,8 +300,12 @@ export interface Task {
   controllerPrepare?: ControllerPrepare;
   /** Remote paths whose state the plan needs (gathered with the facts, in the same round trip). */
   reads?(vars: Vars, host: string): string[];
-  /** Read-only shell commands whose results the plan needs, keyed by a name of the task's choosing. */
-  probes?(vars: Vars, host: string): Record<string, string>;
+  /**
+   * Shell commands whose results the plan needs, keyed by a name of the task's choosing; they run
+   * during fact gathering, also under --check (`check` true then; absent means false): read-only, except a probe that
+   * measures and leaves nothing behind (smbdirect/probe), which must only look under --check.
+   */
+  probes?(vars: Vars, host: string, check?: boolean): Record<string, ProbeCommand>;
   plan(ctx: TaskContext): Plan;
 }
 

@@ -15,6 +15,7 @@ import { ReportCollector } from '../src/engine/cluster-report.js';
 import { renderHtml } from '../src/engine/report-html.js';
 import { runCli, runJson, startLab, tmp } from './helpers/lab.js';
 import type { Check, HostInfo, TaskResult } from '../src/types.js';
+import { measure } from './helpers/report-fixture.js';
 
 await ensurePrerequisites(['report-test'], (l) => t.comment(l));
 t.ok(await onPath('chromium'), 'chromium is installed');
@@ -107,7 +108,7 @@ t.test('the browser renders every host, every check column, every failure, the k
 t.test('with a probe result, the browser draws two bars per client mount', async (t) => {
   const c = new ReportCollector();
   results.forEach((r) => c.add(r));
-  c.add({ host: 'cli01', task: 'smbdirect: probe', status: 'ok', msg: '', probe: [{ mount: '/mnt/data', source: '//srv01/data', rdmaMBps: 1180.5, tcpMBps: 402.25, ratio: 2.93 }] });
+  c.add({ host: 'cli01', task: 'smbdirect: probe', status: 'ok', msg: '', probe: [measure('cli01', '/mnt/data', 1180.5, 402.25)] });
   const probeHtml = join(OUT, 'probe.html');
   writeFileSync(probeHtml, renderHtml(c.report()));
   const dom = chromium(probeHtml, join(OUT, 'probe.png'));

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ReportCollector } from '../src/engine/cluster-report.js';
 import { esc, renderHtml, reportPathProblem, writeReport } from '../src/engine/report-html.js';
 import { registerSecret } from '../src/secrets.js';
-import { clusterResults, verifyResult } from './helpers/report-fixture.js';
+import { clusterResults, verifyResult, measure } from './helpers/report-fixture.js';
 import { runCli } from './helpers/lab.js';
 import type { TaskResult } from '../src/types.js';
 
@@ -50,8 +50,8 @@ t.test('self-contained: no script, no external URL, no timestamp; deterministic'
 
 t.test('probe results: two bars per client mount, scaled to the fastest', async (t) => {
   const results = clusterResults();
-  results.push({ host: 'cli01', task: 'smbdirect: probe', status: 'ok', msg: '', probe: [{ mount: '/mnt/data', source: '//srv01/data', rdmaMBps: 1200, tcpMBps: 400, ratio: 3 }] });
-  results.push({ host: 'cli02', task: 'smbdirect: probe', status: 'ok', msg: '', probe: [{ mount: '/mnt/data', rdmaMBps: 600, tcpMBps: 500, ratio: 1.2 }] });
+  results.push({ host: 'cli01', task: 'smbdirect: probe', status: 'ok', msg: '', probe: [measure('cli01', '/mnt/data', 1200, 400)] });
+  results.push({ host: 'cli02', task: 'smbdirect: probe', status: 'ok', msg: '', probe: [measure('cli02', '/mnt/data', 600, 500)] });
   const html = page(results);
   t.notMatch(html, /no probe results/);
   const bars = [...html.matchAll(/<rect class="bar (rdma|tcp)" data-host="(\w+)" data-mount="([^"]+)" data-mbps="([\d.]+)" x="\d+" y="\d+" width="(\d+)"/g)].map((m) => m.slice(1).join(' '));

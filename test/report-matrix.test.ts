@@ -9,7 +9,7 @@ import { unicodeOn } from '../src/colour.js';
 import { registerSecret } from '../src/secrets.js';
 import { jsonLineStrings } from './helpers/json.js';
 import type { Check, TaskResult } from '../src/types.js';
-import { clusterResults, verifyResult } from './helpers/report-fixture.js';
+import { clusterResults, verifyResult, measure } from './helpers/report-fixture.js';
 import { capture } from './helpers/capture.js';
 
 const ANSI = /\x1b\[\d+m/g;
@@ -109,7 +109,7 @@ t.test('--json: the checks, host info and probe travel in the task line, masked'
   registerSecret('json-s3cret');
   const r = new JsonReporter();
   const res = verifyResult('cli01', [{ name: 'mount /mnt/data', status: 'FAIL', detail: 'json-s3cret' }]);
-  res.probe = [{ mount: '/mnt/data', rdmaMBps: 900, tcpMBps: 300, ratio: 3 }];
+  res.probe = [measure('cli01', '/mnt/data', 900, 300)];
   const out = capture(() => r.result(res));
   const line = JSON.parse(out);
   t.same(line.checks, [{ name: 'mount /mnt/data', status: 'FAIL', detail: '********' }]);

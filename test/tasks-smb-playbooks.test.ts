@@ -6,7 +6,7 @@ import { loadPlaybook } from '../src/playbook.js';
 import { RELOAD_KSMBD, RESTART_KSMBD, DAEMON_RELOAD } from '../src/smb/handlers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const PLAYBOOKS = ['server', 'client', 'verify', 'site', 'teardown'];
+const PLAYBOOKS = ['server', 'client', 'verify', 'site', 'teardown', 'probe'];
 
 t.test('every task of every playbook is a file tasks/NAME.ts', async (t) => {
   for (const name of PLAYBOOKS) {

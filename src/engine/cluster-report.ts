@@ -1,13 +1,13 @@
 // The cluster report's data: every host's verify checks, kernel and modules, and probe results,
 // collected from the same TaskResults the text and JSON reporters read. The terminal matrix
 // (report-matrix.ts) and the HTML page (report-html.ts) render it; neither looks at a host.
-import type { Check, CheckStatus, HostInfo, ProbeMount, TaskResult } from '../types.js';
+import type { Check, CheckStatus, HostInfo, ProbeMeasure, TaskResult } from '../types.js';
 
 export interface HostRow {
   host: string;
   checks: Check[];
   info?: HostInfo;
-  probe: ProbeMount[];
+  probe: ProbeMeasure[];
   /** Why the host has no checks: its first unreachable or failed result (e.g. facts unreachable). */
   problem?: string;
 }
@@ -86,6 +86,11 @@ export function failureGroups(report: ClusterReport): FailureGroup[] {
   return [...groups.values()];
 }
 
-/** Every probe result with its client. */
-export const probeRows = (report: ClusterReport): Array<ProbeMount & { host: string }> =>
-  report.hosts.flatMap((h) => h.probe.map((p) => ({ host: h.host, ...p })));
+/** One bar pair of the probe chart: a client mount's read throughput, RDMA against TCP. */
+export interface ProbeBar { host: string; mount: string; source: string; rdmaMBps: number; tcpMBps: number; ratio: number }
+
+/** Every probe result with its client (read MB/s: what the ratio compares). */
+export const probeRows = (report: ClusterReport): ProbeBar[] =>
+  report.hosts.flatMap((h) => h.probe.map((p) => ({
+    host: h.host, mount: p.path, source: `//${p.server}/${p.share}`, rdmaMBps: p.rdma.readMBps, tcpMBps: p.tcp.readMBps, ratio: p.ratio,
+  })));

@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { factsScript, parseFacts } from '../facts/index.js';
 import { loadKconfigRead, saveKconfigRead } from '../facts/kconfig-cache.js';
 import { UnreachableError } from '../connection/errors.js';
-import type { Change, Connection, Facts, Handler, HostSpec, ResultStatus, Task, TaskResult } from '../types.js';
+import type { Change, Connection, Facts, Handler, HostSpec, ProbeCommand, ResultStatus, Task, TaskResult } from '../types.js';
 import { buildApplyScript, parseApplyOutput, type ApplyOptions, type StepReport } from './apply-script.js';
 import { planPlay, type PlannedTask } from './plan.js';
 import { redact } from '../secrets.js';
@@ -68,9 +68,9 @@ const result = (host: string, task: string, status: ResultStatus, msg: string, e
  * to the host, so they still describe it: only reads and probes they lack are gathered, and when
  * none are missing there is no round trip at all.
  */
-export async function gatherFacts(conn: Connection, tasks: Task[], host: HostSpec, timeoutMs?: number, cached?: Facts, interrupt?: Interrupt): Promise<Facts> {
+export async function gatherFacts(conn: Connection, tasks: Task[], host: HostSpec, timeoutMs?: number, cached?: Facts, interrupt?: Interrupt, check = false): Promise<Facts> {
   const allReads = [...new Set(tasks.flatMap((t) => t.reads?.(host.vars, host.name) ?? []))];
-  const allProbes = Object.assign({}, ...tasks.map((t) => t.probes?.(host.vars, host.name) ?? {})) as Record<string, string>;
+  const allProbes = Object.assign({}, ...tasks.map((t) => t.probes?.(host.vars, host.name, check) ?? {})) as Record<string, ProbeCommand>;
   const reads = cached ? allReads.filter((r) => !(r in cached.files)) : allReads;
   const probes = cached ? Object.fromEntries(Object.entries(allProbes).filter(([k]) => !(k in cached.probes))) : allProbes;
   if (cached && reads.length === 0 && Object.keys(probes).length === 0) return cached;
@@ -137,7 +137,7 @@ export async function runPlayOnHost(o: PlayOnHost): Promise<HostPlayOutcome> {
   const name = o.host.name;
   let facts: Facts;
   try {
-    facts = await gatherFacts(o.conn, o.tasks, o.host, o.timeoutMs, o.cachedFacts, o.interrupt);
+    facts = await gatherFacts(o.conn, o.tasks, o.host, o.timeoutMs, o.cachedFacts, o.interrupt, o.check);
   } catch (e) {
     const status = e instanceof UnreachableError && !o.interrupt?.signal ? 'unreachable' : 'failed';
     return { results: [result(name, FACTS_TASK, status, (e as Error).message)], handlerResults: [], state: status };

@@ -10,12 +10,14 @@
 //
 // The script is read-only: it writes nothing but /dev/null, and commands that would load kernel
 // modules as a side effect (rdma, nft, iptables) run only when those modules are already there.
+// The one exception is a task's probe that says so: the throughput probe (src/smb/probe-script.ts)
+// writes its own files and a temporary mount and removes them; under --check it only looks.
 // stdin is /dev/null for everything inside (so no command can eat the rest of the script, which
 // arrives on stdin), stderr is discarded, and every probe runs in its own `sh -c` under a timeout.
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { quote } from '../quote.js';
-import type { Facts, FileState, KconfigRead, ProbeResult } from '../types.js';
+import type { Facts, FileState, KconfigRead, ProbeCommand, ProbeResult } from '../types.js';
 import { MARK, Sections, type Fact } from './fact.js';
 import { distro, type DistroFacts } from './distro.js';
 import { dmesg, type DmesgFacts } from './dmesg.js';
@@ -92,8 +94,8 @@ export interface FactsRequest {
    * ending in "/" also lists the directory's entries (FileState.entries).
    */
   reads: string[];
-  /** Read-only shell commands by name; each gives its stdout and exit code. */
-  probes: Record<string, string>;
+  /** Read-only shell commands by name (a script, or one with its own time limit); each gives its stdout and exit code. */
+  probes: Record<string, ProbeCommand>;
 }
 
 /** The facts output was not what factsScript() prints (wrong command, cut short, mismatched request). */
@@ -202,7 +204,8 @@ EOF_STAT
 }
 pr() {
   sec "probe.$1"
-  o=$(t sh -c "$2"; printf '.%s' "$?")
+  # A third argument: the probe's own time limit in seconds.
+  if [ -n "$3" ] && have timeout; then o=$(timeout "$3" sh -c "$2"; printf '.%s' "$?"); else o=$(t sh -c "$2"; printf '.%s' "$?"); fi
   # The exit code, then the output as it is, up to the next marker (which no output can fake).
   echo "\${o##*.}"
   printf '%s' "\${o%.*}"
@@ -214,7 +217,7 @@ nr`;
 /** The one script that gathers every requested fact. Never fails as a whole; changes nothing. */
 export function factsScript(opts: FactsRequest & { system?: boolean }): string {
   const reads = opts.reads.length ? [`rds ${opts.reads.map((path) => quote(checkPath(path))).join(' ')}`] : [];
-  const probes = probeNames(opts.probes).map((name, i) => `pr ${i} ${quote(checkProbe(name, opts.probes[name]!))}`);
+  const probes = probeNames(opts.probes).map((name, i) => `pr ${i} ${probeArgs(name, opts.probes[name]!)}`);
   const known = opts.kconfig ? `KC=${quote(`${opts.kconfig.bootId} ${opts.kconfig.source}`)}` : 'KC=';
   const system = opts.system === false ? [] : [known, ...Object.values(SYSTEM).map((f) => f.script)];
   return ['{', PREAMBLE, ...reads, ...probes, ...system, 'sec end', '} </dev/null 2>/dev/null', 'exit 0', ''].join('\n');
@@ -266,7 +269,7 @@ function parseSystem(s: Sections): Record<string, unknown> {
 }
 
 /** Probe sections are numbered in sorted name order, so key order never matters. */
-function probeNames(probes: Record<string, string>): string[] {
+function probeNames(probes: Record<string, unknown>): string[] {
   return Object.keys(probes).sort();
 }
 
@@ -278,6 +281,13 @@ function checkPath(path: string): string {
 function checkProbe(name: string, cmd: string): string {
   if (cmd.trim() === '') throw new FactsError(`probe "${name}" has an empty command`);
   return cmd;
+}
+
+/** `pr`'s arguments after the index: the script, then its time limit when it has its own. */
+function probeArgs(name: string, p: ProbeCommand): string {
+  if (typeof p === 'string') return quote(checkProbe(name, p));
+  if (!Number.isInteger(p.timeoutS) || p.timeoutS <= 0) throw new FactsError(`probe "${name}": timeoutS must be a positive integer, found ${p.timeoutS}`);
+  return `${quote(checkProbe(name, p.script))} ${p.timeoutS}`;
 }
 
 /**

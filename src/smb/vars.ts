@@ -74,7 +74,7 @@ function rdmaSettings(vars: Vars, p: Problems): RdmaSettings {
 }
 
 /** Documented variables a user sets besides SMB_VARS (docs/variables.md, README). */
-const USER_VARS = ['smbdirect_fragment_dir', 'smbdirect_known_hosts', 'smbdirect_ssh_client'];
+const USER_VARS = ['smbdirect_fragment_dir', 'smbdirect_known_hosts', 'smbdirect_ssh_client', 'smbdirect_probe_size_mib', 'smbdirect_probe_tool'];
 
 /** Variables the engine, the lab and the runner read besides SMB_VARS: never reported as typos. */
 const OTHER_KNOWN_VARS = [...USER_VARS, ORIGINS_VAR, 'smbdirect_cluster', 'smbdirect_ssh_address', 'smbdirect_modules_built', 'smbdirect_modules_cache', 'smbdirect_role',

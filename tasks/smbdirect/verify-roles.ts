@@ -7,7 +7,7 @@
  * Vars: group_names (inventory), smbdirect_role (optional), and those of smbdirect/verify.
  * Example: playbooks/verify.yml.
  */
-import type { Plan, Task, TaskContext, Vars } from '../../src/types.js';
+import type { Plan, ProbeCommand, Task, TaskContext, Vars } from '../../src/types.js';
 import verify from './verify.js';
 
 const ROLE_OF_GROUP: Record<string, 'server' | 'client'> = { smb_servers: 'server', smb_clients: 'client' };
@@ -36,7 +36,7 @@ const task: Task = {
   name: verify.name,
   tags: verify.tags,
   reads: (vars, host) => [...new Set(rolesOf(vars).flatMap((r) => verify.reads?.(withRole(vars, r), host) ?? []))],
-  probes: (vars, host) => Object.assign({}, ...rolesOf(vars).map((r) => verify.probes?.(withRole(vars, r), host) ?? {})) as Record<string, string>,
+  probes: (vars, host, check) => Object.assign({}, ...rolesOf(vars).map((r) => verify.probes?.(withRole(vars, r), host, check) ?? {})) as Record<string, ProbeCommand>,
   plan(ctx: TaskContext): Plan {
     const roles = rolesOf(ctx.vars);
     if (!roles.length) return { status: 'fail', msg: 'this host is in neither smb_servers nor smb_clients, and smbdirect_role is not set: nothing to verify' };

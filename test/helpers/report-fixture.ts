@@ -1,6 +1,6 @@
 // Verify results as the engine hands them to the reporters, shaped like the lab's (no RDMA there):
 // a server, a failing client, a passing client and an unreachable one.
-import type { Check, CheckStatus, HostInfo, TaskResult } from '../../src/types.js';
+import type { Check, CheckStatus, HostInfo, ProbeMeasure, TaskResult } from '../../src/types.js';
 
 export const TASK = 'smbdirect: verify';
 
@@ -56,3 +56,9 @@ export function clusterResults(): TaskResult[] {
     { host: 'cli03', task: 'Gathering Facts', status: 'unreachable', msg: 'ssh: connect timed out' },
   ];
 }
+
+/** A probe result of one client mount, read and write alike (the chart shows read MB/s). */
+export const measure = (host: string, path: string, rdma: number, tcp: number): ProbeMeasure => ({
+  host, path, server: 'srv01', share: 'data', sizeMiB: 64, tool: 'dd',
+  rdma: { writeMBps: rdma, readMBps: rdma }, tcp: { writeMBps: tcp, readMBps: tcp }, ratio: Number((rdma / tcp).toFixed(2)),
+});

@@ -1,0 +1,190 @@
+// src/smb/probe-script.ts run for real with sh, as root: a local ext4 directory (direct I/O works
+// on /var/tmp) stands in for the share. Two seams, and only these: the mount table the RDMA mount
+// is looked up in (a file listing the directory as a cifs mount with rdma) and the TCP mount
+// command (a real bind mount of the directory on the private mount point, so the cleanup's
+// umount is real). The private directory goes under a temp dir instead of /run, to check it is
+// gone. What the tests assert: the figures come out; refusals write nothing; a failure or a
+// signal mid-transfer leaves no probe file, no mount, no private directory; and every other
+// file of the "share" keeps its bytes and mtime.
+import t, { type Test } from 'tap';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { factsScript, parseFacts } from '../src/facts/index.js';
+import { cmd } from '../src/quote.js';
+import { probeVerdict } from '../src/smb/probe.js';
+import { probeScript, tcpOptions, type ProbeTarget } from '../src/smb/probe-script.js';
+
+if (process.getuid?.() !== 0) {
+  t.plan(0, 'needs root (bind mounts)');
+  process.exit(0);
+}
+
+interface Place { share: string; table: string; base: string; root: string }
+
+function place(t: Test, rdma = true): Place {
+  const root = mkdtempSync('/var/tmp/smbdirect-probe-test.');
+  t.teardown(() => {
+    // Whatever a failing test left: unmount under root first, never remove through a mount.
+    for (const l of readFileSync('/proc/mounts', 'utf8').split('\n')) {
+      const m = l.split(' ')[1];
+      if (m?.startsWith(root)) spawnSync('umount', ['-l', m]);
+    }
+    rmSync(root, { recursive: true, force: true });
+  });
+  const share = join(root, 'share');
+  const base = join(root, 'run');
+  mkdirSync(join(share, 'sub'), { recursive: true });
+  mkdirSync(base);
+  writeFileSync(join(share, 'other.txt'), 'keep me\n');
+  writeFileSync(join(share, 'sub', 'deep.bin'), Buffer.alloc(4096, 7));
+  const table = join(root, 'mounts');
+  writeFileSync(table, `//10.0.0.1/data ${share} cifs rw,relatime,vers=3.1.1,cache=strict,addr=10.0.0.1${rdma ? ',rdma' : ''},soft 0 0\n`);
+  return { share, table, base, root };
+}
+
+/** Every file under dir with its bytes and mtime: what "untouched" means. */
+function snapshot(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).map((e) => {
+    const p = join(e.parentPath, e.name);
+    const s = statSync(p);
+    return `${p} ${s.mtimeMs} ${e.isFile() ? readFileSync(p).toString('base64') : 'dir'}`;
+  }).sort();
+}
+
+function script(p: Place, over: Partial<ProbeTarget> = {}, tcpMount?: string): string {
+  const target: ProbeTarget = { path: p.share, source: '//10.0.0.1/data', tcpOptions: tcpOptions(['vers=3.1.1', 'rdma', 'credentials=/etc/smbdirect-provision/credentials/srv1@alice', '_netdev', 'nofail']), sizeMiB: 4, tool: 'dd', check: false, ...over };
+  return probeScript(target, { mountTable: p.table, workBase: p.base, tcpMount: tcpMount ?? `mount --bind ${cmd(p.share)} "$W/mnt"` });
+}
+
+/** Runs the script with sh in its own process group; `onLine` may signal it. */
+function run(text: string, onLine?: (line: string, pid: number) => void): Promise<{ code: number | null; signal: string | null; stdout: string }> {
+  return new Promise((resolve) => {
+    const c = spawn('sh', ['-c', text], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let pending = '';
+    c.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      pending += d.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const l of lines) onLine?.(l, c.pid!);
+    });
+    c.on('close', (code, signal) => resolve({ code, signal, stdout }));
+  });
+}
+
+/** Nothing of the probe left: no probe file in the share, no private directory, no mount. */
+function assertClean(t: Test, p: Place, before: string[]): void {
+  t.same(readdirSync(p.share).filter((n) => n.startsWith('.smbdirect-probe')), [], 'no probe file left in the share');
+  t.same(readdirSync(p.base), [], 'no private directory left');
+  t.notOk(readFileSync('/proc/mounts', 'utf8').includes(p.base), 'no mount left under the private directory');
+  t.same(snapshot(p.share), before, 'every other file: same bytes, same mtime');
+}
+
+const MOUNT = { host: 'local', path: '/mnt/data', server: 'srv1', share: 'data', sizeMiB: 4, tool: 'dd' as const };
+
+t.test('a whole run (dd): four transfers, figures, nothing left', async (t) => {
+  const p = place(t);
+  const before = snapshot(p.share);
+  const r = await run(script(p));
+  t.equal(r.code, 0, r.stdout);
+  t.match(r.stdout, /^probe 1 run\nmount rdma\nfree \d+ 72\ntool dd\n/);
+  t.match(r.stdout, /\ndone\ncleanup ok\n$/);
+  const v = probeVerdict(MOUNT, { code: r.code!, stdout: r.stdout }, 68);
+  t.ok('measure' in v && v.measure.rdma.readMBps > 0 && v.measure.tcp.writeMBps > 0 && v.measure.ratio > 0, JSON.stringify(v));
+  assertClean(t, p, before);
+});
+
+t.test('fio when installed, auto', { skip: spawnSync('sh', ['-c', 'command -v fio']).status !== 0 ? 'fio not installed' : false }, async (t) => {
+  const p = place(t);
+  const before = snapshot(p.share);
+  const r = await run(script(p, { tool: 'auto' }));
+  t.equal(r.code, 0);
+  const v = probeVerdict(MOUNT, { code: r.code!, stdout: r.stdout }, 68);
+  t.ok('measure' in v && v.measure.tool === 'fio' && v.measure.tcp.readMBps > 0, JSON.stringify(v));
+  assertClean(t, p, before);
+});
+
+t.test('check mode: looks only (no private directory, no file, no mount)', async (t) => {
+  const p = place(t);
+  const before = snapshot(p.share);
+  const r = await run(script(p, { check: true }));
+  t.equal(r.code, 0);
+  t.match(r.stdout, /^probe 1 check\nmount rdma\nfree \d+ 72\ntool dd\nhz \d+\nchecked\ncleanup ok\n$/);
+  assertClean(t, p, before);
+});
+
+t.test('refusals: free space, no rdma, not mounted; nothing written', async (t) => {
+  const p = place(t);
+  const before = snapshot(p.share);
+  const s = statfsSync(p.share);
+  const availMiB = Math.floor((s.bavail * s.bsize) / 1048576);
+  const big = await run(script(p, { sizeMiB: Math.ceil(availMiB / 2) + 1 }));
+  const v = probeVerdict({ ...MOUNT, sizeMiB: Math.ceil(availMiB / 2) + 1 }, { code: big.code!, stdout: big.stdout }, 68);
+  t.match('why' in v ? v.why : '', /^refused: the share has \d+ MiB free, the probe needs \d+ MiB/);
+  t.equal(big.code, 3);
+  assertClean(t, p, before);
+
+  const tcpOnly = place(t, false);
+  const r2 = await run(script(tcpOnly));
+  t.match(r2.stdout, /^probe 1 run\nfail no-rdma\ncleanup ok\n$/);
+  writeFileSync(tcpOnly.table, 'proc /proc proc rw 0 0\n');
+  const r3 = await run(script(tcpOnly));
+  t.match(r3.stdout, /^probe 1 run\nfail not-mounted\ncleanup ok\n$/, 'a mount point that is not mounted: nothing is written into the directory below');
+  t.same(readdirSync(tcpOnly.base), []);
+});
+
+t.test('the TCP mount fails: its stderr reported, the RDMA file already gone', async (t) => {
+  const p = place(t);
+  const before = snapshot(p.share);
+  const r = await run(script(p, {}, `echo 'mount error(13): Permission denied' >&2; exit 32`));
+  t.equal(r.code, 3);
+  const v = probeVerdict(MOUNT, { code: r.code!, stdout: r.stdout }, 68);
+  t.match('why' in v ? v.why : '', /TCP mount .* failed \(exit 32\): mount error\(13\): Permission denied/);
+  assertClean(t, p, before);
+});
+
+t.test('a transfer fails (a 1 MiB tmpfs as the TCP mount): partial file, mount and directory removed', async (t) => {
+  const p = place(t);
+  const before = snapshot(p.share);
+  const r = await run(script(p, {}, 'mount -t tmpfs -o size=1m smbdirect-probe-test "$W/mnt"'));
+  t.equal(r.code, 3, r.stdout);
+  t.match(r.stdout, /\nfail xfer tcp write 1\ncleanup ok\n$/);
+  const v = probeVerdict(MOUNT, { code: r.code!, stdout: r.stdout }, 68);
+  t.match('why' in v ? v.why : '', /tcp write failed \(exit 1\): .*dd: /);
+  assertClean(t, p, before);
+});
+
+for (const [sig, group, at] of [['SIGTERM', true, 'tcp write'], ['SIGINT', false, 'rdma write'], ['SIGHUP', false, 'tcp read']] as const) {
+  t.test(`${sig} to ${group ? 'the process group (as timeout sends it)' : 'sh alone'} during ${at}: everything removed`, async (t) => {
+    const p = place(t);
+    const before = snapshot(p.share);
+    let sent = false;
+    const r = await run(script(p, { sizeMiB: 512 }), (line, pid) => {
+      if (sent || !line.startsWith(`cpu ${at} start `)) return;
+      sent = true;
+      process.kill(group ? -pid : pid, sig);
+    });
+    t.ok(sent, 'the transfer began');
+    t.match(r.stdout, new RegExp(`\\nsignal ${sig.slice(3)}\\n(?:.*\\n)*cleanup ok\\n$`));
+    t.notMatch(r.stdout, /\ndone\n/, 'stopped mid-transfer');
+    t.equal(r.code, { SIGTERM: 143, SIGINT: 130, SIGHUP: 129 }[sig]);
+    const v = probeVerdict(MOUNT, { code: r.code!, stdout: r.stdout }, 68);
+    t.match('why' in v ? v.why : '', new RegExp(`^interrupted \\(${sig}\\) during ${at}$`));
+    assertClean(t, p, before);
+  });
+}
+
+t.test('run as the engine runs it (a facts probe with its own time limit): the limit stops it, nothing left', async (t) => {
+  const p = place(t);
+  const before = snapshot(p.share);
+  const probes = { x: { script: script(p, { sizeMiB: 1024 }), timeoutS: 1 } };
+  const r = spawnSync('sh', ['-s'], { input: factsScript({ reads: [], probes, system: false }), maxBuffer: 1 << 24 });
+  const result = parseFacts(r.stdout, { reads: [], probes }).probes.x!;
+  t.equal(result.code, 124, 'timeout\'s exit code');
+  const v = probeVerdict(MOUNT, result, 1);
+  t.match('why' in v ? v.why : '', /^interrupted \(SIGTERM\) by the probe's time limit \(1 s; lower smbdirect_probe_size_mib\) during rdma (write|read)$/);
+  t.match(result.stdout, /\ncleanup ok\n$/);
+  assertClean(t, p, before);
+});
