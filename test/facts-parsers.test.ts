@@ -121,6 +121,13 @@ t.test('rdma devices', async (t) => {
   const old = rdma.parse(sections({ 'rdma.links': '[{"ifindex":1,"port":1,"ifname":"rxe0/1","state":"ACTIVE","physical_state":"LINK_UP","netdev":"eth0","netdev_index":2}]' }));
   t.match(old.devices, [{ name: 'rxe0', port: 1, netdev: 'eth0', nodeType: 'unknown' }], 'older iproute2 prints "dev/port"');
   const ib = rdma.parse(sections({ 'rdma.sysfs': 'mlx5_2\t1\t1: CA\tInfiniBand\t4: ACTIVE\t\n' }));
+  // `rdma -j resource show cm_id` on the VM lab (iproute2 6.1 and 6.15): a 6.1 server with a
+  // listener and a client connection over rxe, then a 6.12 client whose server was killed.
+  const server = rdma.parse(sections({ 'rdma.cm_ids': '[{"ifindex":0,"ifname":"rxe0","cm-idn":1,"state":"LISTEN","ps":"TCP","comm":"ksmbd","src-addr":"0.0.0.0:445"},{"ifindex":0,"ifname":"rxe0","port":1,"cm-idn":2,"lqpn":17,"qp-type":"RC","state":"CONNECT","ps":"TCP","comm":"ksmbd","src-addr":"192.168.77.21:445","dst-addr":"192.168.77.22:44204"}]\n' }));
+  t.same(server.cmIds, [{ dev: 'rxe0', state: 'LISTEN', comm: 'ksmbd' }, { dev: 'rxe0', state: 'CONNECT', comm: 'ksmbd' }]);
+  const dead = rdma.parse(sections({ 'rdma.cm_ids': '[{"ifindex":0,"ifname":"rxe0","port":1,"cm-idn":16,"lqpn":33,"qp-type":"RC","state":"DISCONNECT","ps":"TCP","comm":"cifs","src-addr":"192.168.77.22:46175","dst-addr":"192.168.77.21:445"}\n]\n' }));
+  t.same(dead.cmIds, [{ dev: 'rxe0', state: 'DISCONNECT', comm: 'cifs' }], 'a connection to a dead server');
+  t.same(rdma.parse(sections({ 'rdma.cm_ids': '[]\n' })).cmIds, [], 'none');
   t.match(ib.devices, [{ name: 'mlx5_2', nodeType: 'ib', netdev: null }]);
 });
 

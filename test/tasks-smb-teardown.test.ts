@@ -109,7 +109,7 @@ t.test('client teardown keeps a soft RDMA link that a connection still holds (rd
   const v: Vars = { smbdirect_role: 'client', smb_mounts: [{ server: 'srv1', share: 'share', path: '/mnt/share', user: 'alice' }] };
   const facts = factsFor('rhel9', [teardownClient], v, 'cn1', { [UNIT]: file(), [MODULES_LOAD]: file('siw\n'), '/mnt/share': { isDir: true } });
   // A cifs connection on siw0 whose server is gone: the unmount is lazy, the connection stays.
-  sys(facts).rdma.cmIds = [{ dev: 'siw0', state: 'DISCONNECT', comm: '[cifs]' }, { dev: 'rxe9', state: 'LISTEN', comm: '[ksmbd]' }];
+  sys(facts).rdma.cmIds = [{ dev: 'siw0', state: 'DISCONNECT', comm: 'cifs' }, { dev: 'rxe9', state: 'LISTEN', comm: 'ksmbd' }];
   const [p] = plan([teardownClient], facts, v, 'cn1');
   const del = p!.changes.find((c) => c.kind === 'command' && c.desc === 'delete RDMA link siw0');
   t.match(del, {
@@ -125,9 +125,10 @@ t.test('client teardown keeps a soft RDMA link that a connection still holds (rd
   after.files['/mnt/share'] = { path: '/mnt/share', exists: false };
   const [again] = plan([teardownClient], after, v, 'cn1');
   t.same([again!.status, again!.changes], ['ok', []], 'a second teardown: no change');
-  t.match(again!.warnings, [/^RDMA link siw0 kept: 1 RDMA connection \(\[cifs\] DISCONNECT\) still holds it .*goes at the next reboot/]);
+  t.match(again!.msg, /the soft RDMA link's boot unit removed, the link kept/, 'the message does not say the link is gone');
+  t.match(again!.warnings, [/^RDMA link siw0 kept: 1 RDMA connection \(cifs DISCONNECT\) still holds it .*goes at the next reboot/]);
   // Not held (the unmount released it): deleted as before.
   const free = factsFor('rhel9', [teardownClient], v, 'cn1', { [MODULES_LOAD]: file('siw\n') });
-  sys(free).rdma.cmIds = [{ dev: 'rxe9', state: 'LISTEN', comm: '[ksmbd]' }];
+  sys(free).rdma.cmIds = [{ dev: 'rxe9', state: 'LISTEN', comm: 'ksmbd' }];
   t.ok(plan([teardownClient], free, v, 'cn1')[0]!.changes.some((c) => c.kind === 'command' && c.desc === 'delete RDMA link siw0'), 'another device\'s cm_id does not hold siw0');
 });

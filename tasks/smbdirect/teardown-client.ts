@@ -63,7 +63,7 @@ const task: Task = {
     changes.push(...dirs.changes);
     changes.push(...removeStateDir(facts, removedPaths(changes)));
     const what = mounted.length ? `unmounted ${mounted.map((m) => m.target).join(', ')}` : 'nothing mounted';
-    return { status: 'change', msg: [`${what}; fstab lines, credentials and the soft RDMA link removed`, ...dirs.kept].join('; '), changes, warnings: [...dirs.kept, ...rdmaDown.warnings] };
+    return { status: 'change', msg: [`${what}; fstab lines, credentials and ${rdmaDown.warnings.length ? "the soft RDMA link's boot unit removed, the link kept" : 'the soft RDMA link removed'}`, ...dirs.kept].join('; '), changes, warnings: [...dirs.kept, ...rdmaDown.warnings] };
   },
 };
 export default task;

@@ -117,7 +117,7 @@ const task: Task = {
     const dirs = removeRecorded(SHARE_DIRS_RECORD, rawSharePaths(vars), facts);
     changes.push(...dirs.changes);
     changes.push(...removeStateDir(facts, removedPaths(changes)));
-    const msg = 'ksmbd stopped; ksmbd.conf and ksmbdpwd.db removed (copies in /var/backups/smbdirect-provision); soft RDMA link and its boot unit removed; empty share directories we created removed';
+    const msg = `ksmbd stopped; ksmbd.conf and ksmbdpwd.db removed (copies in /var/backups/smbdirect-provision); ${rdmaDown.warnings.length ? "the soft RDMA link's boot unit removed, the link kept" : 'soft RDMA link and its boot unit removed'}; empty share directories we created removed`;
     return { status: 'change', msg: [msg, ...(unloadKsmbd ? ['the rebuilt ksmbd module unloaded'] : []), ...dirs.kept].join('; '), changes, warnings: [...dirs.kept, ...rdmaDown.warnings] };
   },
 };

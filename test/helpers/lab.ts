@@ -60,7 +60,7 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: 
   });
 }
 
-export interface JsonRun { code: number; /** Every JSON line, parsed (warnings too). */ lines: unknown[]; results: Array<{ host: string; task: string; status: string; msg: string; report?: string }>; recap: Record<string, Record<string, number>>; roundTrips: Record<string, number>; stderr: string }
+export interface JsonRun { code: number; /** Every JSON line, parsed (warnings too). */ lines: unknown[]; results: Array<{ host: string; task: string; status: string; msg: string; report?: string; warnings?: string[] }>; recap: Record<string, Record<string, number>>; roundTrips: Record<string, number>; stderr: string }
 
 /** Runs with --json and parses the lines. */
 export async function runJson(args: string[], env?: NodeJS.ProcessEnv, deadlineMs?: number): Promise<JsonRun> {
