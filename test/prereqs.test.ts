@@ -20,7 +20,7 @@ function featuresOf(file: string): Feature[] | undefined {
   if (file === 'src/prereqs.ts') return ['lab', 'vm-lab', 'module-build', 'bench'];
   if (/^bench\//.test(file)) return ['lab', 'bench'];
   if (/^scripts\//.test(file)) return ['lab', 'vm-lab', 'module-build'];
-  if (file === 'test/report-browser.test.ts') return ['report-test'];
+  if (file === 'test/helpers/chromium.ts') return ['report-test'];
   return undefined;
 }
 

@@ -6,8 +6,7 @@
 // prerequisites ('report-test'); missing and not installable, this test fails, it never skips.
 // The pages and screenshots stay in $TMPDIR/smbdirect-report-browser/ (printed as comments).
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensurePrerequisites, onPath } from '../src/prereqs.js';
@@ -16,6 +15,7 @@ import { renderHtml } from '../src/engine/report-html.js';
 import { runCli, runJson, startLab, tmp } from './helpers/lab.js';
 import type { Check, HostInfo, TaskResult } from '../src/types.js';
 import { measure } from './helpers/report-fixture.js';
+import { attrs, chromium, decode } from './helpers/chromium.js';
 
 await ensurePrerequisites(['report-test'], (l) => t.comment(l));
 t.ok(await onPath('chromium'), 'chromium is installed');
@@ -37,25 +37,6 @@ writeFileSync(join(dir, 'group_vars', 'smb_clients.yml'), `smb_mounts:
 const inv = join(dir, 'hosts.yml');
 const HOSTS = ['srv01', 'cli01', 'cli02'];
 
-/** Headless Chromium on a file: the DOM after rendering, and a screenshot beside it. */
-function chromium(html: string, png: string): string {
-  const profile = tmp('sd-chromium-');
-  const common = ['--headless', '--no-sandbox', '--disable-gpu', `--user-data-dir=${profile}`, '--window-size=1400,2000'];
-  const dom = spawnSync('chromium', [...common, '--dump-dom', `file://${html}`], { encoding: 'utf8', timeout: 120_000 });
-  const shot = spawnSync('chromium', [...common, `--screenshot=${png}`, `file://${html}`], { encoding: 'utf8', timeout: 120_000 });
-  rmSync(profile, { recursive: true, force: true });
-  t.error(dom.error, 'chromium --dump-dom ran');
-  t.equal(dom.status, 0, `chromium --dump-dom exit 0 ${dom.stderr.slice(-500)}`);
-  t.equal(shot.status, 0, `chromium --screenshot exit 0 ${shot.stderr.slice(-500)}`);
-  t.ok(statSync(png, { throwIfNoEntry: false })?.size, `screenshot ${png}`);
-  return dom.stdout;
-}
-
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", nbsp: '\u00a0' };
-const decode = (s: string) => s.replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_, e: string) => ENTITIES[e]!);
-/** The values of an attribute on elements whose opening tag matches `tag`, decoded. */
-const attrs = (dom: string, tag: RegExp, attr: string) =>
-  [...dom.matchAll(new RegExp(`<${tag.source}[^>]*?\\s${attr}="([^"]*)"`, 'g'))].map((m) => decode(m[1]!));
 const section = (dom: string, open: string) => dom.slice(dom.indexOf(open), dom.indexOf('</table>', dom.indexOf(open)));
 
 const verifyHtml = join(OUT, 'verify.html');
@@ -79,7 +60,7 @@ t.test('the run: verify fails on the lab (no RDMA), the matrix before the recap,
 });
 
 t.test('the browser renders every host, every check column, every failure, the kernels', async (t) => {
-  const dom = chromium(verifyHtml, join(OUT, 'verify.png'));
+  const dom = chromium(t, verifyHtml, join(OUT, 'verify.png'));
   const matrix = section(dom, '<table class="matrix"');
   t.same(attrs(matrix, /tr/, 'data-host'), HOSTS, 'a matrix row per host, in inventory order');
   const columns = attrs(matrix, /th class="c"/, 'title');
@@ -111,7 +92,7 @@ t.test('with a probe result, the browser draws two bars per client mount', async
   c.add({ host: 'cli01', task: 'smbdirect: probe', status: 'ok', msg: '', probe: [measure('cli01', '/mnt/data', 1180.5, 402.25)] });
   const probeHtml = join(OUT, 'probe.html');
   writeFileSync(probeHtml, renderHtml(c.report()));
-  const dom = chromium(probeHtml, join(OUT, 'probe.png'));
+  const dom = chromium(t, probeHtml, join(OUT, 'probe.png'));
   const rects = [...dom.matchAll(/<rect class="bar (rdma|tcp)"[^>]*?data-host="(\w+)"[^>]*?data-mbps="([\d.]+)"[^>]*?width="(\d+)"/g)].map((m) => m.slice(1).join(' '));
   t.same(rects, ['rdma cli01 1180.5 380', 'tcp cli01 402.25 129'], 'the RDMA bar spans the scale, TCP in proportion');
   t.match(dom, /RDMA 1180\.5 MB\/s \(×2\.93\)/);
