@@ -13,7 +13,7 @@ import { delimiter, join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { step, type Note } from './progress.js';
 
-export type Feature = 'lab' | 'vm-lab' | 'module-build' | 'bench' | 'ansible' | 'report-test';
+export type Feature = 'lab' | 'vm-lab' | 'module-build' | 'bench' | 'ansible' | 'report-test' | 'probe-test';
 
 export interface Prerequisite {
   /** the program as the code runs it (looked up on PATH) */
@@ -85,6 +85,12 @@ export const PREREQUISITES: Record<Feature, Prerequisite[]> = {
   'report-test': [
     ...COMMON,
     ...req('chromium', 'chromium'),
+  ],
+  // The throughput probe's script run on this machine with fio (test/smb-probe-script.test.ts):
+  // on a managed host fio is used where installed, so the test needs it here.
+  'probe-test': [
+    ...COMMON,
+    ...req('fio', 'fio'),
   ],
 };
 

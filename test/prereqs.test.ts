@@ -97,7 +97,7 @@ function which(command: string): string | undefined {
 }
 
 t.test('the installer brings in what the lab, VM lab, module build and report test lack, and each package provides its command', async (t) => {
-  const features: Feature[] = ['lab', 'vm-lab', 'module-build', 'report-test'];
+  const features: Feature[] = ['lab', 'vm-lab', 'module-build', 'report-test', 'probe-test'];
   const before = await missingPackages(features);
   const lines: string[] = [];
   await ensurePrerequisites(features, (l) => lines.push(l));

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { factsScript, parseFacts } from '../src/facts/index.js';
 import { cmd } from '../src/quote.js';
 import { probeVerdict } from '../src/smb/probe.js';
-import { probeScript, tcpOptions, type ProbeTarget } from '../src/smb/probe-script.js';
+import { PROBE_KMSG, probeScript, tcpOptions, type ProbeTarget } from '../src/smb/probe-script.js';
+import { ensurePrerequisites } from '../src/prereqs.js';
 
 if (process.getuid?.() !== 0) {
   t.plan(0, 'needs root (bind mounts)');
@@ -54,7 +55,7 @@ function snapshot(dir: string): string[] {
 
 function script(p: Place, over: Partial<ProbeTarget> = {}, tcpMount?: string): string {
   const target: ProbeTarget = { path: p.share, source: '//10.0.0.1/data', tcpOptions: tcpOptions(['vers=3.1.1', 'rdma', 'credentials=/etc/smbdirect-provision/credentials/srv1@alice', '_netdev', 'nofail']), sizeMiB: 4, tool: 'dd', check: false, ...over };
-  return probeScript(target, { mountTable: p.table, workBase: p.base, tcpMount: tcpMount ?? `mount --bind ${cmd(p.share)} "$W/mnt"` });
+  return probeScript(target, { mountTable: p.table, workBase: p.base, kmsg: join(p.root, 'kmsg'), tcpMount: tcpMount ?? `mount --bind ${cmd(p.share)} "$W/mnt"` });
 }
 
 /** Runs the script with sh in its own process group; `onLine` may signal it. */
@@ -93,10 +94,13 @@ t.test('a whole run (dd): four transfers, figures, nothing left', async (t) => {
   t.match(r.stdout, /\ndone\ncleanup ok\n$/);
   const v = probeVerdict(MOUNT, { code: r.code!, stdout: r.stdout }, 68);
   t.ok('measure' in v && v.measure.rdma.readMBps > 0 && v.measure.tcp.writeMBps > 0 && v.measure.ratio > 0, JSON.stringify(v));
+  t.equal(readFileSync(join(p.root, 'kmsg'), 'utf8'), `<5>${PROBE_KMSG} //10.0.0.1/data\n`, 'the kernel log is told that a TCP mount of the share follows (verify skips its attempt line)');
   assertClean(t, p, before);
 });
 
-t.test('fio when installed, auto', { skip: spawnSync('sh', ['-c', 'command -v fio']).status !== 0 ? 'fio not installed' : false }, async (t) => {
+t.test('fio when installed, auto', async (t) => {
+  // fio is a managed host's program; here the test installs it (a test prerequisite), never skips.
+  await ensurePrerequisites(['probe-test'], (l) => t.comment(l));
   const p = place(t);
   const before = snapshot(p.share);
   const r = await run(script(p, { tool: 'auto' }));

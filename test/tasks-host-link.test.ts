@@ -5,6 +5,7 @@ import { planPlay } from '../src/engine/plan.js';
 import type { Change, Plan, TaskContext, Vars } from '../src/types.js';
 import firewall from '../tasks/smbdirect/firewall.js';
 import rdmaLink, { MODULES_LOAD, handlers, renderLinkUnit, systemdArg, systemdEscape, unitPath } from '../tasks/smbdirect/rdma-link.js';
+import { PROBE_KMSG } from '../src/smb/probe-script.js';
 import verify from '../tasks/smbdirect/verify.js';
 import { loadFixtureFacts, type FixtureName } from './fixtures/facts/index.js';
 
@@ -214,4 +215,14 @@ t.test('verify: the checks and the host facts go to the engine as data, the tabl
   const [planned] = planPlay([verifyRoles], both.facts, both.vars, 'h1', false);
   t.same(planned!.data?.hostInfo?.roles, ['server', 'client'], 'a host in both groups: both roles');
   t.equal(planned!.data?.checks?.filter((x) => x.name === 'kernel options').length, 2, "both roles' checks, for the matrix to merge");
+});
+
+t.test('verify after a probe: its temporary TCP mount of the same share (marked in the kernel log) is not a remount of the RDMA mount', async (t) => {
+  const probed = (mark: string) => verify.plan(ctx('rhel9', { smbdirect_role: 'client', smb_mounts: MOUNTS }, (s) => {
+    // As the VM lab logged it: the probe's mark, then the TCP mount's own attempt line (no RDMA).
+    s.dmesg.lines.push({ t: 950, text: `${mark} //10.0.0.11/share` }, { t: 950.2, text: 'CIFS: Attempting to mount //10.0.0.11/share' });
+  }));
+  t.match(probed(PROBE_KMSG).report, /^dmesg \/mnt\/share +PASS +"CIFS: VFS: RDMA transport established"/m, 'the RDMA mount\'s own attempt still counts');
+  t.match(probed('some other line of').report, /^dmesg \/mnt\/share +FAIL +no "RDMA transport established" since "CIFS: Attempting to mount \/\/10\.0\.0\.11\/share"/m,
+    'without the mark, the same attempt line is taken for a remount that failed (negative control)');
 });

@@ -9,8 +9,9 @@
 // compiler) and siw takes them all the way, replacing the loaded stock cifs and ksmbd; a second
 // run changes nothing; a mount the kernel refuses leaves fstab as it was; a file written on each
 // client reads back identical on its server; all three reboot AT ONCE and every mount comes back
-// without a run; teardown, then the same with rxe; a ksmbd that cannot restart; a server that
-// dies under a live mount. Slow (TCG). Fails, never skips, if a VM cannot start.
+// without a run; teardown, then the same with rxe; the throughput probe (RDMA against TCP) and
+// its report page; a ksmbd that cannot restart; a server that dies under a live mount. Slow
+// (TCG). Fails, never skips, if a VM cannot start.
 import t, { type Test } from 'tap';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +20,9 @@ import type { LabVm } from '../src/lab/vm.js';
 import type { JsonRun } from './helpers/lab.js';
 import { tmp } from './helpers/lab.js';
 import { changed, result, startVmLab, type VmLab } from './helpers/vm.js';
+import { attrs, chromium } from './helpers/chromium.js';
+import { ensurePrerequisites } from '../src/prereqs.js';
+import type { ProbeMeasure } from '../src/types.js';
 
 t.setTimeout(100 * 60 * 1000);
 const root = t; // the lab lives as long as the file, not one subtest
@@ -196,6 +200,29 @@ await t.test('teardown; then site with rxe: every pair over soft RoCE; a second 
   await roundTrip(t, 'rxe');
   const again = await run('site', ...rxe);
   t.same(changed(again), ALL_ZERO, 'a second rxe run changes nothing');
+});
+
+await t.test('probe over rxe: each client measures RDMA against a temporary TCP mount, leaves nothing; the --report page in headless chromium', async (t) => {
+  const leftovers = async (h: Host) => (await ssh(h, 'ls -d /run/smbdirect-probe.* /mnt/ring/.smbdirect-probe.* /srv/smb/ring/.smbdirect-probe.* 2>/dev/null; grep " cifs " /proc/mounts | cut -d" " -f1,2', false)).stdout;
+  const before = Object.fromEntries(await Promise.all(HOSTS.map(async (h) => [h, await leftovers(h)])));
+  const html = join(secrets, 'probe.html');
+  const r = await run('probe', ...rxe, '-e', 'smbdirect_probe_size_mib=8', '--report', html);
+  t.equal(r.code, 0, 'probe succeeds');
+  t.same(changed(r), ALL_ZERO, 'probe changes nothing');
+  for (const h of HOSTS) {
+    const res = result(r, h, /probe/) as (ReturnType<typeof result> & { probe?: ProbeMeasure[] }) | undefined;
+    t.equal(res?.status, 'ok', `${h}: probe ok`);
+    const m = res?.probe?.[0];
+    t.match(m, { host: h, path: '/mnt/ring', server: SERVER[h], share: 'ring', sizeMiB: 8 }, `${h}: one measure, of /mnt/ring from ${SERVER[h]}`);
+    t.ok(m && m.rdma.writeMBps > 0 && m.rdma.readMBps > 0 && m.tcp.writeMBps > 0 && m.tcp.readMBps > 0 && m.ratio > 0,
+      `${h}: RDMA ${m?.rdma.readMBps} MB/s, TCP ${m?.tcp.readMBps} MB/s read, ratio ${m?.ratio}`);
+    t.equal(await leftovers(h), before[h], `${h}: no probe file, temporary directory or mount left`);
+  }
+  await ensurePrerequisites(['report-test'], (l) => t.comment(l));
+  const dom = chromium(t, html, join(secrets, 'probe.png'));
+  t.same(attrs(dom, /g class="probe-row"/, 'data-host'), HOSTS, 'the page charts every client');
+  t.equal(attrs(dom, /rect class="bar rdma"/, 'data-mbps').length, 3, 'an RDMA bar per client');
+  t.equal(attrs(dom, /rect class="bar tcp"/, 'data-mbps').length, 3, 'a TCP bar per client');
 });
 
 await t.test('real ksmbd fails to restart after its config changed: exit 2, ksmbd.conf new and whole; healed, it converges', async (t) => {

@@ -21,6 +21,13 @@ import { fstabEscape } from './fstab.js';
 
 export type ProbeTool = 'auto' | 'fio' | 'dd';
 
+/**
+ * Written to the kernel log just before the temporary TCP mount, so that verify does not take
+ * that mount's "CIFS: Attempting to mount //ADDR/SHARE" line (the same source as the RDMA mount)
+ * for a remount of the RDMA mount that never reached "RDMA transport established".
+ */
+export const PROBE_KMSG = 'smbdirect-provision: probe: temporary TCP mount of';
+
 /** Space kept free on the share beyond the probe's two files (MiB). */
 export const PROBE_MARGIN_MIB = 64;
 
@@ -39,12 +46,14 @@ export interface ProbeTarget {
 /**
  * Test seams, the defaults being what a host runs: the mount table the RDMA mount is looked up in,
  * the command that mounts the share over TCP on "$W/mnt" (shell text, built with src/quote.ts),
- * and where the private directory is made.
+ * where the private directory is made, and where the mark before the TCP mount is written.
  */
 export interface ProbeSeams {
   mountTable?: string;
   tcpMount?: string;
   workBase?: string;
+  /** Where the mark before the TCP mount goes (the kernel log). */
+  kmsg?: string;
 }
 
 /** Free space the probe asks for on the share (MiB): both files plus a margin. */
@@ -139,6 +148,7 @@ fresh "$MNT/$N.rdma"; F1=$MNT/$N.rdma
 write "rdma write" "$F1"
 read_ "rdma read" "$F1"
 rm -f -- "$F1" && F1=
+printf '<5>%s %s\n' "$KMSG" "$SRC" 2>/dev/null > "$KLOG"
 ( TCPMOUNT ) >"$W/err" 2>&1 || { rc=$?; dump "err tcp mount" "$W/err"; fail tcp-mount "$rc"; }
 fresh "$W/mnt/$N.tcp"; F2=$W/mnt/$N.tcp
 write "tcp write" "$F2"
@@ -154,7 +164,7 @@ export function probeScript(t: ProbeTarget, seams: ProbeSeams = {}): string {
   const vars = [
     `MNT=${quote(t.path)}`, `ESC=${quote(fstabEscape(t.path))}`, `MT=${quote(seams.mountTable ?? '/proc/mounts')}`,
     `SIZE=${t.sizeMiB}`, `NEED=${probeNeedMiB(t.sizeMiB)}`, `TOOL=${quote(t.tool)}`, `MODE=${t.check ? 'check' : 'run'}`,
-    `BASE=${quote(seams.workBase ?? '/run')}`,
+    `BASE=${quote(seams.workBase ?? '/run')}`, `SRC=${quote(t.source)}`, `KMSG=${quote(PROBE_KMSG)}`, `KLOG=${quote(seams.kmsg ?? '/dev/kmsg')}`,
   ];
   return [HELPERS, vars.join('; '), STEPS.replace('TCPMOUNT', tcpMount), ''].join('\n');
 }

@@ -3,6 +3,7 @@
 // cannot be judged for another reason (dmesg unreadable, nothing to check) is a SKIP.
 import type { CifsMount, DmesgLine, SystemFacts } from '../facts/index.js';
 import { agoText, ESTABLISHED, unansweredText } from './unanswered.js';
+import { PROBE_KMSG } from './probe-script.js';
 import { parseDebugData, type SmbDirectConnection } from './debugdata.js';
 import { modeTypes, rdmaPorts } from './rdma-ports.js';
 import { hasSmbdirectModule } from './kconfig-fragment.js';
@@ -111,12 +112,27 @@ const unc = (s: string): string => s.replace(/\\/g, '/').toLowerCase();
 const ATTEMPT = /CIFS: Attempting to mount (\S+)/;
 const RDMA_ERROR = /smbd_|smbdirect_|rdma_\w+\(\) (failed|completed)|rdma_connect failed|connecting failed|SMB Direct requires|CONFIG_CIFS_SMB_DIRECT is not enabled/;
 
-/** The log since this mount's last "Attempting to mount" line, up to the next mount attempt. */
+const PROBE_MARK = new RegExp(`${PROBE_KMSG} (\\S+)`);
+
+/** An attempt line of the probe's temporary TCP mount: the probe's mark for the same source comes
+ * just before it (src/smb/probe-script.ts), with no other attempt between. */
+function probeAttempt(lines: DmesgLine[], i: number): boolean {
+  const src = unc(ATTEMPT.exec(lines[i]!.text)?.[1] ?? '');
+  for (let j = i - 1; j >= Math.max(0, i - 5); j--) {
+    const mark = PROBE_MARK.exec(lines[j]!.text);
+    if (mark) return unc(mark[1]!) === src;
+    if (ATTEMPT.test(lines[j]!.text)) return false;
+  }
+  return false;
+}
+
+/** The log since this mount's last "Attempting to mount" line, up to the next mount attempt (the
+ * probe's temporary TCP mounts of the same share are not this mount's). */
 function dmesgCheck(sys: SystemFacts, m: CifsMount, path: string): Check {
   const name = `dmesg ${path}`;
   const lines = sys.dmesg.lines;
   let start = -1;
-  lines.forEach((l, i) => { if (unc(ATTEMPT.exec(l.text)?.[1] ?? '') === unc(m.source)) start = i; });
+  lines.forEach((l, i) => { if (unc(ATTEMPT.exec(l.text)?.[1] ?? '') === unc(m.source) && !probeAttempt(lines, i)) start = i; });
   const next = lines.findIndex((l, i) => i > start && ATTEMPT.test(l.text));
   const window = start < 0 ? lines : lines.slice(start + 1, next < 0 ? undefined : next);
   const ok = [...window].reverse().find((l) => ESTABLISHED.test(l.text));
