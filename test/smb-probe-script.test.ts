@@ -8,7 +8,7 @@
 // file of the "share" keeps its bytes and mtime.
 import t, { type Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { factsScript, parseFacts } from '../src/facts/index.js';
 import { cmd } from '../src/quote.js';
@@ -179,6 +179,28 @@ for (const [sig, group, at] of [['SIGTERM', true, 'tcp write'], ['SIGINT', false
     assertClean(t, p, before);
   });
 }
+
+t.test('the ssh session ends mid-transfer (the controller was interrupted): the probe stops and removes everything at once', async (t) => {
+  const p = place(t);
+  const before = snapshot(p.share);
+  // The probe's nearest "sshd" ancestor stands for the session: a copy of sh named sshd-test, killed.
+  const sshd = join(p.root, 'sshd-test');
+  copyFileSync('/bin/sh', sshd);
+  chmodSync(sshd, 0o755);
+  const c = spawn(sshd, ['-c', 'sh -c "$1"; true', 'x', script(p, { sizeMiB: 512 })], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+  let stdout = '';
+  let killedAt = 0;
+  c.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (!killedAt && /\ncpu rdma write start /.test(stdout)) { killedAt = Date.now(); process.kill(c.pid!, 'SIGKILL'); }
+  });
+  await new Promise((r) => c.stdout.on('close', r));
+  t.ok(killedAt, 'the session ended during the RDMA write');
+  t.ok(Date.now() - killedAt < 15_000, `stopped within ${((Date.now() - killedAt) / 1000).toFixed(1)} s, not after its 512 MiB`);
+  t.match(stdout, /\nsignal HUP\n(?:.*\n)*cleanup ok\n$/);
+  t.notMatch(stdout, /\ndone\n/);
+  assertClean(t, p, before);
+});
 
 t.test('run as the engine runs it (a facts probe with its own time limit): the limit stops it, nothing left', async (t) => {
   const p = place(t);

@@ -4,9 +4,10 @@
 // there. Otherwise it writes then reads one uniquely named file with direct I/O through the RDMA
 // mount, then does the same through a temporary TCP mount of the same share (same credentials
 // file, no rdma, nosharesock) under a private directory in /run, and prints what it measured as
-// lines src/smb/probe.ts reads. Whatever happens (a failed step, SIGINT/TERM/HUP, the time limit)
-// its EXIT trap stops a running transfer, removes its files, unmounts the TCP mount (lazily when
-// busy) and removes its directory, then prints "cleanup ok" or "cleanup left ...".
+// lines src/smb/probe.ts reads. Whatever happens (a failed step, SIGINT/TERM/HUP, the time limit,
+// the ssh session gone because the controller was interrupted) its EXIT trap stops a running
+// transfer, removes its files, unmounts the TCP mount (lazily when busy) and removes its
+// directory, then prints "cleanup ok" or "cleanup left ...".
 //
 // Lines (each on its own line; "| TEXT" lines belong to the header above them):
 //   probe 1 run|check          mount rdma             free AVAIL_MIB NEED_MIB
@@ -97,12 +98,29 @@ trap 'say "signal HUP"; exit 129' HUP
 trap 'exit 141' PIPE
 # cpu LABEL: the host's CPU jiffies (user nice system irq softirq) from /proc/stat.
 cpu() { read -r c u n s i w q sq rest < /proc/stat; say "cpu $1 $u $n $s $q $sq"; }
-# xfer LABEL COMMAND...: in the background, so a signal ends the wait at once (the trap stops it).
+# The ssh session the probe runs under: its nearest sshd ancestor (through sudo and the facts
+# script). The probe's output is captured by the facts script, so a controller that went away
+# (interrupted) is never seen as a failed write: when that process is gone, the probe stops and
+# cleans up at once instead of running its transfers to the end.
+SESS=; p=$PPID; i=0
+while [ -n "$p" ] && [ "$p" -gt 1 ] && [ $i -lt 30 ]; do
+  c=; read -r c 2>/dev/null < "/proc/$p/comm"
+  case $c in sshd*) SESS=$p; break;; esac
+  q=; while read -r k v; do [ "$k" = PPid: ] && q=$v; done 2>/dev/null < "/proc/$p/status"
+  p=$q; i=$((i+1))
+done
+# xfer LABEL COMMAND...: in the background, watched every second (a signal or the session's end
+# stops it; the EXIT trap removes what it wrote).
 xfer() {
   l=$1; shift
   cpu "$l start"
   "$@" >"$W/out" 2>"$W/err" &
-  PID=$!; wait "$PID"; rc=$?; PID=
+  PID=$!
+  while kill -0 "$PID" 2>/dev/null; do
+    if [ -n "$SESS" ] && [ ! -d "/proc/$SESS" ]; then say "signal HUP"; exit 129; fi
+    sleep 1
+  done
+  wait "$PID"; rc=$?; PID=
   cpu "$l end"
   dump "out $l $rc" "$W/out"; dump "err $l" "$W/err"
   [ "$rc" = 0 ] || fail xfer "$l" "$rc"
