@@ -292,10 +292,19 @@ export interface ControllerPrepare {
   run(hosts: PrepareHost[], log: (line: string) => void): Promise<void>;
 }
 
+/**
+ * Vars a task derives from the whole inventory before the run (a play on one host cannot see
+ * another host's vars): given every host (with -e applied over its vars) and where SSH reaches a
+ * host, returns vars the engine adds to every host of the run, under inventory and play vars' -e.
+ */
+export type InventoryVars = (inv: Inventory, extraVars: Vars, addressOf: (h: HostSpec) => string | undefined) => Vars;
+
 /** A unit of work: reads facts, returns a plan. Never touches a connection. */
 export interface Task {
   name: string;
   tags?: string[];
+  /** Vars derived from the whole inventory, once per run (InventoryVars); hooks shared by several tasks run once. */
+  inventoryVars?: InventoryVars;
   /** Controller-side work done once per run before any host is touched (ControllerPrepare). */
   controllerPrepare?: ControllerPrepare;
   /** Remote paths whose state the plan needs (gathered with the facts, in the same round trip). */

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { clusterVar } from '../src/engine/cluster.js';
+import { clusterVar } from '../src/smb/inventory-cluster.js';
 import type { Inventory } from '../src/types.js';
 
 const inv = (): Inventory => ({
@@ -31,4 +31,18 @@ t.test('a server without ansible_host: where SSH reaches it (an ssh_config HostN
 
 t.test('extra vars win, as everywhere else', async (t) => {
   t.equal(clusterVar(inv(), { smbdirect_server_address: '10.9.9.9' }).servers.srv1!.address, '10.9.9.9');
+});
+
+t.test('the engine learns no SMB: every SMB task declares the cluster as its inventoryVars, the sample tasks do not, and a run derives it once from the inventory', async (t) => {
+  const { readdirSync } = await import('node:fs');
+  const { clusterVars } = await import('../src/smb/inventory-cluster.js');
+  const load = async (dir: string) => Promise.all(readdirSync(new URL(`../tasks/${dir}/`, import.meta.url)).filter((f) => f.endsWith('.ts'))
+    .map(async (f) => [f, ((await import(`../tasks/${dir}/${f.replace(/\.ts$/, '.js')}`)) as { default: { inventoryVars?: unknown } }).default] as const));
+  const smb = await load('smbdirect');
+  t.ok(smb.length >= 15, `${smb.length} SMB tasks`);
+  for (const [f, task] of smb) t.equal(task.inventoryVars, clusterVars, `tasks/smbdirect/${f}`);
+  for (const [f, task] of await load('sample')) t.equal(task.inventoryVars, undefined, `tasks/sample/${f}: nothing derived`);
+  t.same(clusterVars(inv(), {}, () => undefined), { smbdirect_cluster: clusterVar(inv()) }, 'the var, as src/smb/cluster.ts reads it');
+  const engine = (await import('node:fs')).readFileSync(new URL('../src/engine/runner.ts', import.meta.url), 'utf8');
+  t.notMatch(engine, /smb\/|smbdirect_cluster/, 'the runner imports nothing of src/smb and names no cluster var');
 });

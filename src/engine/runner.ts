@@ -7,7 +7,6 @@ import { selectTasks, type Play, type Playbook } from '../playbook.js';
 import type { Connection, Facts, HostSpec, Inventory, TaskResult, Vars } from '../types.js';
 import { ConnectionPool } from './pool.js';
 import { ORIGINS_VAR, originsOf } from '../var-origins.js';
-import { clusterVar } from './cluster.js';
 import { sshAddress } from '../connection/options.js';
 import { collectPrepares, runPrepare } from './prepare.js';
 import { FACTS_TASK, runPlayOnHost, type HostPlayOutcome, type Interrupt } from './host-play.js';
@@ -53,7 +52,8 @@ function playHosts(inv: Inventory, play: Play, limit: string | undefined, dead: 
   return [...chosen].filter((h) => limited.has(h) && !dead.has(h)).map((h) => inv.hosts.get(h)!);
 }
 
-/** The host's variables as the play's tasks see them: inventory, the cluster, where each was set, play vars, -e. */
+/** The host's variables as the play's tasks see them: inventory, what the run's tasks derive from
+ * the whole inventory (Task.inventoryVars), where each was set, play vars, -e. */
 /** Where SSH reaches each host (ansible_host, else its ssh_config HostName), resolved once per host. */
 const sshAddresses = new WeakMap<HostSpec, string | undefined>();
 function addressOf(host: HostSpec): string | undefined {
@@ -61,14 +61,14 @@ function addressOf(host: HostSpec): string | undefined {
   return sshAddresses.get(host);
 }
 
-function playVars(host: HostSpec, play: Play, o: RunOptions, cluster: Vars): Vars {
+function playVars(host: HostSpec, play: Play, o: RunOptions, derived: Vars): Vars {
   const origins = { ...host.origins, ...originsOf(play.vars, `playbook vars of play "${play.name}"`), ...originsOf(o.extraVars, '-e (extra vars)') };
   const ssh = addressOf(host);
-  return { ...host.vars, smbdirect_cluster: cluster, ...(ssh !== undefined && { smbdirect_ssh_address: ssh }), [ORIGINS_VAR]: origins, ...play.vars, ...o.extraVars };
+  return { ...host.vars, ...derived, ...(ssh !== undefined && { smbdirect_ssh_address: ssh }), [ORIGINS_VAR]: origins, ...play.vars, ...o.extraVars };
 }
 
-async function runOne(pool: ConnectionPool, host: HostSpec, play: Play, o: RunOptions, cluster: Vars, interrupt: Interrupt, cachedFacts?: Facts): Promise<HostPlayOutcome> {
-  const spec = { ...host, vars: playVars(host, play, o, cluster) };
+async function runOne(pool: ConnectionPool, host: HostSpec, play: Play, o: RunOptions, derived: Vars, interrupt: Interrupt, cachedFacts?: Facts): Promise<HostPlayOutcome> {
+  const spec = { ...host, vars: playVars(host, play, o, derived) };
   let conn: Connection;
   try {
     conn = await pool.get(host);
@@ -106,7 +106,9 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, o: RunOptions): 
   const dead = new Set<string>();
   const limit = pLimit(o.forks);
   const summary: RunSummary = { code: 0, stats, outcomes: [], roundTrips: new Map() };
-  const cluster = clusterVar(inv, o.extraVars, addressOf) as unknown as Vars;
+  // What the run's tasks derive from the whole inventory: each hook once, whichever tasks share it.
+  const hooks = new Set(pb.plays.flatMap((p) => p.tasks.flatMap((t) => (t.inventoryVars ? [t.inventoryVars] : []))));
+  const derived: Vars = Object.assign({}, ...[...hooks].map((h) => h(inv, o.extraVars, addressOf)));
   const reusable = new Map<string, Facts>();
   // Ctrl-C / SIGTERM (#16 item 3): no new host or play starts, facts in flight are abandoned,
   // applies in flight get a bounded time to finish, then the recap and exit 128+signal.
@@ -119,7 +121,7 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, o: RunOptions): 
     // The controller-side work the tasks declare, once per run, before any host is touched.
     const prepares = collectPrepares(pb.plays.map((p) => ({
       tasks: p.tasks,
-      hosts: playHosts(inv, p, o.limit, new Set()).map((h) => ({ host: h, vars: playVars(h, p, o, cluster) })),
+      hosts: playHosts(inv, p, o.limit, new Set()).map((h) => ({ host: h, vars: playVars(h, p, o, derived) })),
     })));
     for (const work of prepares) {
       if (signal) break;
@@ -158,7 +160,7 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, o: RunOptions): 
           if (signal) return void outcomes.set(h.name, { results: [], handlerResults: [], state: 'failed' });
           working.add(h.name);
           o.reporter.progress(play.name, done, batch.length, [...working]);
-          const out = await runOne(pool, h, play, o, cluster, interrupt, reusable.get(h.name));
+          const out = await runOne(pool, h, play, o, derived, interrupt, reusable.get(h.name));
           outcomes.set(h.name, out);
           // Facts stay true only while nothing was applied to the host (check mode applies nothing).
           if (out.facts && !out.applied) reusable.set(h.name, out.facts);

@@ -1,6 +1,6 @@
 // What one host's plan may know about the other hosts: a play on a client cannot see the
 // servers' vars, so the runner injects `smbdirect_cluster` from the inventory before the run
-// (src/engine/cluster.ts). Contract:
+// (src/smb/inventory-cluster.ts, declared by the SMB tasks as Task.inventoryVars). Contract:
 //   smbdirect_cluster: { servers: { INVENTORY_NAME: { address: "10.0.0.11", shares: ["data"], users?: ["alice"] } } }
 // One entry per host of group smb_servers; `address` is what clients mount from. Also the
 // validated model of a host, shared by the SMB tasks (they run after smbdirect/validate).

@@ -12,6 +12,7 @@ import { loadPasswords, mountUsers, smbModel, smbModelOrUndefined } from '../../
 import { CREDENTIALS_DIR, credentialsFile, credentialsPath } from '../../src/smb/credentials.js';
 import type { SmbModel } from '../../src/smb/model.js';
 import type { Change, Task } from '../../src/types.js';
+import { clusterVars } from '../../src/smb/inventory-cluster.js';
 
 /** (server, user) pairs of the mounts, once each, with their file path. */
 export function credentialPairs(model: Pick<SmbModel, 'mounts'>): Array<{ server: string; user: string; path: string }> {
@@ -26,6 +27,7 @@ export function credentialPairs(model: Pick<SmbModel, 'mounts'>): Array<{ server
 const task: Task = {
   name: 'smbdirect: cifs credentials',
   tags: ['smbdirect', 'cifs', 'credentials'],
+  inventoryVars: clusterVars,
   // The directory twice: its state, and (trailing "/") its entries, to find stale files.
   reads: (vars, host) => [CREDENTIALS_DIR, `${CREDENTIALS_DIR}/`, ...credentialPairs(smbModelOrUndefined(vars, host) ?? { mounts: [] }).map((p) => p.path)],
   plan({ vars, host, facts }) {

@@ -24,6 +24,7 @@ import { ANY_PORTS_TEXT, clientPortsText, modeTypes } from '../../src/smb/rdma-p
 import { kernelGate, rdmaModeOf } from '../../src/smb/support.js';
 import { unansweredText } from '../../src/smb/unanswered.js';
 import type { Change, Task } from '../../src/types.js';
+import { clusterVars } from '../../src/smb/inventory-cluster.js';
 export { handlers } from './rdma-link.js';
 
 export const FSTAB = '/etc/fstab';
@@ -70,6 +71,7 @@ export function mountCommand(mnt: string, remount = false, ports = ANY_PORTS_TEX
 const task: Task = {
   name: 'smbdirect: cifs fstab and mount',
   tags: ['smbdirect', 'cifs', 'mount'],
+  inventoryVars: clusterVars,
   reads: (vars, host) => [FSTAB, REMOUNT_UNIT, ...(smbModelOrUndefined(vars, host)?.mounts.map((m) => dropInPath(m.path)) ?? [])],
   plan(ctx) {
     const { vars, host, facts } = ctx;

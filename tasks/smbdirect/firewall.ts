@@ -15,6 +15,7 @@ import type { RdmaMode } from '../../src/smb/model.js';
 import { modeTypes, rdmaPorts, type FirewallPort } from '../../src/smb/rdma-ports.js';
 import { rdmaModeOf, roleOf, type Role } from '../../src/smb/support.js';
 import type { Task } from '../../src/types.js';
+import { clusterVars } from '../../src/smb/inventory-cluster.js';
 
 export type Port = FirewallPort;
 
@@ -50,6 +51,7 @@ function isOpen(sys: SystemFacts, p: Port): boolean {
 const task: Task = {
   name: 'smbdirect: firewall',
   tags: ['smbdirect', 'firewall'],
+  inventoryVars: clusterVars,
   plan({ vars, facts }) {
     const sys = systemOf(facts);
     const [role, mode] = [roleOf(vars), rdmaModeOf(vars)];

@@ -21,6 +21,7 @@ import { cmd } from '../../src/quote.js';
 import { modulesPrepare } from '../../src/smb/modules-prepare.js';
 import { kernelPolicyOf, kernelPolicyOrUndefined, modulesRemedy, rdmaModeOf, roleOf } from '../../src/smb/support.js';
 import type { Change, Task } from '../../src/types.js';
+import { clusterVars } from '../../src/smb/inventory-cluster.js';
 
 export const PROBE_SHA = 'kernel-modules.sha256';
 export const PROBE_LOADED = 'kernel-modules.srcversion';
@@ -51,6 +52,7 @@ export function unload(name: string, hint: string, onBusy: 'fail' | 'warn' = 'fa
 const task: Task = {
   name: 'smbdirect: kernel modules (build-modules)',
   tags: ['smbdirect', 'kernel'],
+  inventoryVars: clusterVars,
   // The build, on the controller, once per run before any host is touched.
   controllerPrepare: modulesPrepare,
   // Only under build-modules (the default policy is fail): other policies look at no module file.

@@ -12,12 +12,14 @@ import { RELOAD_KSMBD, RESTART_KSMBD } from '../../src/smb/handlers.js';
 import { KSMBD_CONF, ksmbdConfChange, renderKsmbdConf } from '../../src/smb/ksmbd-conf.js';
 import { compareDebVersions, ksmbdToolsInstalled, upstreamVersion } from '../../src/smb/support.js';
 import type { Task } from '../../src/types.js';
+import { clusterVars } from '../../src/smb/inventory-cluster.js';
 
 const NOTIFY = { none: [], reload: [RELOAD_KSMBD], restart: [RESTART_KSMBD] } as const;
 
 const task: Task = {
   name: 'smbdirect: ksmbd.conf',
   tags: ['smbdirect', 'ksmbd', 'config'],
+  inventoryVars: clusterVars,
   reads: () => [KSMBD_CONF],
   plan({ vars, facts, host }) {
     const model = smbModel(vars, host);

@@ -19,6 +19,7 @@ import type { Change, Handler, Task } from '../../src/types.js';
 
 export const KSMBD_UNIT = 'ksmbd.service';
 import { STATE_DIR } from '../../src/smb/created-dirs.js';
+import { clusterVars } from '../../src/smb/inventory-cluster.js';
 export { STATE_DIR };
 /** Written when this task enables ksmbd.service: teardown disables only what we enabled. */
 export const ENABLED_MARK = `${STATE_DIR}/ksmbd-enabled`;
@@ -28,6 +29,7 @@ const NOT_ACTIVE = `${NO_SYSTEMD} || ! systemctl is-active --quiet ${KSMBD_UNIT}
 const task: Task = {
   name: 'smbdirect: ksmbd service',
   tags: ['smbdirect', 'ksmbd', 'service'],
+  inventoryVars: clusterVars,
   reads: () => [ENABLED_MARK],
   plan(ctx) {
     const sys = systemOf(ctx.facts);

@@ -15,6 +15,7 @@ import { RELOAD_KSMBD } from '../../src/smb/handlers.js';
 import type { SmbModel } from '../../src/smb/model.js';
 import { usersDb, usersDbNames } from '../../src/smb/users-db.js';
 import type { Change, Task } from '../../src/types.js';
+import { clusterVars } from '../../src/smb/inventory-cluster.js';
 
 export const USERS_DB = '/etc/ksmbd/ksmbdpwd.db';
 export const PASSWD_PROBE = 'ksmbd_users_getent';
@@ -28,6 +29,7 @@ export function systemUsersNeeded(model: Pick<SmbModel, 'users' | 'shares'>): st
 const task: Task = {
   name: 'smbdirect: ksmbd users',
   tags: ['smbdirect', 'ksmbd', 'users'],
+  inventoryVars: clusterVars,
   reads: () => [USERS_DB],
   probes: (vars, host): Record<string, string> => {
     const m = smbModelOrUndefined(vars, host);

@@ -9,10 +9,12 @@
 import { smbModel, smbModelOrUndefined } from '../../src/smb/cluster.js';
 import { MOUNT_POINTS_RECORD, recordCreated, withParents } from '../../src/smb/created-dirs.js';
 import type { Change, Task } from '../../src/types.js';
+import { clusterVars } from '../../src/smb/inventory-cluster.js';
 
 const task: Task = {
   name: 'smbdirect: mount points',
   tags: ['smbdirect', 'cifs', 'mount'],
+  inventoryVars: clusterVars,
   reads: (vars, host) => [MOUNT_POINTS_RECORD, ...new Set(smbModelOrUndefined(vars, host)?.mounts.flatMap((m) => withParents(m.path)) ?? [])],
   plan({ vars, host, facts }) {
     const mounts = smbModel(vars, host).mounts;

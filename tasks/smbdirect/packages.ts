@@ -16,6 +16,7 @@ import {
   BOOKWORM_BACKPORTS, KSMBD_TOOLS_MIN, SOFT_RDMA, compareDebVersions, isBookworm, rdmaModeOf, roleOf,
 } from '../../src/smb/support.js';
 import type { Change, Task, Vars } from '../../src/types.js';
+import { clusterVars } from '../../src/smb/inventory-cluster.js';
 
 export const BACKPORTS_LIST = '/etc/apt/sources.list.d/smbdirect-backports.list';
 export const BACKPORTS_LINE = `deb http://deb.debian.org/debian ${BOOKWORM_BACKPORTS} main`;
@@ -47,6 +48,7 @@ function modulesExtra(sys: SystemFacts, vars: Vars): string[] {
 const task: Task = {
   name: 'smbdirect: packages',
   tags: ['smbdirect', 'packages'],
+  inventoryVars: clusterVars,
   reads: () => [BACKPORTS_LIST],
   plan({ vars, facts }) {
     const sys = systemOf(facts);

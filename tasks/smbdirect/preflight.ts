@@ -30,6 +30,7 @@ import {
   compareDebVersions, moduleSigningRefusal, modulesRemedy, upstreamVersion, type KernelSupport, type Role,
 } from '../../src/smb/support.js';
 import type { Change, Task, Vars } from '../../src/types.js';
+import { clusterVars } from '../../src/smb/inventory-cluster.js';
 
 const safe = (s: string): string => s.replace(/[^A-Za-z0-9._-]/g, '_');
 
@@ -89,6 +90,7 @@ function report(host: string, role: Role, mode: RdmaMode, sys: SystemFacts, s: K
 const task: Task = {
   name: 'smbdirect: preflight (kernel options, RDMA devices, ksmbd-tools)',
   tags: ['smbdirect', 'preflight'],
+  inventoryVars: clusterVars,
   plan({ vars, facts, host }) {
     const sys = systemOf(facts);
     const [role, mode, policy] = [roleOf(vars), rdmaModeOf(vars), kernelPolicyOf(vars)];

@@ -18,6 +18,7 @@ import { managedOptions, mountSource } from '../../src/smb/fstab.js';
 import { probeTable, probeVars, probeVerdict } from '../../src/smb/probe.js';
 import { probeScript, probeTimeoutS, tcpOptions } from '../../src/smb/probe-script.js';
 import type { ProbeCommand, ProbeMeasure, Task, Vars } from '../../src/types.js';
+import { clusterVars } from '../../src/smb/inventory-cluster.js';
 
 export const probeName = (path: string): string => `throughput:${path}`;
 
@@ -40,6 +41,7 @@ function probes(vars: Vars, host: string, check = false): Record<string, ProbeCo
 const task: Task = {
   name: 'smbdirect: throughput probe (RDMA vs TCP)',
   tags: ['smbdirect', 'probe'],
+  inventoryVars: clusterVars,
   probes,
   plan({ vars, host, facts, check }) {
     const pv = probeVars(vars, host);

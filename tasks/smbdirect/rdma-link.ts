@@ -18,6 +18,7 @@ import { render } from '../../src/render.js';
 import { systemdEscape } from '../../src/smb/systemd.js';
 export { systemdEscape };
 import type { Change, Handler, Plan, Task, Vars } from '../../src/types.js';
+import { clusterVars } from '../../src/smb/inventory-cluster.js';
 
 export const MODULES_LOAD = '/etc/modules-load.d/smbdirect-rdma.conf';
 export const unitName = (link: string): string => `smbdirect-rdma-${link}.service`;
@@ -56,6 +57,7 @@ function hardware(sys: SystemFacts, vars: Vars): Plan {
 const task: Task = {
   name: 'smbdirect: RDMA link',
   tags: ['smbdirect', 'rdma'],
+  inventoryVars: clusterVars,
   reads: (vars) => {
     // reads() must not throw (a throw fails fact gathering): a bad mode or link name is the validate task's to report.
     try {

@@ -9,10 +9,12 @@
 import { smbModel, smbModelOrUndefined } from '../../src/smb/cluster.js';
 import { recordCreated, SHARE_DIRS_RECORD, withParents } from '../../src/smb/created-dirs.js';
 import type { Change, Task } from '../../src/types.js';
+import { clusterVars } from '../../src/smb/inventory-cluster.js';
 
 const task: Task = {
   name: 'smbdirect: share directories',
   tags: ['smbdirect', 'ksmbd', 'shares'],
+  inventoryVars: clusterVars,
   reads: (vars, host) => [SHARE_DIRS_RECORD, ...new Set(smbModelOrUndefined(vars, host)?.shares.flatMap((s) => withParents(s.path)) ?? [])],
   plan({ vars, host, facts }) {
     const shares = smbModel(vars, host).shares;

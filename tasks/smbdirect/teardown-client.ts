@@ -22,6 +22,7 @@ import type { Change, Task, Vars } from '../../src/types.js';
 import { FSTAB, ourFstabTargets } from './cifs-mount.js';
 import { MOUNT_POINTS_RECORD, removalReads, removeRecorded, removeStateDir, STATE_DIR } from '../../src/smb/created-dirs.js';
 import { rdmaTeardown, rdmaTeardownReads, removedPaths } from './teardown-server.js';
+import { clusterVars } from '../../src/smb/inventory-cluster.js';
 export { handlers } from './rdma-link.js';
 
 export const CONFIG_DIR = '/etc/smbdirect-provision';
@@ -32,6 +33,7 @@ const credentialFiles = (vars: Vars): string[] =>
 const task: Task = {
   name: 'smbdirect: teardown client',
   tags: ['smbdirect', 'teardown'],
+  inventoryVars: clusterVars,
   reads: (vars) => [FSTAB, REMOUNT_UNIT, ...rawMounts(vars).flatMap((m) => dropInReads(m.path)), CREDENTIALS_DIR, ...credentialFiles(vars), ...rdmaTeardownReads(vars), ...removalReads(MOUNT_POINTS_RECORD, rawMounts(vars).map((m) => m.path)), STATE_DIR, `${STATE_DIR}/`],
   plan({ vars, facts }) {
     const cur = facts.files[FSTAB];

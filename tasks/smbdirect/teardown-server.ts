@@ -21,6 +21,7 @@ import { ENABLED_MARK, KSMBD_UNIT } from './ksmbd-service.js';
 import { USERS_DB } from './ksmbd-users.js';
 import { MODULES_LOAD, unitPath } from './rdma-link.js';
 import { unload } from './kernel-modules.js';
+import { clusterVars } from '../../src/smb/inventory-cluster.js';
 export { handlers } from './rdma-link.js';
 
 const UNIT_DIR = '/etc/systemd/system';
@@ -88,6 +89,7 @@ export const removedPaths = (changes: Change[]): string[] => changes.flatMap((c)
 const task: Task = {
   name: 'smbdirect: teardown server',
   tags: ['smbdirect', 'teardown'],
+  inventoryVars: clusterVars,
   reads: (vars) => [KSMBD_CONF, USERS_DB, ENABLED_MARK, ...rdmaTeardownReads(vars), ...removalReads(SHARE_DIRS_RECORD, rawSharePaths(vars)), STATE_DIR, `${STATE_DIR}/`],
   plan({ vars, facts }) {
     const sys = systemOf(facts);

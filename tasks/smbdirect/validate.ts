@@ -14,10 +14,12 @@ import { clusterContext, CLUSTER_VAR, loadPasswords, mountUsers, validateHost } 
 import { formatProblem } from '../../src/smb/problems.js';
 import { roleOf } from '../../src/smb/support.js';
 import type { Plan, Task } from '../../src/types.js';
+import { clusterVars } from '../../src/smb/inventory-cluster.js';
 
 const task: Task = {
   name: 'smbdirect: validate variables',
   tags: ['smbdirect', 'validate', 'always'],
+  inventoryVars: clusterVars,
   plan({ vars, host }): Plan {
     const role = roleOf(vars);
     const v = validateHost(vars, host);

@@ -9,6 +9,7 @@
  */
 import type { Plan, ProbeCommand, Task, TaskContext, Vars } from '../../src/types.js';
 import verify from './verify.js';
+import { clusterVars } from '../../src/smb/inventory-cluster.js';
 
 const ROLE_OF_GROUP: Record<string, 'server' | 'client'> = { smb_servers: 'server', smb_clients: 'client' };
 
@@ -35,6 +36,7 @@ function combine(plans: Plan[]): Plan {
 const task: Task = {
   name: verify.name,
   tags: verify.tags,
+  inventoryVars: clusterVars,
   reads: (vars, host) => [...new Set(rolesOf(vars).flatMap((r) => verify.reads?.(withRole(vars, r), host) ?? []))],
   probes: (vars, host, check) => Object.assign({}, ...rolesOf(vars).map((r) => verify.probes?.(withRole(vars, r), host, check) ?? {})) as Record<string, ProbeCommand>,
   plan(ctx: TaskContext): Plan {

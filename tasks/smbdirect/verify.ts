@@ -16,10 +16,12 @@ import { systemOf } from '../../src/facts/index.js';
 import { checksTable, hostInfoOf, verifyChecks } from '../../src/smb/verify-checks.js';
 import { rdmaModeOf, roleOf } from '../../src/smb/support.js';
 import type { Task } from '../../src/types.js';
+import { clusterVars } from '../../src/smb/inventory-cluster.js';
 
 const task: Task = {
   name: 'smbdirect: verify',
   tags: ['smbdirect', 'verify'],
+  inventoryVars: clusterVars,
   plan({ vars, facts, host }) {
     const sys = systemOf(facts);
     const [role, mode] = [roleOf(vars), rdmaModeOf(vars)];

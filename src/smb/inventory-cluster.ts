@@ -1,6 +1,8 @@
 // What a client needs to know about the servers (address, shares), taken from the inventory
-// before the run, since a play on one host cannot see another host's vars.
-import type { HostSpec, Inventory, Vars } from '../types.js';
+// before the run, since a play on one host cannot see another host's vars. The SMB tasks declare
+// it as their Task.inventoryVars; the engine runs it once per run and knows nothing of SMB.
+import type { HostSpec, Inventory, InventoryVars, Vars } from '../types.js';
+import { CLUSTER_VAR } from './cluster.js';
 
 export interface ClusterServer { address: string; shares: string[]; users: string[] }
 
@@ -24,3 +26,6 @@ export function clusterVar(inv: Inventory, extraVars: Vars = {}, addressOf: (h: 
 function names(list: unknown[]): string[] {
   return list.map((x) => String((x as { name?: unknown })?.name ?? '')).filter(Boolean);
 }
+
+/** Task.inventoryVars of every SMB task: `smbdirect_cluster` (src/smb/cluster.ts reads it). */
+export const clusterVars: InventoryVars = (inv, extraVars, addressOf) => ({ [CLUSTER_VAR]: clusterVar(inv, extraVars, addressOf) });
