@@ -44,11 +44,12 @@ const keptText = (link: string, held: string) =>
 
 /**
  * Deletes the soft RDMA link, disables and removes its boot unit(s) and the modules-load file
- * (servers and clients). A link that a connection still holds is kept, with a warning:
- * `rdma link delete` waits in the kernel for every cm_id on it, and a cifs connection stuck on a
- * dead server (a task in D state) never lets go, so teardown would hang for good. Held is decided
- * on the host, after the unmounts of the same run; a link found held and unit-less (a teardown
- * already ran) is left without a change, so a second teardown reports none.
+ * (servers and clients). A link that a cifs connection still holds is kept, with a warning:
+ * `rdma link delete` waits in the kernel for that connection, and one stuck on a dead server (a
+ * task in D state) never lets go, so teardown would hang for good. Only cifs connections count:
+ * ksmbd's listeners and connections go with the device (every teardown deleted links under them).
+ * Held is decided on the host, after the unmounts of the same run; a link found held and
+ * unit-less (a teardown already ran) is left without a change, so a second teardown reports none.
  */
 export function rdmaTeardown(vars: Vars, sys: SystemFacts, files: Facts['files']): { changes: Change[]; warnings: string[] } {
   const changes: Change[] = [];
@@ -57,15 +58,17 @@ export function rdmaTeardown(vars: Vars, sys: SystemFacts, files: Facts['files']
   // The configured soft link, then every unit of ours (also for links named differently before).
   const link = softLink(vars);
   if (link && sys.rdma.devices.some((d) => d.name === link)) {
-    const holders = sys.rdma.cmIds.filter((c) => c.dev === link);
-    const held = holders.length ? `${holders.length} RDMA connection${holders.length > 1 ? 's' : ''} (${[...new Set(holders.map((c) => `${c.comm ?? '?'} ${c.state ?? '?'}`))].join(', ')})` : '';
+    const holders = sys.rdma.cmIds.filter((c) => c.dev === link && c.comm === 'cifs');
+    const held = holders.length ? `${holders.length} cifs RDMA connection${holders.length > 1 ? 's' : ''} (${[...new Set(holders.map((c) => c.state ?? '?'))].join(', ')})` : '';
     if (holders.length && !files[unitPath(link)]?.exists) warnings.push(keptText(link, held));
     else {
-      const holds = `rdma resource show cm_id 2>/dev/null | grep -q ${cmd(`^link ${link}/`)}`;
+      const holds = `rdma resource show cm_id 2>/dev/null | grep -q ${cmd(`^link ${link}/.* comm \\[cifs\\] `)}`;
       changes.push({
         kind: 'command',
         desc: `delete RDMA link ${link}`,
-        cmd: `if ${holds}; then sd_warn ${cmd(keptText(link, 'an RDMA connection'))}; else ${cmd('rdma', 'link', 'delete', link)}; fi`,
+        // A cifs connection of a mount just unmounted is released by cifsd a moment later: wait
+        // up to 10 s for it before calling the link held.
+        cmd: `i=0; while ${holds} && [ $i -lt 10 ]; do sleep 1; i=$((i+1)); done; if ${holds}; then sd_warn ${cmd(keptText(link, 'a cifs RDMA connection'))}; else ${cmd('rdma', 'link', 'delete', link)}; fi`,
         unless: `! ${cmd('rdma', 'dev', 'show', link)}`,
       });
     }
