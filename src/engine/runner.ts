@@ -52,8 +52,6 @@ function playHosts(inv: Inventory, play: Play, limit: string | undefined, dead: 
   return [...chosen].filter((h) => limited.has(h) && !dead.has(h)).map((h) => inv.hosts.get(h)!);
 }
 
-/** The host's variables as the play's tasks see them: inventory, what the run's tasks derive from
- * the whole inventory (Task.inventoryVars), where each was set, play vars, -e. */
 /** Where SSH reaches each host (ansible_host, else its ssh_config HostName), resolved once per host. */
 const sshAddresses = new WeakMap<HostSpec, string | undefined>();
 function addressOf(host: HostSpec): string | undefined {
@@ -61,6 +59,8 @@ function addressOf(host: HostSpec): string | undefined {
   return sshAddresses.get(host);
 }
 
+/** The host's variables as the play's tasks see them: inventory, what the run's tasks derive from
+ * the whole inventory (Task.inventoryVars), where each was set, play vars, -e. */
 function playVars(host: HostSpec, play: Play, o: RunOptions, derived: Vars): Vars {
   const origins = { ...host.origins, ...originsOf(play.vars, `playbook vars of play "${play.name}"`), ...originsOf(o.extraVars, '-e (extra vars)') };
   const ssh = addressOf(host);

@@ -59,9 +59,10 @@ export function rdmaTeardown(vars: Vars, sys: SystemFacts, files: Facts['files']
   const link = softLink(vars);
   if (link && sys.rdma.devices.some((d) => d.name === link)) {
     const holders = sys.rdma.cmIds.filter((c) => c.dev === link && c.comm === 'cifs');
-    const held = holders.length ? `${holders.length} cifs RDMA connection${holders.length > 1 ? 's' : ''} (${[...new Set(holders.map((c) => c.state ?? '?'))].join(', ')})` : '';
-    if (holders.length && !files[unitPath(link)]?.exists) warnings.push(keptText(link, held));
-    else {
+    if (holders.length && !files[unitPath(link)]?.exists) {
+      const states = [...new Set(holders.map((c) => c.state ?? '?'))].join(', ');
+      warnings.push(keptText(link, `${holders.length} cifs RDMA connection${holders.length > 1 ? 's' : ''} (${states})`));
+    } else {
       const holds = `rdma resource show cm_id 2>/dev/null | grep -q ${cmd(`^link ${link}/.* comm \\[cifs\\] `)}`;
       changes.push({
         kind: 'command',
