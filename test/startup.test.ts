@@ -111,6 +111,8 @@ const CORPUS: Array<[string[], boolean]> = [
   [['lab', 'up', '--servers', '2', '--clients', '3', '--state-dir', '/tmp/x'], true],
   [['lab', 'up', '--vm', '--vm-modules', '--server-release', 'bookworm', '--client-release', 'trixie-backports'], true],
   [['lab', 'status'], true],
+  [['lab', 'up', '--vm', '--rdma-links', '2'], true],
+  [['lab', 'up', '--vm', '--rdma-links', '3'], false],
   [['lab', 'sideways'], false],
   [['lab', 'up', '--server-release', 'sid'], false],
   [['lab', 'up', '--servers', '05'], false],

@@ -9,7 +9,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 export default handled(async (argv) => {
   // The VM lab's hosts are reached on forwarded 127.0.0.1 ports: there is nothing to put behind a bastion.
   if (argv.vm && argv.bastion) throw new UsageError('lab: --bastion is for the namespace lab, not --vm');
-  if (argv.vm) return vmAction(argv.action, argv.stateDir, argv.vmModules, { serverRelease: argv.serverRelease, clientRelease: argv.clientRelease });
+  if (argv.vm) return vmAction(argv.action, argv.stateDir, argv.vmModules, { serverRelease: argv.serverRelease, clientRelease: argv.clientRelease, rdmaLinks: argv.rdmaLinks });
   if (argv.action === 'up') {
     const inventory = await labUp({ servers: argv.servers, clients: argv.clients, stateDir: argv.stateDir, bastion: argv.bastion, log });
     process.stdout.write(`${inventory}\n`);
@@ -25,7 +25,7 @@ export default handled(async (argv) => {
   }
 });
 
-async function vmAction(action: string, stateDir: string | undefined, modules: boolean, releases: Pick<VmLabOpts, 'serverRelease' | 'clientRelease'>): Promise<number> {
+async function vmAction(action: string, stateDir: string | undefined, modules: boolean, releases: Pick<VmLabOpts, 'serverRelease' | 'clientRelease' | 'rdmaLinks'>): Promise<number> {
   if (action === 'up') process.stdout.write(`${await vmLabUp({ stateDir, log, modules, ...releases })}\n`);
   else if (action === 'down') await vmLabDown({ stateDir, log });
   else {

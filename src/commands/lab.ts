@@ -17,6 +17,7 @@ export const labCommand = {
       .option('vm', { type: 'boolean', default: false, describe: "qemu VMs (1 server, 1 client) with Debian's stock kernel instead of namespaces" })
       .option('vm-modules', { type: 'boolean', default: false, describe: 'with --vm: preinstall the rebuilt SMB Direct modules' })
       .option('server-release', { choices: VM_RELEASES, default: 'trixie' as const, describe: "with --vm: srv1's Debian release (trixie-backports: trixie with the 7.x backports kernel)" })
+      .option('rdma-links', { type: 'number', choices: [1, 2] as const, default: 1 as const, describe: 'with --vm: private links per VM; 2 adds eth2 on its own subnet and a soft RDMA link on each NIC (multichannel)' })
       .option('client-release', { choices: VM_RELEASES, default: 'trixie' as const, describe: "with --vm: cli1's Debian release" }),
   handler: async (argv: unknown) => (await import('./lab-action.js')).default(argv),
 };

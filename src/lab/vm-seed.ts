@@ -18,14 +18,19 @@ export interface VmSpec {
 
 /** The private link between the VMs (one segment: link-hub.ts): a /24 that exists only inside them. */
 export const LINK = { prefix: '192.168.77', bits: 24, netdev: 'eth1' } as const;
+/** The optional second private link (rdmaLinks: 2, for multichannel): its own hub and its own /24,
+ * so the route to a server's second address leaves by the second NIC and the RDMA CM binds the
+ * soft RDMA device on it (two NICs on one subnet would carry both channels on one NIC). */
+export const LINK2 = { prefix: '192.168.78', bits: 24, netdev: 'eth2' } as const;
 /** slirp's fixed guest address; static so boot does not wait for DHCP. */
 const USER_NET = { address: '10.0.2.15/24', gateway: '10.0.2.2' } as const;
 
 export const privateAddress = (vm: VmSpec): string => `${LINK.prefix}.${vm.octet}`;
-/** Deterministic MACs: the seeded .network files match on them (user NIC :01:, private :02:). */
-export const macs = (vm: VmSpec): { user: string; link: string } => {
+export const secondAddress = (vm: VmSpec): string => `${LINK2.prefix}.${vm.octet}`;
+/** Deterministic MACs: the seeded .network files match on them (user NIC :01:, private :02:, second private :03:). */
+export const macs = (vm: VmSpec): { user: string; link: string; link2: string } => {
   const o = vm.octet.toString(16).padStart(2, '0');
-  return { user: `52:54:00:77:01:${o}`, link: `52:54:00:77:02:${o}` };
+  return { user: `52:54:00:77:01:${o}`, link: `52:54:00:77:02:${o}`, link2: `52:54:00:77:03:${o}` };
 };
 
 const sh = $({ quiet: true, verbose: false });
@@ -56,6 +61,8 @@ export async function writeSeed(vmDir: string, vm: VmSpec, clientKey: string, ss
   const net = join(tree, 'root/etc/systemd/network');
   await writeFile(join(net, '10-lab-user.network'), network(macs(vm).user, `Address=${USER_NET.address}\nGateway=${USER_NET.gateway}`));
   await writeFile(join(net, '20-lab-link.network'), network(macs(vm).link, `Address=${privateAddress(vm)}/${LINK.bits}`));
+  // Written always, used only when qemu gives the VM the second NIC (networkd ignores a MAC it never sees).
+  await writeFile(join(net, '30-lab-link2.network'), network(macs(vm).link2, `Address=${secondAddress(vm)}/${LINK2.bits}`));
   await sh`truncate -s 16M ${join(vmDir, 'seed.img')}`;
   await sh`mkfs.ext4 -q -F -L smbdseed -d ${tree} ${join(vmDir, 'seed.img')}`;
   const [type, blob] = (await readFile(`${hostKey}.pub`, 'utf8')).trim().split(/\s+/);

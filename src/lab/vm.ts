@@ -22,7 +22,7 @@ import { buildSmbDirectModules } from '../kernel/build-modules.js';
 import { buildVmImage, codenameOfVmRelease, type VmImage, type VmRelease } from './vm-image.js';
 import { isOurHub, startLinkHub } from './link-hub.js';
 import { noLog, step, type Log } from '../progress.js';
-import { LINK, ensureClientKey, macs, privateAddress, writeSeed, type LabGroup, type VmSpec } from './vm-seed.js';
+import { LINK, LINK2, ensureClientKey, macs, privateAddress, writeSeed, type LabGroup, type VmSpec } from './vm-seed.js';
 import { CACHE_ROOT } from '../paths.js';
 import { ensurePrerequisites } from '../prereqs.js';
 
@@ -39,10 +39,15 @@ export interface VmLabOpts {
   clientRelease?: VmRelease;
   /** Instead of srv1 + cli1: these VMs (distinct names and octets). */
   vms?: LabVm[];
+  /** Private links per VM: 1 (default), or 2 for multichannel (a second NIC, eth2, on a second
+   * segment and subnet; the inventory then puts a soft RDMA link on each: smbdirect_rdma_netdev [eth1, eth2]). */
+  rdmaLinks?: 1 | 2;
 }
 export interface LabVm extends VmSpec { release: VmRelease }
 export interface VmState { name: string; pid: number; sshPort: number; dir: string; release?: VmRelease; kernel?: string }
-interface LabState { images: VmImage[]; vms: VmState[]; hub?: { pid: number; port: number; pidfile: string }; inventory: string }
+interface Hub { pid: number; port: number; pidfile: string }
+/** hub: the first private link's; hubs: every link's (hub repeated first), absent in older state files. */
+interface LabState { images: VmImage[]; vms: VmState[]; hub?: Hub; hubs?: Hub[]; inventory: string }
 
 /** What `npm start` and a bare `lab up --vm` boot: Debian's current stable. */
 export const DEFAULT_VM_RELEASE: VmRelease = 'trixie';
@@ -66,8 +71,9 @@ export async function vmLabUp(opts: VmLabOpts = {}): Promise<string> {
   const { stateDir, cacheDir, log } = defaults(opts);
   const running = await vmLabStatus(opts);
   if (running.vms.length > 0 && running.vms.every((v) => v.alive)) {
-    const want = labVms(opts).map((v) => `${v.name}=${v.release}`).join(' ');
-    const have = running.vms.map((v) => `${v.name}=${v.release ?? 'bookworm'}`).join(' ');
+    const links = (n: number) => (n > 1 ? ` with ${n} private links` : '');
+    const want = labVms(opts).map((v) => `${v.name}=${v.release}`).join(' ') + links(opts.rdmaLinks ?? 1);
+    const have = running.vms.map((v) => `${v.name}=${v.release ?? 'bookworm'}`).join(' ') + links(running.links);
     if (want !== have) throw new Error(`the VM lab is up with ${have}, not ${want}: stop it first (smbdirect lab down --vm), then start it again`);
     return log(`vm lab: already up (${have})`), running.inventory;
   }
@@ -85,9 +91,12 @@ export async function vmLabUp(opts: VmLabOpts = {}): Promise<string> {
     }
   }
   const key = await ensureClientKey(stateDir);
-  const pidfile = join(stateDir, 'hub.pid');
-  const hubPort = await freePort();
-  const hub = { pid: await startLinkHub(hubPort, pidfile), port: hubPort, pidfile };
+  const hubs: Hub[] = [];
+  for (const pidfile of ['hub.pid', 'hub2.pid'].slice(0, opts.rdmaLinks ?? 1).map((f) => join(stateDir, f))) {
+    const port = await freePort();
+    hubs.push({ pid: await startLinkHub(port, pidfile), port, pidfile });
+  }
+  const hub = hubs[0]!;
   const vms: VmState[] = [];
   const known: string[] = [];
   const imageOf = (vm: LabVm): VmImage => images.get(vm.release)!;
@@ -97,23 +106,23 @@ export async function vmLabUp(opts: VmLabOpts = {}): Promise<string> {
       const dir = join(stateDir, vm.name);
       const image = imageOf(vm);
       known.push(await prepareDisk(dir, vm, key, sshPort, image));
-      vms.push({ name: vm.name, sshPort, dir, release: vm.release, kernel: image.release, pid: await startQemu(dir, vm, sshPort, hubPort, image, vcpusOf(image, specs.length)) });
+      vms.push({ name: vm.name, sshPort, dir, release: vm.release, kernel: image.release, pid: await startQemu(dir, vm, sshPort, hubs.map((h) => h.port), image, vcpusOf(image, specs.length)) });
       log(`vm lab: ${vm.name} (${vm.release}, ${image.release}) qemu pid ${vms[vms.length - 1]?.pid}, ssh 127.0.0.1:${sshPort}, console ${join(dir, 'console.log')}`);
     }
     const inventory = join(stateDir, 'inventory.yml');
     await writeFile(join(stateDir, 'known_hosts'), `${known.join('\n')}\n`);
-    await writeState(stateDir, { images: [...images.values()], vms, hub, inventory });
+    await writeState(stateDir, { images: [...images.values()], vms, hub, hubs, inventory });
     await Promise.all(vms.map((v) => waitForSsh(stateDir, v, opts.bootTimeout ?? 300, log)));
     await Promise.all(vms.map(async (v, i) => {
       const release = imageOf(specs[i]!).release;
       const kos = built.get(release);
       if (kos) await installModules(stateDir, v, release, kos, log);
     }));
-    await writeFile(inventory, renderInventory(stateDir, specs, vms));
+    await writeFile(inventory, renderInventory(stateDir, specs, vms, hubs.length));
     log(`vm lab: up; inventory ${inventory}`);
     return inventory;
   } catch (err) {
-    await writeState(stateDir, { images: [...images.values()], vms, hub, inventory: '' });
+    await writeState(stateDir, { images: [...images.values()], vms, hub, hubs, inventory: '' });
     log('vm lab: start failed; stopping what was started (consoles kept for debugging)');
     await vmLabDown(opts);
     throw err;
@@ -132,20 +141,22 @@ export async function vmLabDown(opts: VmLabOpts = {}): Promise<void> {
     if (await isOurQemu(vm)) process.kill(vm.pid, 'SIGKILL');
     log(`vm lab: stopped ${vm.name} (pid ${vm.pid})`);
   }
-  if (state.hub && (await isOurHub(state.hub.pid, state.hub.pidfile))) {
-    process.kill(state.hub.pid, 'SIGTERM');
-    log(`vm lab: stopped the link hub (pid ${state.hub.pid})`);
+  for (const hub of state.hubs ?? (state.hub ? [state.hub] : [])) {
+    if (!(await isOurHub(hub.pid, hub.pidfile))) continue;
+    process.kill(hub.pid, 'SIGTERM');
+    log(`vm lab: stopped the link hub (pid ${hub.pid})`);
   }
   await rm(join(stateDir, 'state.json'), { force: true });
 }
 
-export interface VmLabStatus { inventory: string; vms: Array<VmState & { alive: boolean }> }
+/** links: the private links per VM (1 or 2). */
+export interface VmLabStatus { inventory: string; links: number; vms: Array<VmState & { alive: boolean }> }
 
 export async function vmLabStatus(opts: VmLabOpts = {}): Promise<VmLabStatus> {
   const state = await readState(defaults(opts).stateDir);
-  if (!state) return { inventory: '', vms: [] };
+  if (!state) return { inventory: '', links: 0, vms: [] };
   const vms = await Promise.all(state.vms.map(async (v) => ({ ...v, alive: await isOurQemu(v) })));
-  return { inventory: state.inventory, vms };
+  return { inventory: state.inventory, links: state.hubs?.length ?? 1, vms };
 }
 
 /** A fresh qcow2 overlay over the cached image (never written), plus this VM's seed disk. */
@@ -167,7 +178,7 @@ export function vcpusOf(image: Pick<VmImage, 'release'>, vmCount: number, hostCo
   return vmCount <= hostCores ? 2 : 1; // two each, at most twice the cores in vCPU threads
 }
 
-async function startQemu(dir: string, vm: VmSpec, sshPort: number, hubPort: number, image: VmImage, vcpus: number): Promise<number> {
+async function startQemu(dir: string, vm: VmSpec, sshPort: number, hubPorts: number[], image: VmImage, vcpus: number): Promise<number> {
   const mac = macs(vm);
   const smp = String(vcpus);
   const append = ['root=/dev/vda', 'rw', 'console=ttyS0', 'net.ifnames=0', `systemd.hostname=${vm.name}`,
@@ -179,7 +190,8 @@ async function startQemu(dir: string, vm: VmSpec, sshPort: number, hubPort: numb
     '-drive', `file=${join(dir, 'disk.qcow2')},if=virtio,format=qcow2`,
     '-drive', `file=${join(dir, 'seed.img')},if=virtio,format=raw,readonly=on`,
     '-netdev', `user,id=u,restrict=on,hostfwd=tcp:127.0.0.1:${sshPort}-:22`, '-device', `virtio-net-pci,netdev=u,mac=${mac.user}`,
-    '-netdev', `socket,id=p,connect=127.0.0.1:${hubPort}`, '-device', `virtio-net-pci,netdev=p,mac=${mac.link}`,
+    // One NIC per private link, in order (eth1, eth2: net.ifnames=0 names them by PCI order).
+    ...hubPorts.flatMap((port, i) => ['-netdev', `socket,id=p${i},connect=127.0.0.1:${port}`, '-device', `virtio-net-pci,netdev=p${i},mac=${i ? mac.link2 : mac.link}`]),
     '-device', 'virtio-rng-pci', '-display', 'none', '-vga', 'none', '-monitor', 'none',
     '-serial', `file:${join(dir, 'console.log')}`, '-daemonize', '-pidfile', join(dir, 'qemu.pid'),
   ];
@@ -221,13 +233,13 @@ async function installModules(stateDir: string, vm: VmState, release: string, ko
   });
 }
 
-function renderInventory(stateDir: string, specs: LabVm[], vms: VmState[]): string {
+function renderInventory(stateDir: string, specs: LabVm[], vms: VmState[], links: number): string {
   const lines = [
     '# Written by smbdirect-provision vmLabUp: the truth-tier qemu VMs. Regenerated on every start.',
     'all:', '  vars:', '    ansible_user: root',
     `    ansible_ssh_private_key_file: ${join(stateDir, 'id_ed25519')}`,
     `    smbdirect_known_hosts: ${join(stateDir, 'known_hosts')}`,
-    `    smbdirect_rdma_netdev: ${LINK.netdev}`,
+    `    smbdirect_rdma_netdev: ${links > 1 ? `[${LINK.netdev}, ${LINK2.netdev}]` : LINK.netdev}`,
     '  children:',
   ];
   for (const group of ['smb_servers', 'smb_clients'] as const satisfies readonly LabGroup[]) {
