@@ -141,6 +141,8 @@ t.test('verdicts the fixtures do not reach', async (t) => {
   t.match(multichannelVerdict(two(), log(EST, 'CIFS: VFS: multichannel is not supported on this protocol version, use 3.0 or above'), 3, '//x/share'), { ok: false, detail: /^2 of 3 channels: the dialect is below SMB 3\.0/ });
   const one = parseDebugData(read('7.3-one-rdma-iface', 'DebugData')).servers[0]!;
   t.match(multichannelVerdict(one, log(EST), 2, '//x/share'), { ok: false, detail: /^1 of 2 channels: no reason in the kernel log; the server advertises 1 RDMA interface\(s\) .*; echo 1 > / }, 'the interface cross-check without a reason line');
+  const refused = log(EST, 'CIFS: VFS: smbdirect_connect_sync(192.168.78.21:5445) failed with -111', 'CIFS: VFS: failed to open extra channel on iface:192.168.78.21 rc=-2');
+  t.match(multichannelVerdict(one, refused, 2, '//x/share'), { ok: false, detail: /failed \(rc=-2\): "CIFS: VFS: failed to open extra channel on iface:192\.168\.78\.21 rc=-2"; last SMB Direct error: "CIFS: VFS: smbdirect_connect_sync\(192\.168\.78\.21:5445\) failed with -111"$/ });
   t.match(multichannelVerdict(null, log(EST), 2, '//10.9.9.9/share'), { ok: false, detail: 'no server block for 10.9.9.9 in /proc/fs/cifs/DebugData' });
   const reasons = [
     'CIFS: VFS: failed to open extra channel on iface:192.168.78.21 rc=-2',

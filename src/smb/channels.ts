@@ -72,7 +72,8 @@ function whyFewer(s: CifsServer, log: ChannelLog | null): string {
   const failed = log?.failed[0];
   if (failed) {
     const v6 = unspecified(failed.address) ? ": that is ksmbd's IPv6 entry of a NIC without an IPv6 address; cap max_channels at the number of RDMA NICs or disable IPv6 on them" : '';
-    return `the extra channel to ${failed.address} failed (rc=${failed.rc}): ${quoted(failed.line)}${v6}`;
+    const rdma = log.rdmaError ? `; last SMB Direct error: ${quoted(log.rdmaError)}` : '';
+    return `the extra channel to ${failed.address} failed (rc=${failed.rc}): ${quoted(failed.line)}${rdma}${v6}`;
   }
   if (log?.tooMany) return `${onlyOne ?? `the client found no usable interface among the server's ${rdma.length} RDMA ones (${addresses(rdma)}; each in use and not RSS-capable?)`}: ${quoted(log.tooMany)}`;
   if (log?.noInterfaces) return `the server advertises no interfaces: ${quoted(log.noInterfaces)}`;

@@ -55,6 +55,8 @@ export interface ChannelLog {
   dialect: DmesgLine | null;
   tooMany: DmesgLine | null;
   noInterfaces: DmesgLine | null;
+  /** The last SMB Direct error line ("smbd_..." before 6.18, "smbdirect_..." on 7.x): why a connect failed. */
+  rdmaError: DmesgLine | null;
 }
 
 /** The channel lines of a mount's log (see the top of this file). */
@@ -74,5 +76,6 @@ export function channelLog(lines: DmesgLine[]): ChannelLog {
     dialect: first(/multichannel is not supported on this protocol version/),
     tooMany: first(/too many channel open attempts/),
     noInterfaces: first(/does not advertise interfaces/),
+    rdmaError: [...lines].reverse().find((l) => /\b(smbd|smbdirect)_\w+/.test(l.text)) ?? null,
   };
 }
