@@ -66,7 +66,7 @@ t.test('a whole DebugData: servers by ConnectionId, interfaces by Speed (format 
 });
 
 t.test('the evidence fact sends the DebugData lines parseDebugData reads', async (t) => {
-  t.match(evidence.script, /grep -E '[^']*\^\(Conn\|Debug\|[^']*Extra Channels\|Capabilities:[^']*'/);
+  t.match(evidence.script, /grep -E '[^']*\^\(Conn\|Debug\|[^']*Extra Channels\|Channel: [^']*\^RDMA \*\$[^']*Capabilities:[^']*'/);
   const e = evidence.parse(new Sections(new Map([['evidence', `debugdata yes\n${fixture('7.3-siw')}tunables yes\n`]])));
   t.same(e.lines, fixture('7.3-siw').trimEnd().split('\n'));
   t.equal(parseDebugData(e.lines.join('\n')).connections[0]!.counters.max_send_size, 1364);

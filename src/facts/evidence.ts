@@ -19,8 +19,10 @@ export interface CifsEvidence {
   lines: string[];
 }
 
-/** What DebugData lines are sent: SMBDirect blocks with their counters, servers, channels, interfaces. */
-const WANTED = '^(CIFS Version|Features:)|SMBDirect|^[0-9]+\\) ConnectionId|^(Conn|Debug|Read Queue|Current Credits|Pending|Receive buffers|MR) |Extra Channels|Capabilities:|IPv[46]:|Allocated channels|\\[CONNECTED\\]|Speed: ';
+/** What DebugData lines are sent: SMBDirect blocks with their counters, servers, channels, interfaces.
+ * Per channel only its number line and a DISCONNECTED mark (not its credits and counters), so a
+ * multichannel server adds a few lines and `head -n 400` still holds about ten servers. */
+const WANTED = '^(CIFS Version|Features:)|SMBDirect|^[0-9]+\\) ConnectionId|^(Conn|Debug|Read Queue|Current Credits|Pending|Receive buffers|MR) |Extra Channels|Channel: [0-9]+ (ConnectionId|DISABLED)|DISCONNECTED|^RDMA *$|Server interfaces:|Capabilities:|IPv[46]:|Allocated channels|\\[CONNECTED\\]|Speed: ';
 
 export const evidence: Fact<CifsEvidence> = {
   name: 'evidence',

@@ -6,6 +6,10 @@
 // Each SMBDirect line opens one connection; the "Conn ...", "Debug ...", "MR ..." lines after it
 // are its counters. Per server ("N) ConnectionId: ... Hostname: H"), also the session's
 // "Extra Channels: N" and its "Server interfaces:" (each with "Capabilities: rdma", "[CONNECTED]").
+// Channels (same on 6.1, 6.12, 7.3): "Channel: N ConnectionId: 0x.." per extra channel (6.12 on also
+// "Channel: N DISABLED"), "\tDISCONNECTED" at the end of a channel's last line, and a line "RDMA"
+// per server whose primary channel is RDMA. Which transport an extra channel uses is not printed:
+// src/smb/channels.ts judges it from the interfaces and the kernel log.
 // Pure: give it the text (whole or grepped: the facts send only the lines that matter).
 
 export interface SmbDirectConnection {
@@ -25,12 +29,29 @@ export interface SmbDirectConnection {
 
 export interface ServerInterface { rdma: boolean; rss: boolean; address: string | null; channels: number | null; connected: boolean }
 
+export interface CifsChannel {
+  /** The kernel's number: the primary is 1, so the first extra channel is "Channel: 2". */
+  number: number;
+  /** "Channel: N DISABLED" (6.12 on: no server behind that slot). */
+  disabled: boolean;
+  /** Its lines ended with "DISCONNECTED" (needs reconnect). */
+  disconnected: boolean;
+}
+
 export interface CifsServer {
   /** "10.0.2.15" from "1) ConnectionId: 0x1 Hostname: 10.0.2.15"; null in a grepped text without it. */
   hostname: string | null;
   smbDirect: SmbDirectConnection | null;
   /** "Extra Channels: N" of the server's session(s), summed; null when not printed. */
   extraChannels: number | null;
+  /** The extra channels' own lines, in order. */
+  extra: CifsChannel[];
+  /** 1 + Extra Channels: an absent "Extra Channels" line means the session has only its primary. */
+  channels: number;
+  /** The block's "RDMA" line: the primary channel runs over SMB Direct. */
+  rdma: boolean;
+  /** "Server interfaces: N" as the server advertised them (FSCTL_QUERY_NETWORK_INTERFACE_INFO); null when not printed. */
+  advertised: number | null;
   interfaces: ServerInterface[];
 }
 
@@ -71,8 +92,9 @@ export function parseDebugData(text: string): DebugData {
   let conn: SmbDirectConnection | null = null;
   let iface: ServerInterface | null = null;
   let capsSeen = false;
+  let chan: CifsChannel | null = null;
   const newServer = (hostname: string | null): CifsServer => {
-    const s: CifsServer = { hostname, smbDirect: null, extraChannels: null, interfaces: [] };
+    const s: CifsServer = { hostname, smbDirect: null, extraChannels: null, extra: [], channels: 1, rdma: false, advertised: null, interfaces: [] };
     out.servers.push(s);
     return s;
   };
@@ -81,7 +103,7 @@ export function parseDebugData(text: string): DebugData {
     out.version ??= /^CIFS Version (\S+)/.exec(line)?.[1] ?? null;
     if (line.startsWith('Features:')) out.features = line.slice('Features:'.length).split(/[\s,]+/).filter(Boolean);
     const host = /^\d+\) ConnectionId: \S+ Hostname: (\S+)/.exec(line);
-    if (host) [server, conn, iface] = [newServer(host[1]!), null, null];
+    if (host) [server, conn, iface, chan] = [newServer(host[1]!), null, null, null];
     const sd = line.startsWith('SMBDirect') ? smbDirectLine(line) : null;
     if (sd) {
       // A grepped text without ConnectionId lines: each SMBDirect line is a server of its own.
@@ -93,11 +115,28 @@ export function parseDebugData(text: string): DebugData {
     }
     if (conn && COUNTER_LINE.test(line)) counters(line, conn.form === 'hex', conn.counters);
     const extra = /^Extra Channels: (\d+)/.exec(line);
-    if (extra) (server ??= newServer(null)).extraChannels = (server.extraChannels ?? 0) + Number(extra[1]);
-    const caps = /^Capabilities: (.*)$/.exec(line)?.[1];
+    if (extra) {
+      server ??= newServer(null);
+      server.extraChannels = (server.extraChannels ?? 0) + Number(extra[1]);
+      server.channels = 1 + server.extraChannels;
+      chan = null;
+    }
+    if (/^RDMA$/.test(line)) (server ??= newServer(null)).rdma = true;
+    const advertised = /^Server interfaces: (\d+)/.exec(line);
+    if (advertised) {
+      (server ??= newServer(null)).advertised = Number(advertised[1]);
+      chan = null;
+    }
+    const channel = /^Channel: (\d+) (ConnectionId|DISABLED)/.exec(line);
+    if (channel) {
+      chan = { number: Number(channel[1]), disabled: channel[2] === 'DISABLED', disconnected: false };
+      (server ??= newServer(null)).extra.push(chan);
+    } else if (chan && /\bDISCONNECTED\b/.test(line)) chan.disconnected = true;
+    // 6.1 prints nothing after "Capabilities: " when neither flag is set (6.12 on: "None").
+    const caps = /^Capabilities:\s*(.*)$/.exec(line)?.[1];
     // An interface opens with its "Speed:" line (or, in a shortened text, a second "Capabilities:").
     if (/^(\d+\)\s+)?Speed: /.test(line) || (caps !== undefined && (!iface || capsSeen))) {
-      [iface, capsSeen] = [{ rdma: false, rss: false, address: null, channels: null, connected: false }, false];
+      [iface, capsSeen, chan] = [{ rdma: false, rss: false, address: null, channels: null, connected: false }, false, null];
       (server ??= newServer(null)).interfaces.push(iface);
     }
     if (!iface) continue;

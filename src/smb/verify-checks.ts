@@ -3,8 +3,9 @@
 // cannot be judged for another reason (dmesg unreadable, nothing to check) is a SKIP.
 import type { CifsMount, DmesgLine, SystemFacts } from '../facts/index.js';
 import { agoText, ESTABLISHED, unansweredText } from './unanswered.js';
-import { PROBE_KMSG } from './probe-script.js';
-import { parseDebugData, type SmbDirectConnection } from './debugdata.js';
+import { parseDebugData, type CifsServer, type SmbDirectConnection } from './debugdata.js';
+import { channelsText, multichannelVerdict, serverBlock, wantedChannels } from './channels.js';
+import { mountLog } from './mount-log.js';
 import { modeTypes, rdmaPorts } from './rdma-ports.js';
 import { hasSmbdirectModule } from './kconfig-fragment.js';
 import type { Check, HostInfo, ModuleInfo, Vars } from '../types.js';
@@ -93,7 +94,7 @@ function serverChecks(sys: SystemFacts, mode: RdmaMode, s: KernelSupport): Check
   return checks;
 }
 
-interface WantedMount { path: string; share: string; server?: string }
+interface WantedMount { path: string; share: string; server?: string; options: string[] }
 
 function wantedMounts(vars: Vars): WantedMount[] | string {
   const raw = vars.smb_mounts;
@@ -103,43 +104,36 @@ function wantedMounts(vars: Vars): WantedMount[] | string {
   for (const [i, m] of raw.entries()) {
     const r = m as Record<string, unknown> | null;
     if (!r || typeof r.path !== 'string' || typeof r.share !== 'string') return `smb_mounts[${i}] needs path and share`;
-    out.push({ path: r.path.length > 1 ? r.path.replace(/\/+$/, '') : r.path, share: r.share, ...(typeof r.server === 'string' ? { server: r.server } : {}) });
+    const options = Array.isArray(r.options) ? r.options.filter((o): o is string => typeof o === 'string') : [];
+    out.push({ path: r.path.length > 1 ? r.path.replace(/\/+$/, '') : r.path, share: r.share, options, ...(typeof r.server === 'string' ? { server: r.server } : {}) });
   }
   return out;
 }
 
-const unc = (s: string): string => s.replace(/\\/g, '/').toLowerCase();
-const ATTEMPT = /CIFS: Attempting to mount (\S+)/;
 const RDMA_ERROR = /smbd_|smbdirect_|rdma_\w+\(\) (failed|completed)|rdma_connect failed|connecting failed|SMB Direct requires|CONFIG_CIFS_SMB_DIRECT is not enabled/;
 
-const PROBE_MARK = new RegExp(`${PROBE_KMSG} (\\S+)`);
-
-/** An attempt line of the probe's temporary TCP mount: the probe's mark for the same source comes
- * just before it (src/smb/probe-script.ts), with no other attempt between. */
-function probeAttempt(lines: DmesgLine[], i: number): boolean {
-  const src = unc(ATTEMPT.exec(lines[i]!.text)?.[1] ?? '');
-  for (let j = i - 1; j >= Math.max(0, i - 5); j--) {
-    const mark = PROBE_MARK.exec(lines[j]!.text);
-    if (mark) return unc(mark[1]!) === src;
-    if (ATTEMPT.test(lines[j]!.text)) return false;
-  }
-  return false;
-}
-
-/** The log since this mount's last "Attempting to mount" line, up to the next mount attempt (the
- * probe's temporary TCP mounts of the same share are not this mount's). */
+/** "RDMA transport established" in the mount's own part of the log (src/smb/mount-log.ts). */
 function dmesgCheck(sys: SystemFacts, m: CifsMount, path: string): Check {
   const name = `dmesg ${path}`;
-  const lines = sys.dmesg.lines;
-  let start = -1;
-  lines.forEach((l, i) => { if (unc(ATTEMPT.exec(l.text)?.[1] ?? '') === unc(m.source) && !probeAttempt(lines, i)) start = i; });
-  const next = lines.findIndex((l, i) => i > start && ATTEMPT.test(l.text));
-  const window = start < 0 ? lines : lines.slice(start + 1, next < 0 ? undefined : next);
+  const { attempt, lines: window } = mountLog(sys.dmesg.lines, m.source);
   const ok = [...window].reverse().find((l) => ESTABLISHED.test(l.text));
   const err = [...window].reverse().find((l) => RDMA_ERROR.test(l.text));
-  if (ok) return pass(name, `"${ok.text}"${ago(sys, ok.t)}${start < 0 ? ` (the mount's own "Attempting to mount" line is no longer in the log)` : ''}`);
-  if (start < 0) return skip(name, `no log lines for ${m.source} (dmesg rotated?)`);
-  return fail(name, `no "RDMA transport established" since "${lines[start]!.text}"${ago(sys, lines[start]!.t)}${err ? `; last RDMA error: "${err.text}"` : ''}`);
+  if (ok) return pass(name, `"${ok.text}"${ago(sys, ok.t)}${attempt ? '' : ` (the mount's own "Attempting to mount" line is no longer in the log)`}`);
+  if (!attempt) return skip(name, `no log lines for ${m.source} (dmesg rotated?)`);
+  return fail(name, `no "RDMA transport established" since "${attempt.text}"${ago(sys, attempt.t)}${err ? `; last RDMA error: "${err.text}"` : ''}`);
+}
+
+/**
+ * Only for a mount that asks for more than one channel (multichannel, max_channels=N): a mount
+ * that asks for one has nothing to judge, and a SKIP for it would put a column of SKIPs in the
+ * cluster matrix for every ordinary client. Its channel count still shows in its mount check.
+ */
+function multichannelCheck(sys: SystemFacts, m: CifsMount, w: WantedMount, block: CifsServer | null): Check | null {
+  const wanted = wantedChannels(m.options, w.options);
+  if (wanted === null) return null;
+  const log = sys.dmesg.readable ? mountLog(sys.dmesg.lines, m.source) : null;
+  const v = multichannelVerdict(block, log, wanted, m.source);
+  return (v.ok ? pass : fail)(`multichannel ${w.path}`, v.detail);
 }
 
 function clientChecks(sys: SystemFacts, vars: Vars, s: KernelSupport, host?: string): Check[] {
@@ -148,6 +142,7 @@ function clientChecks(sys: SystemFacts, vars: Vars, s: KernelSupport, host?: str
   if (!wanted.length) return [skip('mounts', 'no smb_mounts on this host')];
   const lastErr = [...sys.dmesg.lines].reverse().find((l: DmesgLine) => RDMA_ERROR.test(l.text));
   const checks: Check[] = [];
+  const debugData = parseDebugData(sys.evidence.lines.join('\n'));
   let mounted = 0;
   for (const w of wanted) {
     const m = sys.mounts.find((x) => x.target === w.path);
@@ -156,15 +151,20 @@ function clientChecks(sys: SystemFacts, vars: Vars, s: KernelSupport, host?: str
       checks.push(fail(`mount ${w.path}`, cause ?? `not mounted${lastErr ? `; last RDMA error in dmesg: "${lastErr.text}"` : ''}`));
       if (cause) checks.push(fail(`dmesg ${w.path}`, cause));
       else checks.push(skip(`dmesg ${w.path}`, 'not mounted'));
+      if (wantedChannels(w.options) !== null) checks.push(skip(`multichannel ${w.path}`, 'not mounted'));
       continue;
     }
+    const block = serverBlock(debugData, m);
+    const channels = block ? `, ${channelsText(block)}` : '';
     const share = m.source.replace(/\\/g, '/').split('/').filter(Boolean)[1] ?? '';
     const vers = m.options.find((o) => o.startsWith('vers=')) ?? 'vers=?';
     if (share.toLowerCase() !== w.share.toLowerCase()) checks.push(fail(`mount ${w.path}`, `${m.source} is mounted there, not share ${w.share}`));
     else if (!m.options.includes('rdma')) checks.push(fail(`mount ${w.path}`, `${m.source} is mounted over TCP (no rdma option)${cause ? `: ${cause}` : ''}`));
     else if (m.answer) checks.push(fail(`mount ${w.path}`, unansweredText(sys, m, { server: w.server, host })));
-    else { checks.push(pass(`mount ${w.path}`, `${m.source} ${vers},rdma`)); mounted++; }
+    else { checks.push(pass(`mount ${w.path}`, `${m.source} ${vers},rdma${channels}`)); mounted++; }
     checks.push(sys.dmesg.readable ? dmesgCheck(sys, m, w.path) : skip(`dmesg ${w.path}`, sys.dmesg.note ?? 'dmesg not readable'));
+    const multi = multichannelCheck(sys, m, w, block);
+    if (multi) checks.push(multi);
   }
   checks.push(debugDataCheck(sys, s, mounted));
   return checks;

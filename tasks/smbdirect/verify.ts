@@ -4,7 +4,9 @@
  * the RDMA link (and its boot unit), servers: ksmbd running and listening on TCP 445 (and 5445
  * with iWARP), clients: each smb_mounts entry mounted with rdma, "RDMA transport established" in
  * dmesg since that mount (after its last "CIFS: Attempting to mount" line, before the next mount
- * attempt), a connected SMBDirect transport in /proc/fs/cifs/DebugData; and no ksmbd/cifs oops.
+ * attempt), a connected SMBDirect transport in /proc/fs/cifs/DebugData, each mount's channels
+ * ("2 channels, primary rdma") and, for a mount asking for multichannel (its options), whether
+ * every channel is RDMA or the kernel's reason why not (src/smb/channels.ts); and no ksmbd/cifs oops.
  * With smbdirect_kernel_policy=warn, checks the kernel prevents FAIL naming the missing option.
  * Vars: smbdirect_role (play), smbdirect_rdma_mode, smbdirect_rdma_netdev, smbdirect_rdma_link_name,
  * smb_mounts (list of {server, share, path, user, options?}).
