@@ -90,8 +90,12 @@ export function multichannelVerdict(s: CifsServer | null, log: MountLog | null, 
   const problems = notRdma(s, lines);
   if (problems.length) return { ok: false, detail: `${s.channels} channels, not all shown RDMA: ${problems.join('; ')}` };
   // Without the log the primary's interface cannot be told from the extra ones: name them all.
+  const opened = lines ? [...new Set(lines.opened.map((o) => o.address))] : [];
+  // 6.1 does not count the primary on its interface, so with one RDMA NIC on the server it opens
+  // the extra channel to the primary's own address (seen on the VM lab): RDMA, but no second path.
+  const shared = opened.length > 0 && opened.every((a) => a.toLowerCase() === hostOf(source)) ? ", the primary's own server NIC: no second path" : '';
   const where = lines
-    ? `extra: ${s.channels - 1} on ${[...new Set(lines.opened.map((o) => o.address))].join(', ')}`
+    ? `extra: ${s.channels - 1} on ${opened.join(', ')}${shared}`
     : `RDMA interfaces in use: ${addresses(s.interfaces.filter((i) => i.rdma && inUse(i)))}; dmesg not readable: judged from DebugData alone`;
   const note = !log || log.attempt ? '' : ' (the mount\'s own "Attempting to mount" line is no longer in the log)';
   return { ok: true, detail: `${s.channels} channels, all RDMA (${where})${note}` };
