@@ -11,7 +11,7 @@ import { factsScript, MOUNT_ANSWER_S, parseFacts } from '../src/facts/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sd-unanswered-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-const [hung, failed, ok, spaced] = ['hung', 'failed', 'ok', 'with space'].map((n) => join(dir, n));
+const [hung, failed, ok, spaced] = ['hung', 'failed', 'ok', 'with space'].map((n) => join(dir, n)) as [string, string, string, string];
 for (const d of [hung, failed, ok, spaced]) mkdirSync(join(d, 'sub'), { recursive: true });
 writeFileSync(join(ok, 'file'), 'hello\n');
 writeFileSync(join(dir, 'mounts'), [

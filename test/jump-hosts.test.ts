@@ -94,7 +94,7 @@ t.test('loops and bad values are refused before any connection', async (t) => {
   t.throws(() => route(file, ctx, 'bad-port'), /ProxyJump: invalid jump host "login:99999"/);
   t.throws(() => route(file, ctx, 'bad-user'), /empty user/);
   t.throws(() => route(file, ctx, 'bad-token'), new RegExp(`bad.conf:${lineOf(file, '%x')}: ProxyCommand: unknown token %x`));
-  t.throws(() => execFileSync('ssh', ['-G', '-F', file, 'bad-port'], { stdio: 'ignore' }), undefined, 'OpenSSH refuses these values too');
+  t.throws(() => execFileSync('ssh', ['-G', '-F', file, 'bad-port'], { stdio: 'ignore' }), 'OpenSSH refuses these values too');
 });
 
 t.test('connection options: -J and -o ProxyJump= in ansible_ssh_common_args, none, inventory vars stay with the host', async (t) => {

@@ -117,7 +117,7 @@ const MOUNTS = [
 
 t.test('verify: a healthy RHEL 9 client with two rdma mounts passes every check', async (t) => {
   const p = verify.plan(ctx('rhel9', { smbdirect_role: 'client', smb_mounts: MOUNTS, ansible_host: '10.0.0.31' }));
-  t.equal(p.status, 'ok', p.report);
+  t.equal(p.status, 'ok', p.report ?? '');
   t.equal(p.msg, 'all 9 checks passed');
   t.matchSnapshot(p.report, 'healthy client table');
   const rows = p.report!.split('\n').slice(1);
