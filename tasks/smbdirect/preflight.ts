@@ -26,7 +26,7 @@ import { kconfigFragment } from '../../src/smb/kconfig-fragment.js';
 import { PER_TYPE_LISTENERS_FROM, perTypeListeners, rdmaPorts } from '../../src/smb/rdma-ports.js';
 import type { RdmaMode } from '../../src/smb/model.js';
 import {
-  isBookworm, kernelPolicyOf, kernelSupport, ksmbdToolsInstalled, ksmbdToolsTooOld, linkNameOf, rdmaModeOf, rdmaNetdev, roleOf,
+  isBookworm, kernelPolicyOf, kernelSupport, ksmbdToolsInstalled, ksmbdToolsTooOld, linkNamesOf, rdmaModeOf, rdmaNetdevs, roleOf,
   compareDebVersions, moduleSigningRefusal, modulesRemedy, upstreamVersion, type KernelSupport, type Role,
 } from '../../src/smb/support.js';
 import type { Change, Task, Vars } from '../../src/types.js';
@@ -54,11 +54,12 @@ function mixRefusal(sys: SystemFacts, vars: Vars, role: Role, mode: RdmaMode): s
   const names = (types: string[]) => [...new Set(sys.rdma.devices.filter((d) => types.includes(d.nodeType)).map((d) => d.name))];
   const iwarp = names(['iwarp']);
   const ibroce = names(['roce', 'ib']);
-  const planned = mode === 'hardware' ? undefined : linkNameOf(vars, mode);
-  if (planned && !sys.rdma.devices.some((d) => d.name === planned)) (mode === 'siw' ? iwarp : ibroce).push(`${planned} (smbdirect_rdma_mode ${mode} would create it)`);
+  // Every soft link the play would create (several with a list of netdevs).
+  const planned = mode === 'hardware' ? [] : linkNamesOf(vars, mode).filter((l) => !sys.rdma.devices.some((d) => d.name === l));
+  if (planned.length) (mode === 'siw' ? iwarp : ibroce).push(`${planned.join(', ')} (smbdirect_rdma_mode ${mode} would create ${planned.length > 1 ? 'them' : 'it'})`);
   // A kernel with one listener per node type (src/smb/rdma-ports.ts) serves both kinds.
   if (!iwarp.length || !ibroce.length || perTypeListeners(sys.kernel)) return undefined;
-  const fix = planned ? `use smbdirect_rdma_mode ${mode === 'siw' ? 'hardware' : 'siw'} here, or remove the other devices` : 'delete the devices of one kind (rdma link delete NAME)';
+  const fix = planned.length ? `use smbdirect_rdma_mode ${mode === 'siw' ? 'hardware' : 'siw'} here, or remove the other devices` : 'delete the devices of one kind (rdma link delete NAME)';
   return `refusing a ksmbd server with iWARP and IB/RoCE RDMA devices together (iWARP: ${iwarp.join(', ')}; IB/RoCE: ${ibroce.join(', ')}): ${rdmaPorts(sys.kernel, ['iwarp', 'roce']).rule}, so its one listener is on 5445 and IB/RoCE clients cannot connect (kernels from ${PER_TYPE_LISTENERS_FROM.major}.${PER_TYPE_LISTENERS_FROM.minor} listen per device type); ${fix}`;
 }
 
@@ -96,7 +97,8 @@ const task: Task = {
     const [role, mode, policy] = [roleOf(vars), rdmaModeOf(vars), kernelPolicyOf(vars)];
     const s = kernelSupport(sys, role, mode);
     const kernelMissing = s.missing.filter((m) => m.remedy === 'kernel');
-    const netdev = mode === 'hardware' ? undefined : rdmaNetdev(vars, sys);
+    // Each interface of smbdirect_rdma_netdev (a list: one soft link on each) must be usable.
+    const netdev = mode === 'hardware' ? undefined : rdmaNetdevs(vars, sys);
     const refusals = [
       mixRefusal(sys, vars, role, mode),
       netdev && 'error' in netdev ? netdev.error : undefined,
