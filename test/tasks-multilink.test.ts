@@ -115,6 +115,13 @@ t.test('teardown: a held link of two is kept (per link), the other deleted', asy
   t.match(p!.warnings, [/^RDMA link siw0 kept: 1 cifs RDMA connection \(CONNECT\) still holds it/]);
 });
 
+t.test('teardown with a bad list of link names: facts are still gathered, the plan fails saying what to fix', async (t) => {
+  const v: Vars = { smbdirect_role: 'server', smbdirect_rdma_netdev: ['ens3', 'ens4'], smbdirect_rdma_link_name: ['siw0'] };
+  t.same(teardownServer.reads!(v, 'srv1').filter((r) => r.includes('smbdirect-rdma')), [MODULES_LOAD]);
+  const [p] = plan([teardownServer], factsFor('rhel9', [teardownServer], v, 'srv1'), v, 'srv1');
+  t.match(p, { status: 'fail', msg: /smbdirect_rdma_link_name = \["siw0"\]: 1 name\(s\) for the 2 interface\(s\)/ });
+});
+
 const linkRows = (checks: Check[] | undefined) => (checks ?? []).filter((c) => c.name.startsWith('RDMA link'));
 
 t.test('verify, two links: still one "RDMA link" and one "RDMA link at boot" check (one matrix column each)', async (t) => {

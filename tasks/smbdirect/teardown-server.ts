@@ -32,8 +32,14 @@ function softLinkNames(vars: Vars): string[] {
   return mode === 'hardware' ? [] : linkNamesOf(vars, mode);
 }
 
-/** Paths rdmaTeardown() manages (for reads()). */
-export const rdmaTeardownReads = (vars: Vars): string[] => [MODULES_LOAD, ...softLinkNames(vars).map(unitPath)];
+/** Paths rdmaTeardown() manages (for reads(), which must not throw: a bad mode or link name list fails the plan, saying why). */
+export function rdmaTeardownReads(vars: Vars): string[] {
+  try {
+    return [MODULES_LOAD, ...softLinkNames(vars).map(unitPath)];
+  } catch {
+    return [MODULES_LOAD];
+  }
+}
 
 /** Why a soft link stays: what still holds it, and when it goes. */
 const keptText = (link: string, held: string) =>
