@@ -148,3 +148,11 @@ t.test('preflight: each interface of the list must be usable; every planned link
   }));
   t.match(failMsg(mixed), /IB\/RoCE: rxe0, rxe1 \(smbdirect_rdma_mode rxe would create them\)/);
 });
+
+t.test('preflight: RDMA interfaces of a list sharing a subnet get a warning (the second channel would not use the second NIC)', async (t) => {
+  const own = preflight.plan(ctx(TWO));
+  t.notMatch(JSON.stringify(own.warnings ?? []), /own subnet/, 'ens3 10.0.0.31/24 and ens4 10.0.1.31/24: no warning');
+  t.not(own.status, 'fail');
+  const shared = preflight.plan(ctx(TWO, (s) => { s.net.netdevs.find((d) => d.name === 'ens4')!.addrs = [{ family: 'inet', address: '10.0.0.32', prefix: 24 }]; }));
+  t.match(shared.warnings, [/^smbdirect_rdma_netdev: ens3 and ens4 are both in 10\.0\.0\.0\/24: .*give each RDMA NIC its own subnet$/]);
+});
