@@ -80,10 +80,10 @@ export function linkNameOf(vars: Vars, mode: 'siw' | 'rxe'): string {
 
 const LINK_NAME = /^[A-Za-z0-9_.-]{1,63}$/;
 /** Most soft links per host: one per RDMA NIC, and multichannel opens few channels (max_channels). */
-export const MAX_LINKS = 4;
+const MAX_LINKS = 4;
 
 /** smbdirect_rdma_netdev as a list: a string is one interface, a list one soft link on each; [] when unset. */
-export function netdevsOf(vars: Vars): unknown[] {
+function netdevsOf(vars: Vars): unknown[] {
   const v = vars.smbdirect_rdma_netdev;
   if (v === undefined || v === null || v === '') return [];
   return Array.isArray(v) ? v : [v];
