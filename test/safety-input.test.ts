@@ -117,6 +117,8 @@ const cases: Case[] = [
     match: [/srv01: smbdirect_rdma_mode = "siww": must be one of hardware, siw, rxe; did you mean "siw"\?/] },
   { name: 'RDMA link name with a blank', files: srvVars(`${SERVERS}smbdirect_rdma_link_name: siw 0\n`), args: SRV, code: 2,
     match: [/srv01: smbdirect_rdma_link_name = "siw 0": an RDMA link name is 1-63 letters, digits/] },
+  { name: 'fewer RDMA link names than netdevs', files: srvVars(`${SERVERS}smbdirect_rdma_netdev: [eth1, eth2]\nsmbdirect_rdma_link_name: [siw0]\n`), args: SRV, code: 2,
+    match: [/srv01: smbdirect_rdma_link_name = \["siw0"\]: 1 name\(s\) for the 2 interface\(s\) of smbdirect_rdma_netdev; give one name per interface/] },
   { name: 'missing share path', files: share('name: data'), args: SRV, code: 2,
     match: [/srv01: ksmbd_shares\[0\]\.path: "path" is required; give the absolute path of the shared directory/] },
   { name: 'missing mount user', files: mount('server: srv01\nshare: data\npath: /mnt/data'), args: CLI, code: 2,

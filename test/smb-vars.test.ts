@@ -51,6 +51,43 @@ t.test('kernel policy and RDMA settings', async (t) => {
   ]);
 });
 
+t.test('several soft RDMA links: a list of netdevs, link names per netdev, each problem with its key', async (t) => {
+  t.same(validateSmbVars({ smbdirect_rdma_netdev: ['eth1', 'eth2'] }, { host: 'h1' }).model?.rdma,
+    { mode: 'siw', netdev: 'eth1', netdevs: ['eth1', 'eth2'], linkName: 'siw0', linkNames: ['siw0', 'siw1'] }, 'default names: the prefix plus the index');
+  t.same(validateSmbVars({ smbdirect_rdma_mode: 'rxe', smbdirect_rdma_netdev: ['eth1', 'eth2'], smbdirect_rdma_link_name: ['r_a', 'r_b'] }, { host: 'h1' }).model?.rdma,
+    { mode: 'rxe', netdev: 'eth1', netdevs: ['eth1', 'eth2'], linkName: 'r_a', linkNames: ['r_a', 'r_b'] });
+  t.same(errors({ smbdirect_rdma_netdev: ['eth1', 'eth2'], smbdirect_rdma_link_name: ['siw0'] }), [
+    'h1: smbdirect_rdma_link_name = ["siw0"]: 1 name(s) for the 2 interface(s) of smbdirect_rdma_netdev; give one name per interface, in the same order, or leave it unset (siw0, siw1)',
+  ]);
+  t.same(errors({ smbdirect_rdma_netdev: ['eth1', 'eth2'], smbdirect_rdma_link_name: 'siw0' }), [
+    'h1: smbdirect_rdma_link_name = "siw0": 1 name(s) for the 2 interface(s) of smbdirect_rdma_netdev; give one name per interface, in the same order, or leave it unset (siw0, siw1)',
+  ], 'one name for two links');
+  t.same(errors({ smbdirect_rdma_netdev: ['eth1', 'eth2'], smbdirect_rdma_link_name: ['siw0', 'siw0'] }), [
+    'h1: smbdirect_rdma_link_name = ["siw0","siw0"]: the names must differ (one link per interface); leave it unset for siw0, siw1, ...',
+  ]);
+  t.same(errors({ smbdirect_rdma_netdev: ['eth1', 'eth2'], smbdirect_rdma_link_name: ['siw0', 'a b'] }), [
+    'h1: smbdirect_rdma_link_name[1] = "a b": an RDMA link name is 1-63 letters, digits, ".", "_" or "-"; write e.g. siw0',
+  ]);
+  t.same(errors({ smbdirect_rdma_netdev: ['eth1', 'eth1'] }), [
+    'h1: smbdirect_rdma_netdev = ["eth1","eth1"]: "eth1" is listed twice: one interface carries one soft RDMA link; list each interface once',
+  ]);
+  t.same(errors({ smbdirect_rdma_netdev: ['eth1', 'eth 2', 7] }), [
+    'h1: smbdirect_rdma_netdev[1] = "eth 2": an interface name cannot contain "/", ":", blanks or control characters; give the interface as `ip link` shows it, or leave it unset to use the one carrying the inventory address',
+    'h1: smbdirect_rdma_netdev[2] = 7: must be an interface name; give the interface as `ip link` shows it, or leave it unset to use the one carrying the inventory address',
+  ], 'each bad entry by its index, no cascade into the link names');
+  t.match(errors({ smbdirect_rdma_netdev: [] }), ['h1: smbdirect_rdma_netdev = []: a list names 1-4 interfaces, one soft RDMA link on each; give one interface per RDMA NIC, e.g. [eth1, eth2]']);
+  t.match(errors({ smbdirect_rdma_netdev: ['e1', 'e2', 'e3', 'e4', 'e5'] }), [/^h1: smbdirect_rdma_netdev = \["e1".*: a list names 1-4 interfaces/]);
+  t.same(errors({ smbdirect_rdma_mode: 'hardware', smbdirect_rdma_netdev: ['eth1', 'eth2'] }), [
+    "h1: smbdirect_rdma_netdev = [\"eth1\",\"eth2\"]: a list names one soft RDMA link per interface (siw/rxe); with smbdirect_rdma_mode: hardware the card's driver makes the devices; give one interface (the one the hardware check looks at), or leave it unset",
+  ]);
+  t.same(warnings({ smbdirect_rdma_mode: 'hardware', smbdirect_rdma_link_name: ['siw0', 'siw1'] }), [
+    "h1: smbdirect_rdma_link_name = [\"siw0\",\"siw1\"]: ignored with smbdirect_rdma_mode: hardware (the card's driver names its own device); remove it, or use siw/rxe",
+  ], 'a list of names under hardware: ignored with a warning, as a single name is');
+  t.same(warnings({ smbdirect_rdma_netdev: ['eth1', 'eth2'], ksmbd_global: { 'bind interfaces only': 'yes', interfaces: 'eth1' } }), [
+    'h1: ksmbd_global["interfaces"] = ["eth1"]: does not include smbdirect_rdma_netdev eth2: ksmbd will not listen for TCP there; add eth2 to interfaces',
+  ], 'every RDMA interface must be among the bound ones');
+});
+
 t.test('ksmbd_global: types, enums, ranges, forced multi-channel, unknown keys', async (t) => {
   t.same(errors({ ksmbd_global: {
     'server multi channel support': 'no', 'smb3 encryption': 'yes', 'server signing': 'required', 'tcp port': 70000, tcp_prot: 1,

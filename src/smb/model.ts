@@ -11,8 +11,12 @@ export interface RdmaSettings {
   mode: RdmaMode;
   /** Interface the soft RDMA link sits on; undefined = the caller's default (inventory address). */
   netdev?: string;
-  /** Soft RDMA link name ("siw0"/"rxe0" by default); undefined for hardware. */
+  /** Set for the list form of smbdirect_rdma_netdev: every interface, one soft link on each; netdev is the first. */
+  netdevs?: string[];
+  /** Soft RDMA link name ("siw0"/"rxe0" by default); undefined for hardware. The first of linkNames. */
   linkName?: string;
+  /** Set for the list form: one soft link name per netdev (default siw0, siw1, ... / rxe0, ...). */
+  linkNames?: string[];
 }
 
 export interface KsmbdShare {

@@ -75,27 +75,109 @@ export function kernelPolicyOrUndefined(vars: Vars): KernelPolicy | undefined {
 export const rdmaModeOf = (vars: Vars): RdmaMode => oneOf(vars, 'smbdirect_rdma_mode', RDMA_MODES, 'siw');
 
 export function linkNameOf(vars: Vars, mode: 'siw' | 'rxe'): string {
+  return linkNamesOf(vars, mode)[0]!;
+}
+
+const LINK_NAME = /^[A-Za-z0-9_.-]{1,63}$/;
+/** Most soft links per host: one per RDMA NIC, and multichannel opens few channels (max_channels). */
+const MAX_LINKS = 4;
+
+/** smbdirect_rdma_netdev as a list: a string is one interface, a list one soft link on each; [] when unset. */
+function netdevsOf(vars: Vars): unknown[] {
+  const v = vars.smbdirect_rdma_netdev;
+  if (v === undefined || v === null || v === '') return [];
+  return Array.isArray(v) ? v : [v];
+}
+
+/** A problem with an RDMA variable, as validation reports it (the host is added by the caller). */
+export interface VarProblem { key: string; value: unknown; problem: string; fix: string }
+
+/** What is wrong with a list of interfaces as smbdirect_rdma_netdev (each name's own syntax aside). */
+export function netdevListProblem(list: unknown[]): VarProblem | undefined {
+  const key = 'smbdirect_rdma_netdev';
+  if (list.length < 1 || list.length > MAX_LINKS) return { key, value: list, problem: `a list names 1-${MAX_LINKS} interfaces, one soft RDMA link on each`, fix: 'give one interface per RDMA NIC, e.g. [eth1, eth2]' };
+  const dup = list.find((n, i) => list.indexOf(n) !== i);
+  if (dup !== undefined) return { key, value: list, problem: `${JSON.stringify(dup)} is listed twice: one interface carries one soft RDMA link`, fix: 'list each interface once' };
+  return undefined;
+}
+
+/** What is wrong with smbdirect_rdma_link_name for `count` soft links (siw/rxe modes). */
+export function linkNamesProblem(v: unknown, count: number, mode: 'siw' | 'rxe'): VarProblem | undefined {
+  const list = Array.isArray(v) ? v : [v];
+  const i = list.findIndex((n) => typeof n !== 'string' || !LINK_NAME.test(n));
+  if (i >= 0) return { key: Array.isArray(v) ? `smbdirect_rdma_link_name[${i}]` : 'smbdirect_rdma_link_name', value: list[i], problem: 'an RDMA link name is 1-63 letters, digits, ".", "_" or "-"', fix: `write e.g. ${mode}0` };
+  if (list.length !== count) {
+    return { key: 'smbdirect_rdma_link_name', value: v, problem: `${list.length} name(s) for the ${count} interface(s) of smbdirect_rdma_netdev`, fix: `give one name per interface, in the same order, or leave it unset (${Array.from({ length: count }, (_, n) => `${mode}${n}`).join(', ')})` };
+  }
+  if (new Set(list).size !== list.length) return { key: 'smbdirect_rdma_link_name', value: v, problem: 'the names must differ (one link per interface)', fix: `leave it unset for ${mode}0, ${mode}1, ...` };
+  return undefined;
+}
+
+/**
+ * The soft RDMA link names, one per netdev (several netdevs: multichannel over RDMA needs a link
+ * per NIC). Default: the mode's prefix plus the index, so the first stays siw0/rxe0. Throws on a
+ * bad value; the validate task reports the same problems with the host first (src/smb/vars.ts).
+ */
+export function linkNamesOf(vars: Vars, mode: 'siw' | 'rxe'): string[] {
+  const count = Math.max(1, netdevsOf(vars).length);
   const v = vars.smbdirect_rdma_link_name;
-  if (v === undefined || v === null) return `${mode}0`;
-  if (typeof v === 'string' && /^[A-Za-z0-9_.-]{1,63}$/.test(v)) return v;
-  throw new Error(`smbdirect_rdma_link_name = ${JSON.stringify(v)}: an RDMA link name is 1-63 letters, digits, ".", "_" or "-"`);
+  if (v === undefined || v === null) return Array.from({ length: count }, (_, i) => `${mode}${i}`);
+  const bad = linkNamesProblem(v, count, mode);
+  if (bad) throw new Error(`${bad.key} = ${JSON.stringify(bad.value)}: ${bad.problem}; ${bad.fix}`);
+  return Array.isArray(v) ? (v as string[]) : [v as string];
 }
 
 const isLoopbackAddr = (a: string): boolean => /^127\./.test(a) || a === '::1' || a === 'localhost';
 const isIp = (a: string): boolean => /^\d+\.\d+\.\d+\.\d+$/.test(a) || (a.includes(':') && /^[0-9a-f:.]+$/i.test(a));
 
+/** Interfaces with a real address, as "eth0 10.0.0.1/24": what an error offers instead. */
+function candidatesText(sys: SystemFacts): string {
+  return sys.net.netdevs.filter((d) => d.name !== 'lo' && d.addrs.some((a) => a.family === 'inet' || !a.address.startsWith('fe80')))
+    .map((d) => `${d.name} ${d.addrs.filter((a) => !a.address.startsWith('fe80')).map((a) => `${a.address}/${a.prefix}`).join(' ')}`).join(', ') || 'no interface has an address';
+}
+
+/** One interface named by the user (`key`: smbdirect_rdma_netdev, or smbdirect_rdma_netdev[1] of a list). */
+function namedNetdev(set: unknown, key: string, sys: SystemFacts, ask: string): { netdev: string; how: string } | { error: string } {
+  if (set === 'lo') return { error: `${key} is lo: RDMA cannot use the loopback interface (siw/rxe on lo fail with rdma_resolve_addr() failed -2); ${ask}` };
+  if (typeof set !== 'string' || !sys.net.netdevs.some((d) => d.name === set)) return { error: `${key} ${JSON.stringify(set)} is not an interface of this host; ${ask}` };
+  return { netdev: set, how: `set by ${key}` };
+}
+
+/**
+ * The netdev of each soft RDMA link, in smbdirect_rdma_netdev's order (a list: one link per NIC,
+ * for multichannel); unset, the one interface rdmaNetdev() finds. The first problem, if any.
+ */
+export function rdmaNetdevs(vars: Vars, sys: SystemFacts): Array<{ netdev: string; how: string }> | { error: string } {
+  const set = vars.smbdirect_rdma_netdev;
+  if (!Array.isArray(set)) {
+    const one = rdmaNetdev(vars, sys);
+    return 'error' in one ? one : [one];
+  }
+  const listed = netdevListProblem(set);
+  if (listed) return { error: `smbdirect_rdma_netdev = ${JSON.stringify(set)}: ${listed.problem}; ${listed.fix}` };
+  const ask = `set smbdirect_rdma_netdev to the interfaces that carry the addresses clients use, one per RDMA NIC (here: ${candidatesText(sys)})`;
+  const found = set.map((name, i) => namedNetdev(name, `smbdirect_rdma_netdev[${i}]`, sys, ask));
+  const bad = found.find((f): f is { error: string } => 'error' in f);
+  return bad ?? (found as Array<{ netdev: string; how: string }>);
+}
+
+/** A soft RDMA link to have: its name, its netdev and how that netdev was chosen. */
+export interface SoftLink { link: string; netdev: string; how: string }
+
+/** The soft links to have, one per entry of smbdirect_rdma_netdev; the first netdev problem, if any. */
+export function softLinks(vars: Vars, sys: SystemFacts, mode: 'siw' | 'rxe'): SoftLink[] | { error: string } {
+  const names = linkNamesOf(vars, mode);
+  const nds = rdmaNetdevs(vars, sys);
+  if ('error' in nds) return nds;
+  return nds.map((nd, i) => ({ link: names[i]!, ...nd }));
+}
+
 /** The netdev the soft RDMA link sits on: smbdirect_rdma_netdev, the one carrying ansible_host, the default route's. */
 export function rdmaNetdev(vars: Vars, sys: SystemFacts): { netdev: string; how: string } | { error: string } {
   const devs = sys.net.netdevs;
-  const candidates = devs.filter((d) => d.name !== 'lo' && d.addrs.some((a) => a.family === 'inet' || !a.address.startsWith('fe80')))
-    .map((d) => `${d.name} ${d.addrs.filter((a) => !a.address.startsWith('fe80')).map((a) => `${a.address}/${a.prefix}`).join(' ')}`);
-  const ask = `set smbdirect_rdma_netdev to the interface that carries the address clients use (here: ${candidates.join(', ') || 'no interface has an address'})`;
+  const ask = `set smbdirect_rdma_netdev to the interface that carries the address clients use (here: ${candidatesText(sys)})`;
   const set = vars.smbdirect_rdma_netdev;
-  if (set !== undefined && set !== null && set !== '') {
-    if (set === 'lo') return { error: `smbdirect_rdma_netdev is lo: RDMA cannot use the loopback interface (siw/rxe on lo fail with rdma_resolve_addr() failed -2); ${ask}` };
-    if (typeof set !== 'string' || !devs.some((d) => d.name === set)) return { error: `smbdirect_rdma_netdev ${JSON.stringify(set)} is not an interface of this host; ${ask}` };
-    return { netdev: set, how: 'set by smbdirect_rdma_netdev' };
-  }
+  if (set !== undefined && set !== null && set !== '') return namedNetdev(set, 'smbdirect_rdma_netdev', sys, ask);
   // ansible_host, else the address SSH reached the host at (the runner's smbdirect_ssh_address:
   // an ssh_config HostName, for a host named by an alias)
   const given = typeof vars.ansible_host === 'string' ? vars.ansible_host.trim() : undefined;

@@ -9,6 +9,7 @@ import { validateMounts } from './mounts.js';
 import { closest, didYouMean, levenshtein, Problems, type Problem } from './problems.js';
 import { validateShares } from './shares.js';
 import { isRecord, netdevNameProblem } from './text.js';
+import { linkNamesProblem, netdevListProblem } from './support.js';
 import { validateUsers } from './users.js';
 
 /** The variables this module reads. */
@@ -35,7 +36,7 @@ export function validateSmbVars(vars: Vars, ctx: SmbVarsContext): SmbValidation 
   const users = validateUsers(vars.ksmbd_users, p);
   const shares = validateShares(vars.ksmbd_shares, userNames(vars.ksmbd_users), p);
   const mounts = validateMounts(vars.smb_mounts, ctx.servers ?? {}, p);
-  if (rdma.netdev !== undefined) checkBoundInterfaces(global, rdma.netdev, p);
+  for (const netdev of rdma.netdevs ?? (rdma.netdev === undefined ? [] : [rdma.netdev])) checkBoundInterfaces(global, netdev, p);
   rejectMisspelled(vars, p);
   const model = p.errors.length ? undefined : { kernelPolicy: kernelPolicy!, rdma, global, shares, users, mounts };
   return { model, errors: p.errors, warnings: p.warnings };
@@ -56,21 +57,53 @@ function rdmaSettings(vars: Vars, p: Problems): RdmaSettings {
     p.error('smbdirect_rdma_mode', 'auto', 'there is no "auto": the mode decides the port (5445 for iWARP/siw, 445 otherwise) and the firewall, and iWARP and IB/RoCE devices must not be mixed on one ksmbd host', 'choose hardware, siw (the default) or rxe');
   }
   const mode: RdmaMode = vars.smbdirect_rdma_mode === 'auto' ? 'siw' : (oneOf(vars.smbdirect_rdma_mode, RDMA_MODES, 'siw', 'smbdirect_rdma_mode', p) ?? 'siw');
-  const netdev = vars.smbdirect_rdma_netdev;
-  if (netdev !== undefined && (typeof netdev !== 'string' || netdevNameProblem(netdev))) {
-    p.error('smbdirect_rdma_netdev', netdev, typeof netdev === 'string' ? netdevNameProblem(netdev)! : 'must be an interface name', 'give the interface as `ip link` shows it, or leave it unset to use the one carrying the inventory address');
-  }
+  const netdevs = rdmaNetdevsSetting(vars.smbdirect_rdma_netdev, mode, p);
   const link = vars.smbdirect_rdma_link_name;
+  let linkNames: string[] | undefined;
   if (link !== undefined && mode === 'hardware') {
     p.warn('smbdirect_rdma_link_name', link, 'ignored with smbdirect_rdma_mode: hardware (the card\'s driver names its own device)', 'remove it, or use siw/rxe');
-  } else if (link !== undefined && (typeof link !== 'string' || !/^[A-Za-z0-9_.-]{1,63}$/.test(link))) {
-    p.error('smbdirect_rdma_link_name', link, 'an RDMA link name is 1-63 letters, digits, ".", "_" or "-"', 'write e.g. siw0');
+  } else if (mode !== 'hardware') {
+    // Counted from what was written, so a bad interface name does not also report a length mismatch.
+    const raw = vars.smbdirect_rdma_netdev;
+    const count = Array.isArray(raw) ? Math.max(1, raw.length) : 1;
+    const bad = link === undefined ? undefined : linkNamesProblem(link, count, mode);
+    if (bad) p.error(bad.key, bad.value, bad.problem, bad.fix);
+    else linkNames = link === undefined ? Array.from({ length: count }, (_, i) => `${mode}${i}`) : Array.isArray(link) ? (link as string[]) : [link as string];
   }
+  // The lists only for the list form: a single link's settings read as they always did.
+  const several = Array.isArray(vars.smbdirect_rdma_netdev);
   return {
     mode,
-    ...(typeof netdev === 'string' ? { netdev } : {}),
-    ...(mode === 'hardware' ? {} : { linkName: typeof link === 'string' ? link : `${mode}0` }),
+    ...(netdevs ? { netdev: netdevs[0]!, ...(several ? { netdevs } : {}) } : {}),
+    ...(linkNames ? { linkName: linkNames[0]!, ...(several ? { linkNames } : {}) } : {}),
   };
+}
+
+/**
+ * smbdirect_rdma_netdev: one interface, or (siw/rxe) a list of 1-4 distinct ones, a soft link on
+ * each, for SMB3 multichannel over RDMA. A list under hardware is refused: the card's driver made
+ * one RDMA device per port already, and the hardware check looks for one interface only.
+ */
+function rdmaNetdevsSetting(netdev: unknown, mode: RdmaMode, p: Problems): string[] | undefined {
+  if (netdev === undefined) return undefined;
+  const fix = 'give the interface as `ip link` shows it, or leave it unset to use the one carrying the inventory address';
+  if (!Array.isArray(netdev)) {
+    if (typeof netdev === 'string' && !netdevNameProblem(netdev)) return [netdev];
+    p.error('smbdirect_rdma_netdev', netdev, typeof netdev === 'string' ? netdevNameProblem(netdev)! : 'must be an interface name, or a list of them (one soft RDMA link on each)', fix);
+    return undefined;
+  }
+  if (mode === 'hardware') {
+    p.error('smbdirect_rdma_netdev', netdev, 'a list names one soft RDMA link per interface (siw/rxe); with smbdirect_rdma_mode: hardware the card\'s driver makes the devices', 'give one interface (the one the hardware check looks at), or leave it unset');
+    return undefined;
+  }
+  const before = p.errors.length;
+  netdev.forEach((n, i) => {
+    const bad = typeof n === 'string' ? netdevNameProblem(n) : 'must be an interface name';
+    if (bad) p.error(`smbdirect_rdma_netdev[${i}]`, n, bad, fix);
+  });
+  const listed = netdevListProblem(netdev);
+  if (listed) p.error(listed.key, listed.value, listed.problem, listed.fix);
+  return p.errors.length === before ? (netdev as string[]) : undefined;
 }
 
 /** Documented variables a user sets besides SMB_VARS (docs/variables.md, README). */

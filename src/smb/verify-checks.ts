@@ -10,7 +10,7 @@ import { modeTypes, rdmaPorts } from './rdma-ports.js';
 import { hasSmbdirectModule } from './kconfig-fragment.js';
 import type { Check, HostInfo, ModuleInfo, Vars } from '../types.js';
 import type { RdmaMode } from './model.js';
-import { SOFT_RDMA, kernelSupport, ksmbdToolsInstalled, ksmbdToolsTooOld, linkNameOf, rdmaNetdev, supportProblems, upstreamVersion, type KernelSupport, type Role } from './support.js';
+import { SOFT_RDMA, kernelSupport, ksmbdToolsInstalled, ksmbdToolsTooOld, linkNamesOf, rdmaNetdevs, supportProblems, upstreamVersion, type KernelSupport, type Role } from './support.js';
 
 export type { Check, CheckStatus } from '../types.js';
 
@@ -37,25 +37,47 @@ function kernelCheck(sys: SystemFacts, s: KernelSupport): Check {
   return pass('kernel options', `${s.present.join(', ')}${s.unknown.length ? `; unverified: ${s.unknown.join(', ')}` : ''}${module}`);
 }
 
+/** An RDMA device as the link checks show it. */
+const showDevice = (d: SystemFacts['rdma']['devices'][number]): string => `${d.name} (${d.nodeType}) on ${d.netdev ?? 'no netdev'}, ${d.state ?? 'state unknown'}`;
+
 function linkChecks(sys: SystemFacts, vars: Vars, mode: RdmaMode, s: KernelSupport): Check[] {
-  const show = (d: SystemFacts['rdma']['devices'][number]) => `${d.name} (${d.nodeType}) on ${d.netdev ?? 'no netdev'}, ${d.state ?? 'state unknown'}`;
   if (mode === 'hardware') {
     const active = sys.rdma.devices.filter((d) => d.netdev && d.state === 'ACTIVE');
-    return [active.length ? pass('RDMA device', active.map(show).join('; ')) : fail('RDMA device', s.device ?? `no ACTIVE RDMA port with a netdev (${sys.rdma.devices.map(show).join('; ') || 'no device'})`)];
+    return [active.length ? pass('RDMA device', active.map(showDevice).join('; ')) : fail('RDMA device', s.device ?? `no ACTIVE RDMA port with a netdev (${sys.rdma.devices.map(showDevice).join('; ') || 'no device'})`)];
   }
   const soft = SOFT_RDMA[mode];
-  const link = linkNameOf(vars, mode);
-  const nd = rdmaNetdev(vars, sys);
-  const want = 'netdev' in nd ? nd.netdev : undefined;
+  const names = linkNamesOf(vars, mode);
+  const nds = rdmaNetdevs(vars, sys);
+  const perLink = names.map((link, i) => oneLinkChecks(sys, soft, link, 'error' in nds ? undefined : nds[i]?.netdev, s));
+  // Several links (multichannel): still one 'RDMA link' and one 'RDMA link at boot' check. The
+  // cluster report has a column per check name, so per-link names (or numbers) would add columns
+  // that most of 200 hosts leave empty, and a host's links would sit apart; one cell per host
+  // reads better, FAIL when any link fails, its detail naming each link (the failing first).
+  return [merge('RDMA link', perLink.map((c) => c[0])), merge('RDMA link at boot', perLink.map((c) => c[1]))];
+}
+
+/** One check from one per link: the worst status; the details, failing links first. */
+function merge(name: string, checks: Check[]): Check {
+  if (checks.length === 1) return checks[0]!;
+  const rank = { FAIL: 0, SKIP: 1, PASS: 2 } as const;
+  const sorted = [...checks].sort((a, b) => rank[a.status] - rank[b.status]);
+  const status = sorted[0]!.status;
+  // Without systemd every link skips for the same reason: once is enough.
+  const details = [...new Set(sorted.map((c) => c.detail))];
+  return { name, status, detail: details.join('; ') };
+}
+
+/** 'RDMA link' and 'RDMA link at boot' for one soft link (`want`: its netdev, when known). */
+function oneLinkChecks(sys: SystemFacts, soft: (typeof SOFT_RDMA)[keyof typeof SOFT_RDMA], link: string, want: string | undefined, s: KernelSupport): [Check, Check] {
   const dev = sys.rdma.devices.find((d) => d.name === link);
   const unit = `smbdirect-rdma-${link}.service`;
   let linkCheck: Check;
   if (!dev) {
-    const others = sys.rdma.devices.map(show).join('; ');
+    const others = sys.rdma.devices.map(showDevice).join('; ');
     linkCheck = fail('RDMA link', blame(s, ['INFINIBAND', soft.symbol]) ?? `no RDMA link ${link}${others ? ` (devices: ${others})` : ''}: run the rdma-link task, or systemctl start ${unit}`);
-  } else if (want && dev.netdev !== want) linkCheck = fail('RDMA link', `${show(dev)}, expected on ${want}`);
-  else if (dev.state !== 'ACTIVE') linkCheck = fail('RDMA link', `${show(dev)}: the port is not ACTIVE (is ${dev.netdev ?? 'its netdev'} up?)`);
-  else linkCheck = pass('RDMA link', show(dev));
+  } else if (want && dev.netdev !== want) linkCheck = fail('RDMA link', `${showDevice(dev)}, expected on ${want}`);
+  else if (dev.state !== 'ACTIVE') linkCheck = fail('RDMA link', `${showDevice(dev)}: the port is not ACTIVE (is ${dev.netdev ?? 'its netdev'} up?)`);
+  else linkCheck = pass('RDMA link', showDevice(dev));
   const u = sys.services.units.find((x) => x.name === unit);
   const boot = !sys.host.systemd
     ? skip('RDMA link at boot', 'no systemd on this host')

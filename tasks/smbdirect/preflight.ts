@@ -26,7 +26,7 @@ import { kconfigFragment } from '../../src/smb/kconfig-fragment.js';
 import { PER_TYPE_LISTENERS_FROM, perTypeListeners, rdmaPorts } from '../../src/smb/rdma-ports.js';
 import type { RdmaMode } from '../../src/smb/model.js';
 import {
-  isBookworm, kernelPolicyOf, kernelSupport, ksmbdToolsInstalled, ksmbdToolsTooOld, linkNameOf, rdmaModeOf, rdmaNetdev, roleOf,
+  isBookworm, kernelPolicyOf, kernelSupport, ksmbdToolsInstalled, ksmbdToolsTooOld, linkNamesOf, rdmaModeOf, rdmaNetdevs, roleOf,
   compareDebVersions, moduleSigningRefusal, modulesRemedy, upstreamVersion, type KernelSupport, type Role,
 } from '../../src/smb/support.js';
 import type { Change, Task, Vars } from '../../src/types.js';
@@ -54,12 +54,41 @@ function mixRefusal(sys: SystemFacts, vars: Vars, role: Role, mode: RdmaMode): s
   const names = (types: string[]) => [...new Set(sys.rdma.devices.filter((d) => types.includes(d.nodeType)).map((d) => d.name))];
   const iwarp = names(['iwarp']);
   const ibroce = names(['roce', 'ib']);
-  const planned = mode === 'hardware' ? undefined : linkNameOf(vars, mode);
-  if (planned && !sys.rdma.devices.some((d) => d.name === planned)) (mode === 'siw' ? iwarp : ibroce).push(`${planned} (smbdirect_rdma_mode ${mode} would create it)`);
+  // Every soft link the play would create (several with a list of netdevs).
+  const planned = mode === 'hardware' ? [] : linkNamesOf(vars, mode).filter((l) => !sys.rdma.devices.some((d) => d.name === l));
+  if (planned.length) (mode === 'siw' ? iwarp : ibroce).push(`${planned.join(', ')} (smbdirect_rdma_mode ${mode} would create ${planned.length > 1 ? 'them' : 'it'})`);
   // A kernel with one listener per node type (src/smb/rdma-ports.ts) serves both kinds.
   if (!iwarp.length || !ibroce.length || perTypeListeners(sys.kernel)) return undefined;
-  const fix = planned ? `use smbdirect_rdma_mode ${mode === 'siw' ? 'hardware' : 'siw'} here, or remove the other devices` : 'delete the devices of one kind (rdma link delete NAME)';
+  const fix = planned.length ? `use smbdirect_rdma_mode ${mode === 'siw' ? 'hardware' : 'siw'} here, or remove the other devices` : 'delete the devices of one kind (rdma link delete NAME)';
   return `refusing a ksmbd server with iWARP and IB/RoCE RDMA devices together (iWARP: ${iwarp.join(', ')}; IB/RoCE: ${ibroce.join(', ')}): ${rdmaPorts(sys.kernel, ['iwarp', 'roce']).rule}, so its one listener is on 5445 and IB/RoCE clients cannot connect (kernels from ${PER_TYPE_LISTENERS_FROM.major}.${PER_TYPE_LISTENERS_FROM.minor} listen per device type); ${fix}`;
+}
+
+/** a.b.c.d/prefix -> its network, as "a.b.c.0/prefix". */
+function network4(address: string, prefix: number): string {
+  const n = address.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  const size = 2 ** (32 - prefix);
+  const net = Math.floor(n / size) * size;
+  return `${[24, 16, 8, 0].map((shift) => Math.floor(net / 2 ** shift) % 256).join('.')}/${prefix}`;
+}
+
+/**
+ * Several RDMA interfaces (a netdev list, for multichannel) sharing an IPv4 subnet: the routing
+ * table sends every channel to that subnet out of one of them, so the links beyond the first
+ * carry nothing. A warning: the links themselves work.
+ */
+function sharedSubnets(sys: SystemFacts, netdevs: string[]): string[] {
+  const seen = new Map<string, string>();
+  const warnings: string[] = [];
+  for (const name of netdevs) {
+    const dev = sys.net.netdevs.find((d) => d.name === name);
+    for (const a of dev?.addrs.filter((x) => x.family === 'inet') ?? []) {
+      const net = network4(a.address, a.prefix);
+      const other = seen.get(net);
+      if (other !== undefined && other !== name) warnings.push(`smbdirect_rdma_netdev: ${other} and ${name} are both in ${net}: the kernel routes that subnet out of one of them, so a second multichannel RDMA channel would not use ${name}; give each RDMA NIC its own subnet`);
+      else seen.set(net, name);
+    }
+  }
+  return warnings;
 }
 
 /** ksmbd-tools on a server: [problem (fatal with policy fail), warnings]. */
@@ -96,13 +125,16 @@ const task: Task = {
     const [role, mode, policy] = [roleOf(vars), rdmaModeOf(vars), kernelPolicyOf(vars)];
     const s = kernelSupport(sys, role, mode);
     const kernelMissing = s.missing.filter((m) => m.remedy === 'kernel');
-    const netdev = mode === 'hardware' ? undefined : rdmaNetdev(vars, sys);
+    // Each interface of smbdirect_rdma_netdev (a list: one soft link on each) must be usable.
+    const netdev = mode === 'hardware' ? undefined : rdmaNetdevs(vars, sys);
     const refusals = [
       mixRefusal(sys, vars, role, mode),
       netdev && 'error' in netdev ? netdev.error : undefined,
       policy === 'build-modules' && kernelMissing.length ? moduleSigningRefusal(sys) : undefined,
     ].filter((x): x is string => x !== undefined);
     const [toolsProblem, toolsWarnings] = role === 'server' ? ksmbdTools(sys) : [undefined, []];
+    // Multichannel over RDMA wants each RDMA NIC on its own subnet.
+    const subnetWarnings = Array.isArray(netdev) && netdev.length > 1 ? sharedSubnets(sys, netdev.map((n) => n.netdev)) : [];
     const issues = [...(s.kernelTooOld ? [s.kernelTooOld] : []), ...(s.device ? [s.device] : []), ...s.missing.map((m) => `${m.meaning} (fix: ${m.fix})`)];
     // What this distribution's kernels build and the exact remedy for this host (src/smb/distro-kernels.ts).
     const distroText = distroKernelText(sys, role, mode, kernelMissing.map((m) => `CONFIG_${m.symbol}=${m.want}`));
@@ -127,12 +159,12 @@ const task: Task = {
     if (fatal.length) {
       const fragment = content ? { path, content } : undefined;
       const changes = fragment ? [{ kind: 'local-file' as const, path: fragment.path, content: fragment.content }] : undefined;
-      return { status: 'fail', msg: `${role} on kernel ${sys.kernel.release}: ${fatal.join('; ')}${where}`, warnings: toolsWarnings, report: report(host, role, mode, sys, s, fragment, distroText), changes };
+      return { status: 'fail', msg: `${role} on kernel ${sys.kernel.release}: ${fatal.join('; ')}${where}`, warnings: [...toolsWarnings, ...subnetWarnings], report: report(host, role, mode, sys, s, fragment, distroText), changes };
     }
     // Going on: the problems become warnings (with the notes that explain them, e.g. the evidence used).
     const doubtful = issues.length > 0 || s.unknown.length > 0;
     const warnings = [
-      ...issues, ...(toolsProblem ? [toolsProblem] : []), ...toolsWarnings,
+      ...issues, ...(toolsProblem ? [toolsProblem] : []), ...toolsWarnings, ...subnetWarnings,
       ...s.unknown.map((u) => `${u} could not be checked: no kernel config and no module evidence`), ...(doubtful ? s.notes : []),
     ];
     if (issues.length && distroText && policy === 'warn') warnings.push(distroText);

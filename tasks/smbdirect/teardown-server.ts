@@ -3,7 +3,7 @@
  * for a ksmbd started by hand without systemd) and unloads our rebuilt ksmbd module and disables ksmbd.service if smbdirect/ksmbd-service
  * enabled it (its mark in /var/lib/smbdirect-provision; offline through the engine's
  * `systemctl --root=/` fallback); removes /etc/ksmbd/ksmbd.conf and ksmbdpwd.db, each
- * kept first under /var/backups/smbdirect-provision; deletes the soft RDMA link, disables and
+ * kept first under /var/backups/smbdirect-provision; deletes the soft RDMA link(s), disables and
  * removes its boot unit(s) smbdirect-rdma-*.service and /etc/modules-load.d/smbdirect-rdma.conf.
  * The share directories share-dirs created (recorded in /var/lib/smbdirect-provision) are removed,
  * deepest first, when empty (rmdir, never a recursive delete); the others, data, system users and packages stay. A second run changes nothing.
@@ -14,7 +14,7 @@ import { systemOf, type SystemFacts } from '../../src/facts/index.js';
 import { cmd } from '../../src/quote.js';
 import { DAEMON_RELOAD } from '../../src/smb/handlers.js';
 import { KSMBD_CONF } from '../../src/smb/ksmbd-conf.js';
-import { linkNameOf, rdmaModeOf } from '../../src/smb/support.js';
+import { linkNamesOf, rdmaModeOf } from '../../src/smb/support.js';
 import type { Change, Facts, Task, Vars } from '../../src/types.js';
 import { rawSharePaths, removalReads, removeRecorded, removeStateDir, SHARE_DIRS_RECORD, STATE_DIR } from '../../src/smb/created-dirs.js';
 import { ENABLED_MARK, KSMBD_UNIT } from './ksmbd-service.js';
@@ -26,24 +26,48 @@ export { handlers } from './rdma-link.js';
 
 const UNIT_DIR = '/etc/systemd/system';
 
-function softLink(vars: Vars): string | undefined {
+/** The configured soft links (one per entry of smbdirect_rdma_netdev); none for hardware. */
+function softLinkNames(vars: Vars): string[] {
   const mode = rdmaModeOf(vars);
-  return mode === 'hardware' ? undefined : linkNameOf(vars, mode);
+  return mode === 'hardware' ? [] : linkNamesOf(vars, mode);
 }
 
-/** Paths rdmaTeardown() manages (for reads()). */
-export const rdmaTeardownReads = (vars: Vars): string[] => {
-  const link = softLink(vars);
-  return [MODULES_LOAD, ...(link ? [unitPath(link)] : [])];
-};
+/** Paths rdmaTeardown() manages (for reads(), which must not throw: a bad mode or link name list fails the plan, saying why). */
+export function rdmaTeardownReads(vars: Vars): string[] {
+  try {
+    return [MODULES_LOAD, ...softLinkNames(vars).map(unitPath)];
+  } catch {
+    return [MODULES_LOAD];
+  }
+}
 
 /** Why a soft link stays: what still holds it, and when it goes. */
 const keptText = (link: string, held: string) =>
   `RDMA link ${link} kept: ${held} still holds it (rdma resource show cm_id), and deleting it now would block ` +
   `until that is released (a cifs connection to a server that is gone never is); its boot unit is removed, so it goes at the next reboot (or: rdma link delete ${link})`;
 
+/** Deleting one soft link, unless a cifs connection holds it and its unit is gone already (then a warning). */
+function deleteLink(link: string, sys: SystemFacts, files: Facts['files'], warnings: string[]): Change[] {
+  if (!sys.rdma.devices.some((d) => d.name === link)) return [];
+  const holders = sys.rdma.cmIds.filter((c) => c.dev === link && c.comm === 'cifs');
+  if (holders.length && !files[unitPath(link)]?.exists) {
+    const states = [...new Set(holders.map((c) => c.state ?? '?'))].join(', ');
+    warnings.push(keptText(link, `${holders.length} cifs RDMA connection${holders.length > 1 ? 's' : ''} (${states})`));
+    return [];
+  }
+  const holds = `rdma resource show cm_id 2>/dev/null | grep -q ${cmd(`^link ${link}/.* comm \\[cifs\\] `)}`;
+  return [{
+    kind: 'command',
+    desc: `delete RDMA link ${link}`,
+    // A cifs connection of a mount just unmounted is released by cifsd a moment later: wait
+    // up to 10 s for it before calling the link held.
+    cmd: `i=0; while ${holds} && [ $i -lt 10 ]; do sleep 1; i=$((i+1)); done; if ${holds}; then sd_warn ${cmd(keptText(link, 'a cifs RDMA connection'))}; else ${cmd('rdma', 'link', 'delete', link)}; fi`,
+    unless: `! ${cmd('rdma', 'dev', 'show', link)}`,
+  }];
+}
+
 /**
- * Deletes the soft RDMA link, disables and removes its boot unit(s) and the modules-load file
+ * Deletes the soft RDMA links (each of a list), disables and removes their boot unit(s) and the modules-load file
  * (servers and clients). A link that a cifs connection still holds is kept, with a warning:
  * `rdma link delete` waits in the kernel for that connection, and one stuck on a dead server (a
  * task in D state) never lets go, so teardown would hang for good. Only cifs connections count:
@@ -55,34 +79,18 @@ export function rdmaTeardown(vars: Vars, sys: SystemFacts, files: Facts['files']
   const changes: Change[] = [];
   const warnings: string[] = [];
   const systemd = sys.services.systemdRunning;
-  // The configured soft link, then every unit of ours (also for links named differently before).
-  const link = softLink(vars);
-  if (link && sys.rdma.devices.some((d) => d.name === link)) {
-    const holders = sys.rdma.cmIds.filter((c) => c.dev === link && c.comm === 'cifs');
-    if (holders.length && !files[unitPath(link)]?.exists) {
-      const states = [...new Set(holders.map((c) => c.state ?? '?'))].join(', ');
-      warnings.push(keptText(link, `${holders.length} cifs RDMA connection${holders.length > 1 ? 's' : ''} (${states})`));
-    } else {
-      const holds = `rdma resource show cm_id 2>/dev/null | grep -q ${cmd(`^link ${link}/.* comm \\[cifs\\] `)}`;
-      changes.push({
-        kind: 'command',
-        desc: `delete RDMA link ${link}`,
-        // A cifs connection of a mount just unmounted is released by cifsd a moment later: wait
-        // up to 10 s for it before calling the link held.
-        cmd: `i=0; while ${holds} && [ $i -lt 10 ]; do sleep 1; i=$((i+1)); done; if ${holds}; then sd_warn ${cmd(keptText(link, 'a cifs RDMA connection'))}; else ${cmd('rdma', 'link', 'delete', link)}; fi`,
-        unless: `! ${cmd('rdma', 'dev', 'show', link)}`,
-      });
-    }
-  }
+  // The configured soft links, then every unit of ours (also for links named differently before).
+  const links = softLinkNames(vars);
+  for (const link of links) changes.push(...deleteLink(link, sys, files, warnings));
   const ours = sys.services.units.filter((u) => /^smbdirect-rdma-.+\.service$/.test(u.name));
   for (const u of ours) {
     if (systemd && u.active === 'active') changes.push({ kind: 'service', name: u.name, state: 'stopped' });
     if (u.enabled === 'enabled') changes.push({ kind: 'service', name: u.name, enabled: false });
     const path = `${UNIT_DIR}/${u.name}`;
-    if ((link && path === unitPath(link)) || u.enabled === null || u.enabled === 'not-found') continue;
+    if (links.some((l) => path === unitPath(l)) || u.enabled === null || u.enabled === 'not-found') continue;
     changes.push({ kind: 'command', desc: `remove ${path}`, cmd: cmd('rm', '-f', '--', path), unless: `! test -e ${cmd(path)}`, notify: [DAEMON_RELOAD] });
   }
-  if (link) changes.push({ kind: 'absent', path: unitPath(link), notify: [DAEMON_RELOAD] });
+  for (const link of links) changes.push({ kind: 'absent', path: unitPath(link), notify: [DAEMON_RELOAD] });
   changes.push({ kind: 'absent', path: MODULES_LOAD });
   return { changes, warnings };
 }
