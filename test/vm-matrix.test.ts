@@ -56,11 +56,16 @@ const loadedIsRebuilt = async (h: Host, name: string, srcversion: string | undef
   if (srcversion) return have === srcversion;
   return r.code === 0 && path === `/lib/modules/${kernels[h]}/updates/${name}.ko`;
 };
+/** Each host's mount of its server's share; multichannel: a soft RDMA link on both NICs and two channels asked. */
+const writeHostVars = (h: Host, multichannel: boolean): void => writeFileSync(join(dir, 'host_vars', `${h}.yml`),
+  `${multichannel ? 'smbdirect_rdma_netdev: [eth1, eth2]\n' : ''}smb_mounts:\n  - server: ${SERVER[h]}\n    share: ring\n    path: /mnt/ring\n    user: ringuser\n    vers: "3.1.1"\n${multichannel ? '    options: [multichannel, max_channels=2]\n' : ''}`);
 const mountLine = async (h: Host) => (await ssh(h, 'grep " /mnt/ring cifs " /proc/mounts', false)).stdout.trim();
 
 // In subtests: the root test must have something pending across these long awaits.
 await t.test('three releases boot their stock kernels on one private link', async (t) => {
-  lab = await startVmLab(root, 'vm-matrix-', { modules: false, bootTimeout: 900, vms: VMS });
+  // Two private links per VM (eth1, eth2 on its own subnet): one soft RDMA link each for the
+  // multichannel step; every other step keeps to eth1 (group_vars/all.yml below).
+  lab = await startVmLab(root, 'vm-matrix-', { modules: false, bootTimeout: 900, vms: VMS, rdmaLinks: 2 });
   for (const h of HOSTS) kernels[h] = (await ssh(h, 'uname -r')).stdout.trim();
   lab.log(`kernels: ${JSON.stringify(kernels)}`);
   t.match(kernels.deb12, /^6\.1\.\d+-\d+-amd64$/, 'deb12 runs bookworm 6.1');
@@ -74,6 +79,7 @@ await t.test('three releases boot their stock kernels on one private link', asyn
     t.notMatch((await ssh(h, 'modinfo -F depends cifs ksmbd', false)).stdout, /rdma_cm|smbdirect/, `${h}: the stock cifs and ksmbd have no SMB Direct`);
     t.not((await ssh(h, 'modinfo -n siw', false)).code, 0, `${h}: no siw in the stock kernel`);
     t.match((await ssh(h, 'ip -4 -o addr show eth1')).stdout, new RegExp(`inet ${re(address(h))}/24`), `${h}: its address on the private link`);
+    t.match((await ssh(h, 'ip -4 -o addr show eth2')).stdout, new RegExp(`inet ${re(address(h).replace('.77.', '.78.'))}/24`), `${h}: its address on the second private link`);
   }
   // Inventory: the lab's hosts (all in both groups), one share each, each client's mount names its
   // server; the password file 0600 outside the inventory directory.
@@ -85,6 +91,7 @@ await t.test('three releases boot their stock kernels on one private link', asyn
   mkdirSync(join(dir, 'host_vars'));
   writeFileSync(join(dir, 'group_vars', 'all.yml'), `smbdirect_kernel_policy: build-modules
 smbdirect_rdma_mode: siw
+smbdirect_rdma_netdev: eth1
 smbdirect_fragment_dir: ${secrets}/kconfig
 ksmbd_users:
   - name: ringuser
@@ -94,9 +101,7 @@ ksmbd_shares:
     path: /srv/smb/ring
     mode: "0777"
 `);
-  for (const h of HOSTS) {
-    writeFileSync(join(dir, 'host_vars', `${h}.yml`), `smb_mounts:\n  - server: ${SERVER[h]}\n    share: ring\n    path: /mnt/ring\n    user: ringuser\n    vers: "3.1.1"\n`);
-  }
+  for (const h of HOSTS) writeHostVars(h, false);
 });
 
 await t.test('site (build-modules, siw): every kernel serves and mounts across versions', async (t) => {
@@ -223,6 +228,45 @@ await t.test('probe over rxe: each client measures RDMA against a temporary TCP 
   t.same(attrs(dom, /g class="probe-row"/, 'data-host').sort(), [...HOSTS].sort(), 'the page charts every client');
   t.equal(attrs(dom, /rect class="bar rdma"/, 'data-mbps').length, 3, 'an RDMA bar per client');
   t.equal(attrs(dom, /rect class="bar tcp"/, 'data-mbps').length, 3, 'a TCP bar per client');
+});
+
+await t.test('multichannel over rxe: a soft RDMA link on each of two NICs, max_channels=2; verify counts each mount\'s channels', async (t) => {
+  for (const h of HOSTS) writeHostVars(h, true);
+  const r = await run('site', ...rxe);
+  t.equal(r.code === 0 || r.code === 2, true, `site ran (exit ${r.code})`);
+  const why: Record<string, string> = {};
+  for (const h of HOSTS) {
+    t.match((await ssh(h, 'rdma link show rxe1/1')).stdout, /state ACTIVE .*netdev eth2/, `${h}: rxe1 on the second NIC`);
+    t.equal((await ssh(h, 'systemctl is-enabled smbdirect-rdma-rxe1.service')).stdout.trim(), 'enabled', `${h}: rxe1's boot unit`);
+    t.match(await mountLine(h), /,rdma,.*max_channels=2/, `${h}: mounted over rdma with max_channels=2`);
+    const checks = (result(r, h, /verify/) as { checks?: Array<{ name: string; status: string; detail: string }> } | undefined)?.checks ?? [];
+    const mc = checks.find((c) => /multichannel/.test(c.name));
+    t.ok(mc, `${h}: verify has a multichannel check`);
+    if (mc?.status === 'PASS') t.match(mc.detail, /^2 channels, all RDMA/, `${h} (${kernels[h]}) <- ${SERVER[h]} (${kernels[SERVER[h]]}): ${mc.detail}`);
+    else why[h] = mc?.detail ?? '';
+  }
+  // At least one pair opens two RDMA channels, proven by the kernel's own lines (not only by verify);
+  // a pair that does not is told why from its kernel's evidence, never with an empty reason.
+  const proven = HOSTS.filter((h) => why[h] === undefined);
+  t.ok(proven.length >= 1, `two RDMA channels on ${proven.join(', ') || 'no client'}${Object.keys(why).length ? `; not on ${Object.entries(why).map(([h, w]) => `${h}: ${w}`).join('; ')}` : ''}`);
+  for (const h of proven) {
+    const dmesg = (await ssh(h, 'dmesg')).stdout;
+    t.ok((dmesg.match(/CIFS: VFS: RDMA transport established/g) ?? []).length >= 2, `${h}: an "RDMA transport established" line per channel`);
+    t.match(dmesg, new RegExp(`successfully opened new channel on iface:${re(address(SERVER[h]).replace('.77.', '.78.'))}`), `${h}: the extra channel on its server's second NIC`);
+  }
+  for (const h of Object.keys(why)) t.match(why[h], /\S{8,}/, `${h}: verify says why (${why[h]})`);
+  await roundTrip(t, 'mc');
+  const again = await run('site', ...rxe);
+  t.same(changed(again), ALL_ZERO, 'a second multichannel run changes nothing');
+  // Back to one link and one channel for the steps after: teardown (both links and units go), then site.
+  const down = await run('teardown', ...rxe);
+  t.equal(down.code, 0, 'teardown succeeds');
+  for (const h of HOSTS) {
+    t.not((await ssh(h, 'rdma link show rxe1/1', false)).code, 0, `${h}: rxe1 deleted`);
+    t.not((await ssh(h, 'test -e /etc/systemd/system/smbdirect-rdma-rxe1.service', false)).code, 0, `${h}: rxe1's boot unit removed`);
+    writeHostVars(h, false);
+  }
+  t.equal((await run('site', ...rxe)).code, 0, 'one link per host again');
 });
 
 await t.test('real ksmbd fails to restart after its config changed: exit 2, ksmbd.conf new and whole; healed, it converges', async (t) => {
