@@ -1,4 +1,4 @@
-// A V8 code cache for the CommonJS files a command loads (#14): ssh2, node-ssh, handlebars, diff
+// A V8 code cache for the CommonJS files a command loads (#14): ssh2, handlebars' runtime, diff
 // and the one-file yaml. Node 20 compiles every one of them from source on every start-up (its own
 // compile cache, module.enableCompileCache, exists from node 22.1), ~0.05-0.1 s of CPU for `run`.
 // The first run keeps what V8 compiled (after the run, so the functions it compiled lazily are in
