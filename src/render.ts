@@ -41,11 +41,22 @@ function precompiledSpecs(): Map<string, TemplateSpecification> {
   return precompiled;
 }
 
+/** The runtime from the build's one file (scripts/precompile-templates.mjs) when it is there for
+ * the installed Handlebars, else from the package. */
+function loadRuntime(): Env {
+  const { version } = require('handlebars/package.json') as { version: string };
+  try {
+    return require(join(ROOT, 'dist', 'vendor', `handlebars-runtime-${version}.cjs`)) as Env;
+  } catch {
+    return require('handlebars/runtime') as Env;
+  }
+}
+
 function compile(source: string): Template {
   const spec = precompiledSpecs().get(source);
   if (spec) {
     try {
-      runtime ??= withHelpers((require('handlebars/runtime') as Env).create());
+      runtime ??= withHelpers(loadRuntime().create());
       return runtime.template(spec);
     } catch {
       // precompiled by another Handlebars (its revision check): compile it here

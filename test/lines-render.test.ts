@@ -43,6 +43,7 @@ t.test('templates precompiled at build time: every template, from its own source
   t.equal(out.text, compiled.endsWith('\n') ? compiled : `${compiled}\n`, 'the text Handlebars compiles');
   t.equal(render('smbdirect-remount@.service.hbs', data), out.text, 'and render() here');
   t.equal(out.compiler, false, 'no Handlebars compiler loaded');
+  t.ok(existsSync(join(ROOT, 'dist', 'vendor', `handlebars-runtime-${(require('handlebars/package.json') as { version: string }).version}.cjs`)), 'the runtime in one file');
   // A source no build precompiled is compiled, as before.
   t.equal(renderString('{{yesno a}} {{join b "+"}}', { a: true, b: [1, 2] }), 'yes 1+2\n');
 });
