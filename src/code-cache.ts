@@ -23,6 +23,7 @@ interface ModuleInternals {
   prototype: { _compile: Compile };
   wrap(content: string): string;
   _resolveFilename(request: string, parent: CjsModule, isMain: boolean, options?: unknown): string;
+  _resolveLookupPaths(request: string, parent: CjsModule): string[] | null;
   _cache: unknown;
   _extensions: unknown;
 }
@@ -72,8 +73,11 @@ export function installCodeCache(dir: string): void {
     const fn = script.runInThisContext({ displayErrors: true }) as (...a: unknown[]) => unknown;
     // The require node would give the module (resolution from the module itself, one shared cache).
     const mod = this;
+    const resolve = Object.assign((request: string, options?: unknown) => M._resolveFilename(request, mod, false, options), {
+      paths: (request: string) => M._resolveLookupPaths(request, mod),
+    });
     const req = Object.assign((id: string) => mod.require(id), {
-      resolve: (request: string, options?: unknown) => M._resolveFilename(request, mod, false, options),
+      resolve,
       cache: M._cache,
       main: (process as { mainModule?: unknown }).mainModule,
       extensions: M._extensions,
