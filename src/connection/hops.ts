@@ -2,14 +2,14 @@
 // to it (keyed by the bastion's resolved options and the way to it), and the session ends when the
 // last connection through it closes; the engine closes every host's connection at the end of the run.
 // A session that dies during the run is opened again for the hosts that connect after that.
+import type { NodeSSH } from 'node-ssh';
 import type { Duplex } from 'node:stream';
 import { UnreachableError } from './errors.js';
 import type { ConnectOptions } from './options.js';
 import { ProxyCommandSocket, settled } from './proxy-command.js';
-import type { SshSession } from './session.js';
 import { connectClient, endClient, type Carrier, type HostKeyPolicy } from './ssh.js';
 
-interface Hop { key: string; session: Promise<SshSession>; users: number }
+interface Hop { key: string; session: Promise<NodeSSH>; users: number }
 
 const open = new Map<string, Hop>();
 
@@ -29,7 +29,7 @@ function hopKey(o: ConnectOptions, upstream: string, policy: HostKeyPolicy): str
 /** A session that was up and has closed since (the bastion restarted, the link dropped). */
 const closed = (hop: Hop): Promise<boolean> => hop.session.then((s) => !s.isConnected(), () => false);
 
-async function take(key: string, connect: () => Promise<SshSession>): Promise<Hop> {
+async function take(key: string, connect: () => Promise<NodeSSH>): Promise<Hop> {
   // Hosts still to connect get a new session; those holding the dead one give it back as usual.
   const seen = open.get(key);
   if (seen && (await closed(seen)) && open.get(key) === seen) open.delete(key);
@@ -50,7 +50,7 @@ async function giveBack(hop: Hop): Promise<void> {
 }
 
 /** A channel from the jump host to `to` (what `ssh -W host:port` asks for), within `to`'s connect timeout. */
-function forward(from: { ssh: SshSession; name: string }, to: ConnectOptions): Promise<Duplex> {
+function forward(from: { ssh: NodeSSH; name: string }, to: ConnectOptions): Promise<Duplex> {
   const target = `${to.address}:${to.port}`;
   return new Promise((resolve, reject) => {
     let late = false;
@@ -86,7 +86,7 @@ export async function openRoute(o: ConnectOptions, policy: HostKeyPolicy): Promi
     for (const hop of held.splice(0).reverse()) await giveBack(hop);
   };
   try {
-    let upstream: { ssh: SshSession; name: string } | undefined;
+    let upstream: { ssh: NodeSSH; name: string } | undefined;
     let key = '';
     for (const [i, j] of jumps.entries()) {
       key = hopKey(j, key, policy);

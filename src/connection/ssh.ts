@@ -1,14 +1,14 @@
-// One persistent SSH session per host (ssh2, through session.ts). Scripts travel on stdin to `sh -s`,
+// One persistent SSH session per host (node-ssh over ssh2). Scripts travel on stdin to `sh -s`,
 // so nothing we send (file contents, secrets) ever appears in a remote process's argv.
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
+import { NodeSSH } from 'node-ssh';
 import type { Connection, RunOutput } from '../types.js';
 import { explainConnectError, UnreachableError } from './errors.js';
 import { fingerprint, hostToken, readKnownHosts, recordKey, verdict } from './known-hosts.js';
 import { describeSource, type ConnectOptions } from './options.js';
 import { authHandler, authMethods } from './auth.js';
 import { becomeCommand, execWithBecome, type BecomeCommand } from './become.js';
-import { SshSession } from './session.js';
 
 /**
  * Destroys the TCP socket under an ssh2 client. ssh2's own destroy() skips a socket that is no
@@ -55,7 +55,7 @@ export function hostKeyMode(o: Pick<ConnectOptions, 'strictHostKeyChecking'>, po
  * Opens an SSH session, checking the host key against known_hosts (on every hop alike): over TCP,
  * or over `via.sock`. Failures are UnreachableErrors with a plain message.
  */
-export async function connectClient(o: ConnectOptions, policy: HostKeyPolicy, via?: Omit<Carrier, 'release'>): Promise<SshSession> {
+export async function connectClient(o: ConnectOptions, policy: HostKeyPolicy, via?: Omit<Carrier, 'release'>): Promise<NodeSSH> {
   const target = `${o.address}:${o.port}${via ? ` ${via.label}` : ''}`;
   const known = (await Promise.all(o.knownHosts.map(readKnownHosts))).join('\n');
   const knownNames = o.knownHosts.join(', ') || 'no known_hosts file (UserKnownHostsFile none)';
@@ -83,7 +83,7 @@ export async function connectClient(o: ConnectOptions, policy: HostKeyPolicy, vi
       `${mode.why}verify it and re-run with --accept-new-host-keys to record it`;
     return false;
   };
-  const ssh = new SshSession();
+  const ssh = new NodeSSH();
   try {
     await ssh.connect({
       host: o.address,
@@ -123,7 +123,7 @@ function passwordRefused(o: ConnectOptions, target: string): string | undefined 
  * Ends a session politely, then destroys its socket: after a network cut the TCP close would
  * otherwise keep the process alive for minutes of retransmits after the recap was printed.
  */
-export async function endClient(ssh: SshSession, waitForGoodbye: boolean): Promise<void> {
+export async function endClient(ssh: NodeSSH, waitForGoodbye: boolean): Promise<void> {
   const client = ssh.connection;
   ssh.dispose();
   if (!client) return;
@@ -133,7 +133,7 @@ export async function endClient(ssh: SshSession, waitForGoodbye: boolean): Promi
 
 export class SshConnection implements Connection {
   roundTrips = 0;
-  private constructor(readonly host: string, private ssh: SshSession, private shell: BecomeCommand, private release: () => Promise<void>) {}
+  private constructor(readonly host: string, private ssh: NodeSSH, private shell: BecomeCommand, private release: () => Promise<void>) {}
 
   /** `via`: the carrier through jump hosts or a ProxyCommand (openRoute), else a direct TCP connection. */
   static async open(o: ConnectOptions, policy: HostKeyPolicy, via?: Carrier): Promise<SshConnection> {
@@ -150,14 +150,15 @@ export class SshConnection implements Connection {
     this.roundTrips++;
     if (!this.ssh.isConnected()) throw new UnreachableError('connection to the host was lost');
     let channel: { close(): void } | undefined;
-    // Keep the bytes and decode once: a character may be split between two chunks.
+    // node-ssh decodes each chunk on its own, which breaks a character split between two chunks:
+    // keep the bytes and decode once.
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const { auth } = this.shell;
     const exec = auth
       ? execWithBecome(this.ssh.connection!, { command: this.shell.command, auth }, script, (c) => (channel = c))
-      : this.ssh.exec(this.shell.command, {
-        stdin: script, onChannel: (c) => (channel = c), onStdout: (b) => out.push(b), onStderr: (b) => err.push(b),
+      : this.ssh.execCommand(this.shell.command, {
+        stdin: script, noTrim: true, onChannel: (c) => (channel = c), onStdout: (b) => out.push(b), onStderr: (b) => err.push(b),
       }).then((r) => ({ code: r.code, signal: r.signal ?? undefined, stdout: Buffer.concat(out), stderr: Buffer.concat(err) }));
     const res = await withTimeout(exec, opts.timeoutMs, () => { this.timedOut = true; channel?.close(); });
     if (res.code === null) {
