@@ -4,6 +4,7 @@
 // engine) is imported by its handler; --version and --help are answered without yargs, and so is
 // a plain command line (fast-argv.ts); yargs parses the rest and words the usage errors.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { reportError } from './errors.js';
 import { installInterruptHandlers } from './interrupt.js';
 
@@ -27,6 +28,9 @@ if (args.length === 1 && args[0] === '--version') {
 } else {
   // Ctrl-C / SIGTERM: `run` winds down and prints its recap; other commands exit at once (#16).
   installInterruptHandlers();
+  // Before anything loads ssh2, handlebars or yaml: their compiled code from earlier runs.
+  const [{ installCodeCache }, { CACHE_ROOT }] = await Promise.all([import('./code-cache.js'), import('./paths.js')]);
+  installCodeCache(join(CACHE_ROOT, 'code-cache', `${process.version}-${process.arch}`));
   const { COMMAND_NAMES, loadCommands } = await import('./commands/all.js');
   const { fastArgv } = await import('./commands/fast-argv.js');
   const fast = COMMAND_NAMES.includes(args[0]!) ? fastArgv(await loadCommands([args[0]!]), args) : undefined;

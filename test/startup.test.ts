@@ -199,3 +199,36 @@ t.test('the compiled code reads YAML with the one-file yaml, as the package read
   t.equal(list.code, 0);
   t.strictSame(JSON.parse(list.stdout), redactValue(inventoryList(await loadInventory(join(ROOT, 'inventory/example')))));
 });
+
+t.test('the code cache of CommonJS files (code-cache.ts): made by a first run, used by the next, never trusted blindly', async (t) => {
+  const { mkdtempSync, chmodSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const cacheRoot = mkdtempSync(join(tmpdir(), 'smbdirect-code-cache-'));
+  t.teardown(() => rmSync(cacheRoot, { recursive: true, force: true }));
+  const dir = join(cacheRoot, 'code-cache', `${process.version}-${process.arch}`);
+  const files = () => { try { return readdirSync(dir).sort(); } catch { return []; } };
+  const args = ['inventory', '-i', 'inventory/example', '--list'];
+  const env = { SMBDIRECT_CACHE_DIR: cacheRoot };
+  const plain = await run(args, { ...env, SMBDIRECT_NO_CODE_CACHE: '1' });
+  t.equal(plain.code, 0, plain.stderr);
+  t.same(files(), [], 'SMBDIRECT_NO_CODE_CACHE=1: none made');
+  const first = await run(args, env);
+  t.equal(first.stdout, plain.stdout, 'the first run: the same output');
+  const made = files();
+  t.ok(made.length > 0 && made.every((f) => f.endsWith('.bin')), `the first run kept ${made.length} file(s)`);
+  t.equal((await import('node:fs')).statSync(dir).mode & 0o077, 0, 'in a directory of its own (0700)');
+  const second = await run(args, env);
+  t.equal(second.stdout, plain.stdout, 'the second run, from the cache: the same output');
+  // A cache made from another source (its hash) or V8 garbage: compiled again, and replaced.
+  for (const f of made) writeFileSync(join(dir, f), Buffer.alloc(64, 7));
+  const spoiled = await run(args, env);
+  t.equal(spoiled.stdout, plain.stdout, 'a spoiled cache: the same output');
+  t.notOk(made.some((f) => readFileSync(join(dir, f)).equals(Buffer.alloc(64, 7))), 'every spoiled file made again');
+  // A directory others may write to is not used.
+  rmSync(dir, { recursive: true });
+  (await import('node:fs')).mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o777);
+  const open = await run(args, env);
+  t.equal(open.stdout, plain.stdout);
+  t.same(files(), [], 'a world-writable cache directory: not used');
+});

@@ -1,6 +1,7 @@
 // Plans a play for one host against a virtual copy of its files, so later tasks see what
 // earlier tasks will write, and no-op changes are dropped before anything reaches the host.
-import { createTwoFilesPatch } from 'diff';
+import { createRequire } from 'node:module';
+import type * as Diff from 'diff';
 import type { Change, Facts, FileState, Plan, StructuredResult, Task, Vars } from '../types.js';
 
 export interface PlannedTask {
@@ -23,6 +24,13 @@ function structured(plan: Plan): StructuredResult | undefined {
 }
 
 const HIDDEN = '(content hidden: sensitive file)\n';
+
+// The diff package only when a file changes (#14): its ES build is 19 modules that a run without a
+// change never uses. Its CommonJS build, so that planning stays synchronous.
+const require = createRequire(import.meta.url);
+let diff: typeof Diff | undefined;
+const createTwoFilesPatch = (oldName: string, newName: string, before: string, after: string): string =>
+  (diff ??= require('diff') as typeof Diff).createTwoFilesPatch(oldName, newName, before, after);
 
 function fileDiff(path: string, before: string | undefined, after: string | undefined, sensitive?: boolean): string {
   if (sensitive) {
