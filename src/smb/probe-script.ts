@@ -192,8 +192,8 @@ fresh "$W/mnt/$N.tcp"; F2=$W/mnt/$N.tcp
 write "tcp write" "$F2"
 read_ "tcp read" "$F2"
 rm -f -- "$F2" && F2=
-# Time for the server's sampler (it looks every 0.1 s) to see the last marker before the trap removes it.
-sleep 0.5 2>/dev/null || sleep 1
+# Time for the server's sampler (it looks every 0.1 s, slower when busy) to see the last marker before the trap removes it.
+sleep 1
 say done`;
 
 /** The probe script for one mount (sh). Every value reaches it through src/quote.ts. */
