@@ -339,7 +339,8 @@ export interface Task {
   /**
    * Shell commands whose results the plan needs, keyed by a name of the task's choosing; they run
    * during fact gathering, also under --check (`check` true then; absent means false): read-only, except a probe that
-   * measures and leaves nothing behind (smbdirect/probe), which must only look under --check.
+   * measures and leaves nothing behind (smbdirect/probe, and smbdirect/probe-server-start/-collect:
+   * a detached sampler in its own /run directory, collected by a later play or ending by itself), which must only look under --check.
    */
   probes?(vars: Vars, host: string, check?: boolean): Record<string, ProbeCommand>;
   plan(ctx: TaskContext): Plan;

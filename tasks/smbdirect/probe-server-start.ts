@@ -39,12 +39,13 @@ const task: Task = {
   tags: ['smbdirect', 'probe'],
   inventoryVars: clusterVars,
   probes,
-  plan({ vars, host, facts, check }) {
-    const pv = probeVars(vars, host);
-    if ('error' in pv) return { status: 'fail', msg: pv.error };
+  plan({ vars, host, facts }) {
+    // Nothing to watch? Then the size does not matter either.
     const model = smbModelOrUndefined(vars, host);
     if (!model) return { status: 'skip', msg: 'the SMB variables do not validate (the verify playbook says why): server CPU not measured' };
     if (!model.shares.length) return { status: 'skip', msg: 'no ksmbd_shares on this host: no share to watch' };
+    const size = probeVars(vars, host);
+    if ('error' in size) return { status: 'fail', msg: size.error };
     const r = facts.probes[START_PROBE];
     const v = r ? startVerdict(r.stdout, r.code) : { ok: false as const, why: 'the start probe did not run (no result in the facts)' };
     if (!v.ok) return { status: 'ok', msg: `server CPU will not be measured: ${v.why}`, warnings: [`server CPU will not be measured: ${v.why}`] };
