@@ -99,9 +99,10 @@ t.test('markers from the test: the CPU burnt between them is recorded, two probe
 t.test('its time limit: without a new marker it ends and removes its directory; collect then finds none', async (t) => {
   const p = place(t);
   const before = snapshot(p.share);
-  const pid = await started(t, p, 1);
+  // 2 s: it counts whole seconds of /proc/uptime, so it ends 1 to 2 s after its last marker (or its start).
+  const pid = await started(t, p, 2);
   t.ok(alive(pid), 'running');
-  t.ok(await until(() => !alive(pid), 4000), 'ended by itself within its limit + a poll or two');
+  t.ok(await until(() => !alive(pid), 5000), 'ended by itself within its limit + a poll or two');
   t.notOk(existsSync(dir(p)), 'its directory removed');
   const r = await collect(p);
   t.equal(r.stdout, 'collect 1\nnone\n');
