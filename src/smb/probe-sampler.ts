@@ -86,9 +86,9 @@ export interface SamplerStart {
 /** The start probe: checks, then starts the sampler detached (not under --check). */
 export function samplerStartScript(s: SamplerStart, seams: SamplerSeams = {}): string {
   if (!Number.isInteger(s.idleS) || s.idleS <= 0) throw new Error(`sampler time limit must be a positive whole number of seconds, found ${s.idleS}`);
-  const shares = [...new Set(s.shares)];
+  const shares = [...new Set(s.shares)].map(quote).join(' ');
   const steps = `say "sampler 1 $MODE"
-set -- ${shares.map(quote).join(' ')}
+set -- ${shares}
 n=0
 for s in "$@"; do if [ -d "$s" ]; then say "share $s"; n=$((n+1)); else say "missing $s"; fi; done
 [ "$n" -gt 0 ] || { say "fail no-share"; exit 3; }
@@ -101,7 +101,7 @@ fi
 [ "$MODE" = run ] || { say checked; exit 0; }
 ( umask 077; mkdir -- "$D" ) || { say "fail mkdir"; exit 3; }
 set --
-for s in ${shares.map(quote).join(' ')}; do [ -d "$s" ] && set -- "$@" "$s"; done
+for s in ${shares}; do [ -d "$s" ] && set -- "$@" "$s"; done
 setsid sh -c "$SAMPLER" "$NAME" "$D" "$IDLE" "$@" </dev/null >"$D/out" 2>/dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 say "started $! $IDLE"`;
   const vars = [`NAME=${quote(SAMPLER_NAME)}`, `D=${quote(dirOf(seams))}`, `IDLE=${s.idleS}`, `MODE=${s.check ? 'check' : 'run'}`, `SAMPLER=${quote(SAMPLER)}`];
