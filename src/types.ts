@@ -239,6 +239,32 @@ export interface ProbeMeasure {
   tcp: ProbeTransfer;
   /** rdma.readMBps / tcp.readMBps. */
   ratio: number;
+  /** The probe's ID in the share (its marker files): what the server's measure is matched by. */
+  id?: string;
+}
+
+/** One probe phase as the server's sampler saw it (src/smb/probe-server.ts). */
+export interface ServerPhaseCpu {
+  /** Host-wide busy CPU time (user, nice, system, irq, softirq) between the phase's two markers. */
+  cpuSeconds: number;
+  /** The ksmbd kernel threads' own utime + stime over the phase (threads that ended meanwhile are missed). */
+  ksmbdSeconds?: number;
+}
+
+/** What a server's sampler measured for one client probe (one client mount), per phase. */
+export interface ServerProbeMeasure {
+  server: string;
+  /** ProbeMeasure.id of the client probe it belongs to. */
+  id: string;
+  /** The client's inventory name and mount point, as its start marker says. */
+  client?: string;
+  path?: string;
+  phases: Partial<Record<'rdma write' | 'rdma read' | 'tcp write' | 'tcp read', ServerPhaseCpu>>;
+  /** rdma write + read and tcp write + read, where both phases were seen. */
+  rdma?: ServerPhaseCpu;
+  tcp?: ServerPhaseCpu;
+  /** How many client probes (this one included) ran on this server while it did: host-wide CPU is theirs together. */
+  concurrent: number;
 }
 
 /** Data a task hands to the reporters (the cluster report), beside its message. */
@@ -246,6 +272,7 @@ export interface StructuredResult {
   checks?: Check[];
   hostInfo?: HostInfo;
   probe?: ProbeMeasure[];
+  serverProbe?: ServerProbeMeasure[];
 }
 
 interface PlanExtras extends StructuredResult {
@@ -312,7 +339,8 @@ export interface Task {
   /**
    * Shell commands whose results the plan needs, keyed by a name of the task's choosing; they run
    * during fact gathering, also under --check (`check` true then; absent means false): read-only, except a probe that
-   * measures and leaves nothing behind (smbdirect/probe), which must only look under --check.
+   * measures and leaves nothing behind (smbdirect/probe, and smbdirect/probe-server-start/-collect:
+   * a detached sampler in its own /run directory, collected by a later play or ending by itself), which must only look under --check.
    */
   probes?(vars: Vars, host: string, check?: boolean): Record<string, ProbeCommand>;
   plan(ctx: TaskContext): Plan;

@@ -89,13 +89,15 @@ t.test('the browser renders every host, every check column, every failure, the k
 t.test('with a probe result, the browser draws two bars per client mount', async (t) => {
   const c = new ReportCollector();
   results.forEach((r) => c.add(r));
-  c.add({ host: 'cli01', task: 'smbdirect: probe', status: 'ok', msg: '', probe: [measure('cli01', '/mnt/data', 1180.5, 402.25)] });
+  c.add({ host: 'cli01', task: 'smbdirect: probe', status: 'ok', msg: '', probe: [{ ...measure('cli01', '/mnt/data', 1180.5, 402.25), id: 'aa01' }] });
+  c.add({ host: 'srv01', task: 'smbdirect: probe, server CPU sampler (collect)', status: 'ok', msg: '', serverProbe: [{ server: 'srv01', id: 'aa01', phases: {}, rdma: { cpuSeconds: 0.42 }, tcp: { cpuSeconds: 1.3 }, concurrent: 1 }] });
   const probeHtml = join(OUT, 'probe.html');
   writeFileSync(probeHtml, renderHtml(c.report()));
   const dom = chromium(t, probeHtml, join(OUT, 'probe.png'));
   const rects = [...dom.matchAll(/<rect class="bar (rdma|tcp)"[^>]*?data-host="(\w+)"[^>]*?data-mbps="([\d.]+)"[^>]*?width="(\d+)"/g)].map((m) => m.slice(1).join(' '));
   t.same(rects, ['rdma cli01 1180.5 380', 'tcp cli01 402.25 129'], 'the RDMA bar spans the scale, TCP in proportion');
   t.match(dom, /RDMA 1180\.5 MB\/s \(×2\.93\)/);
+  t.match(dom, /<text class="cpu"[^>]*>CPU s RDMA\/TCP: client -\/-, server 0\.42\/1\.30<\/text>/, 'the server\'s CPU under the bars');
   t.notMatch(dom, /no probe results/);
   t.ok(readFileSync(probeHtml, 'utf8').length > 1000);
 });

@@ -59,6 +59,26 @@ t.test('probe results: two bars per client mount, scaled to the fastest', async 
   t.match(html, /RDMA 1200 MB\/s \(×3\.00\)/);
 });
 
+t.test('probe results: the CPU line under each bar pair, the server\'s matched by probe ID, "-" where not read', async (t) => {
+  const results = clusterResults();
+  results.push({ host: 'cli01', task: 'smbdirect: probe', status: 'ok', msg: '', probe: [
+    { ...measure('cli01', '/mnt/data', 1200, 400), id: 'aa01', rdma: { writeMBps: 1200, readMBps: 1200, cpuSeconds: 0.5 }, tcp: { writeMBps: 400, readMBps: 400, cpuSeconds: 1.25 } },
+    { ...measure('cli01', '/mnt/old', 900, 300), id: 'ff99' },
+  ] });
+  results.push({ host: 'cli02', task: 'smbdirect: probe', status: 'ok', msg: '', probe: [{ ...measure('cli02', '/mnt/data', 600, 500), id: 'bb02' }] });
+  results.push({ host: 'srv01', task: 'smbdirect: probe, server CPU sampler (collect)', status: 'ok', msg: '', serverProbe: [
+    { server: 'srv01', id: 'aa01', phases: {}, rdma: { cpuSeconds: 0.4 }, tcp: { cpuSeconds: 0.9 }, concurrent: 1 },
+    { server: 'srv01', id: 'bb02', phases: {}, rdma: { cpuSeconds: 0.75 }, concurrent: 2 },
+    { server: 'srv02', id: 'ff99', phases: {}, rdma: { cpuSeconds: 9 }, concurrent: 1 },
+  ] });
+  const cpu = [...page(results).matchAll(/<text class="cpu" data-host="(\w+)" data-mount="([^"]+)"[^>]*>([^<]*)<\/text>/g)].map((m) => m.slice(1).join(' '));
+  t.same(cpu, [
+    'cli01 /mnt/data CPU s RDMA/TCP: client 0.50/1.25, server 0.40/0.90',
+    'cli01 /mnt/old CPU s RDMA/TCP: client -/-, server -/-',
+    'cli02 /mnt/data CPU s RDMA/TCP: client -/-, server 0.75/- (host-wide: 2 clients probed at once)',
+  ], 'an ID measured on another server is not taken');
+});
+
 t.test('the path: problems said before the run, the file replaced whole', async (t) => {
   const dir = t.testdir({ sub: {} });
   t.equal(reportPathProblem(join(dir, 'r.html')), undefined);

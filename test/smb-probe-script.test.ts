@@ -8,71 +8,17 @@
 // file of the "share" keeps its bytes and mtime.
 import t, { type Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, readdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { factsScript, parseFacts } from '../src/facts/index.js';
-import { cmd } from '../src/quote.js';
 import { probeVerdict } from '../src/smb/probe.js';
-import { PROBE_KMSG, probeScript, tcpOptions, type ProbeTarget } from '../src/smb/probe-script.js';
+import { PROBE_KMSG } from '../src/smb/probe-script.js';
 import { ensurePrerequisites } from '../src/prereqs.js';
+import { clientScript as script, place, run, snapshot, type Place } from './helpers/probe-share.js';
 
 if (process.getuid?.() !== 0) {
   t.plan(0, 'needs root (bind mounts)');
   process.exit(0);
-}
-
-interface Place { share: string; table: string; base: string; root: string }
-
-function place(t: Test, rdma = true): Place {
-  const root = mkdtempSync('/var/tmp/smbdirect-probe-test.');
-  t.teardown(() => {
-    // Whatever a failing test left: unmount under root first, never remove through a mount.
-    for (const l of readFileSync('/proc/mounts', 'utf8').split('\n')) {
-      const m = l.split(' ')[1];
-      if (m?.startsWith(root)) spawnSync('umount', ['-l', m]);
-    }
-    rmSync(root, { recursive: true, force: true });
-  });
-  const share = join(root, 'share');
-  const base = join(root, 'run');
-  mkdirSync(join(share, 'sub'), { recursive: true });
-  mkdirSync(base);
-  writeFileSync(join(share, 'other.txt'), 'keep me\n');
-  writeFileSync(join(share, 'sub', 'deep.bin'), Buffer.alloc(4096, 7));
-  const table = join(root, 'mounts');
-  writeFileSync(table, `//10.0.0.1/data ${share} cifs rw,relatime,vers=3.1.1,cache=strict,addr=10.0.0.1${rdma ? ',rdma' : ''},soft 0 0\n`);
-  return { share, table, base, root };
-}
-
-/** Every file under dir with its bytes and mtime: what "untouched" means. */
-function snapshot(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).map((e) => {
-    const p = join(e.parentPath, e.name);
-    const s = statSync(p);
-    return `${p} ${s.mtimeMs} ${e.isFile() ? readFileSync(p).toString('base64') : 'dir'}`;
-  }).sort();
-}
-
-function script(p: Place, over: Partial<ProbeTarget> = {}, tcpMount?: string): string {
-  const target: ProbeTarget = { path: p.share, source: '//10.0.0.1/data', tcpOptions: tcpOptions(['vers=3.1.1', 'rdma', 'credentials=/etc/smbdirect-provision/credentials/srv1@alice', '_netdev', 'nofail']), sizeMiB: 4, tool: 'dd', check: false, ...over };
-  return probeScript(target, { mountTable: p.table, workBase: p.base, kmsg: join(p.root, 'kmsg'), tcpMount: tcpMount ?? `mount --bind ${cmd(p.share)} "$W/mnt"` });
-}
-
-/** Runs the script with sh in its own process group; `onLine` may signal it. */
-function run(text: string, onLine?: (line: string, pid: number) => void): Promise<{ code: number | null; signal: string | null; stdout: string }> {
-  return new Promise((resolve) => {
-    const c = spawn('sh', ['-c', text], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let pending = '';
-    c.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      pending += d.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop()!;
-      for (const l of lines) onLine?.(l, c.pid!);
-    });
-    c.on('close', (code, signal) => resolve({ code, signal, stdout }));
-  });
 }
 
 /** Nothing of the probe left: no probe file in the share, no private directory, no mount. */
@@ -94,6 +40,8 @@ t.test('a whole run (dd): four transfers, figures, nothing left', async (t) => {
   t.match(r.stdout, /\ndone\ncleanup ok\n$/);
   const v = probeVerdict(MOUNT, { code: r.code!, stdout: r.stdout }, 68);
   t.ok('measure' in v && v.measure.rdma.readMBps > 0 && v.measure.tcp.writeMBps > 0 && v.measure.ratio > 0, JSON.stringify(v));
+  const id = /\nid ([0-9a-f]{12})\n/.exec(r.stdout)?.[1];
+  t.ok(id && 'measure' in v && v.measure.id === id, `the probe's ID (its markers' name) is in the measure: ${id}`);
   t.equal(readFileSync(join(p.root, 'kmsg'), 'utf8'), `<5>${PROBE_KMSG} //10.0.0.1/data\n`, 'the kernel log is told that a TCP mount of the share follows (verify skips its attempt line)');
   assertClean(t, p, before);
 });

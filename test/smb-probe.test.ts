@@ -106,3 +106,13 @@ t.test('vars: size and tool, with the var and host named', async (t) => {
   const r = probeVars({ smbdirect_probe_tool: 'iperf' }, 'c1');
   t.equal('error' in r ? r.error : '', 'smbdirect_probe_tool on c1: must be auto, fio or dd, found "iperf"');
 });
+
+t.test('the probe\'s ID: read from its "id" line into the measure (the server\'s figures are matched by it)', async (t) => {
+  const out = fx('script-dd.txt').replace('\ncpu rdma write start', '\nid 0a1b2c3d4e5f\ncpu rdma write start');
+  t.equal(parseProbeOutput(out).id, '0a1b2c3d4e5f');
+  const v = verdict(out);
+  t.equal('measure' in v ? v.measure.id : 'none', '0a1b2c3d4e5f');
+  const old = verdict(fx('script-dd.txt'));
+  t.ok('measure' in old && !('id' in old.measure), 'output without an id line: no id');
+  t.equal(parseProbeOutput('id ../x\n').id, undefined, 'only hex');
+});

@@ -40,6 +40,7 @@ t.test('probes: one per mount, a time limit by size, the check flag, no secret',
   const data = p[probeName('/mnt/data')] as { script: string; timeoutS: number };
   t.equal(data.timeoutS, 60 + 64 * 2, 'default 64 MiB');
   t.match(data.script, /; SIZE=64; NEED=192; TOOL=auto; MODE=run;/);
+  t.match(data.script, /; CLIENT=c1; /, 'the client names itself in its start markers (the server\'s report)');
   t.match(data.script, `mount -t cifs -o vers=3.1.1,credentials=${CREDENTIALS_DIR}/srv1@alice,cache=none,nosharesock //10.0.0.11/data "$W/mnt"`);
   const mountLine = data.script.split('\n').find((l) => l.includes('mount -t cifs'))!;
   t.notMatch(mountLine, /rdma|_netdev|nofail/, 'the TCP mount is without rdma and the fstab-only options');

@@ -22,7 +22,7 @@ import { tmp } from './helpers/lab.js';
 import { changed, result, startVmLab, type VmLab } from './helpers/vm.js';
 import { attrs, chromium } from './helpers/chromium.js';
 import { ensurePrerequisites } from '../src/prereqs.js';
-import type { ProbeMeasure } from '../src/types.js';
+import type { ProbeMeasure, ServerProbeMeasure } from '../src/types.js';
 
 t.setTimeout(100 * 60 * 1000);
 const root = t; // the lab lives as long as the file, not one subtest
@@ -208,20 +208,22 @@ await t.test('teardown; then site with rxe: every pair over soft RoCE; a second 
 });
 
 await t.test('probe over rxe: each client measures RDMA against a temporary TCP mount, leaves nothing; the --report page in headless chromium', async (t) => {
-  const leftovers = async (h: Host) => (await ssh(h, 'ls -d /run/smbdirect-probe.* /mnt/ring/.smbdirect-probe.* /srv/smb/ring/.smbdirect-probe.* 2>/dev/null; grep " cifs " /proc/mounts | cut -d" " -f1,2', false)).stdout;
+  const leftovers = async (h: Host) => (await ssh(h, 'ls -d /run/smbdirect-probe.* /run/smbdirect-probe-sampler /mnt/ring/.smbdirect-probe.* /srv/smb/ring/.smbdirect-probe.* 2>/dev/null; grep " cifs " /proc/mounts | cut -d" " -f1,2', false)).stdout;
   const before = Object.fromEntries(await Promise.all(HOSTS.map(async (h) => [h, await leftovers(h)])));
   const html = join(secrets, 'probe.html');
   const r = await run('probe', ...rxe, '-e', 'smbdirect_probe_size_mib=8', '--report', html);
   t.equal(r.code, 0, 'probe succeeds');
   t.same(changed(r), ALL_ZERO, 'probe changes nothing');
   for (const h of HOSTS) {
-    const res = result(r, h, /probe/) as (ReturnType<typeof result> & { probe?: ProbeMeasure[] }) | undefined;
+    const res = result(r, h, /throughput probe \(RDMA/) as (ReturnType<typeof result> & { probe?: ProbeMeasure[] }) | undefined;
     t.equal(res?.status, 'ok', `${h}: probe ok`);
     const m = res?.probe?.[0];
     t.match(m, { host: h, path: '/mnt/ring', server: SERVER[h], share: 'ring', sizeMiB: 8 }, `${h}: one measure, of /mnt/ring from ${SERVER[h]}`);
     t.ok(m && m.rdma.writeMBps > 0 && m.rdma.readMBps > 0 && m.tcp.writeMBps > 0 && m.tcp.readMBps > 0 && m.ratio > 0,
       `${h}: RDMA ${m?.rdma.readMBps} MB/s, TCP ${m?.tcp.readMBps} MB/s read, ratio ${m?.ratio}`);
     t.equal(await leftovers(h), before[h], `${h}: no probe file, temporary directory or mount left`);
+    const served = result(r, SERVER[h], /server CPU sampler \(collect\)/) as (ReturnType<typeof result> & { server_probe?: ServerProbeMeasure[] }) | undefined;
+    t.match(served?.server_probe?.find((s) => s.id === m?.id), { server: SERVER[h], client: h, path: '/mnt/ring' }, `${h}: ${SERVER[h]}'s CPU during its probe`);
   }
   await ensurePrerequisites(['report-test'], (l) => t.comment(l));
   const dom = chromium(t, html, join(secrets, 'probe.png'));

@@ -1,7 +1,7 @@
 // The cluster report's data: every host's verify checks, kernel and modules, and probe results,
 // collected from the same TaskResults the text and JSON reporters read. The terminal matrix
 // (report-matrix.ts) and the HTML page (report-html.ts) render it; neither looks at a host.
-import type { Check, CheckStatus, HostInfo, ProbeMeasure, TaskResult } from '../types.js';
+import type { Check, CheckStatus, HostInfo, ProbeMeasure, ServerProbeMeasure, TaskResult } from '../types.js';
 
 export interface HostRow {
   host: string;
@@ -16,6 +16,8 @@ export interface ClusterReport {
   hosts: HostRow[];
   /** Every check name, in the hosts' order (mergeOrder): the matrix's columns. */
   columns: string[];
+  /** The servers' CPU during the client probes, matched to them by probe ID (probeRows). */
+  serverProbe: ServerProbeMeasure[];
 }
 
 /** One failing check, and every host where it failed with the same detail. */
@@ -25,24 +27,26 @@ const RANK: Record<CheckStatus, number> = { PASS: 0, SKIP: 1, FAIL: 2 };
 
 export class ReportCollector {
   private rows = new Map<string, HostRow>();
+  private serverProbe: ServerProbeMeasure[] = [];
 
   add(r: TaskResult): void {
     const row = this.rows.get(r.host) ?? { host: r.host, checks: [], probe: [] };
     this.rows.set(r.host, row);
     row.checks.push(...(r.checks ?? []));
     row.probe.push(...(r.probe ?? []));
+    this.serverProbe.push(...(r.serverProbe ?? []));
     if (r.hostInfo) row.info = row.info ? { ...r.hostInfo, roles: [...new Set([...row.info.roles, ...r.hostInfo.roles])] } : r.hostInfo;
     if (!row.problem && (r.status === 'unreachable' || r.status === 'failed')) row.problem = `${r.status}: ${r.msg}`;
   }
 
   /** Nothing to show: no host returned checks or probe results (not a verify or probe run). */
   get empty(): boolean {
-    return ![...this.rows.values()].some((r) => r.checks.length || r.probe.length);
+    return !this.serverProbe.length && ![...this.rows.values()].some((r) => r.checks.length || r.probe.length);
   }
 
   report(): ClusterReport {
     const hosts = [...this.rows.values()].filter((r) => r.checks.length || r.probe.length || r.problem);
-    return { hosts, columns: mergeOrder(hosts.map((h) => h.checks.map((c) => c.name))) };
+    return { hosts, columns: mergeOrder(hosts.map((h) => h.checks.map((c) => c.name))), serverProbe: this.serverProbe };
   }
 }
 
@@ -86,11 +90,28 @@ export function failureGroups(report: ClusterReport): FailureGroup[] {
   return [...groups.values()];
 }
 
-/** One bar pair of the probe chart: a client mount's read throughput, RDMA against TCP. */
-export interface ProbeBar { host: string; mount: string; source: string; rdmaMBps: number; tcpMBps: number; ratio: number }
+/** CPU seconds over a transport's write + read; undefined where not read. */
+export interface CpuPair { rdma?: number; tcp?: number }
+
+/** One bar pair of the probe chart: a client mount's read throughput, RDMA against TCP, and the CPU both hosts spent. */
+export interface ProbeBar {
+  host: string; mount: string; source: string; rdmaMBps: number; tcpMBps: number; ratio: number;
+  clientCpu: CpuPair;
+  /** The server's, from its sampler (matched by probe ID); `concurrent` client probes shared it. */
+  serverCpu?: CpuPair & { concurrent: number };
+}
+
+function serverCpu(report: ClusterReport, p: ProbeMeasure): ProbeBar['serverCpu'] {
+  const s = p.id === undefined ? undefined : report.serverProbe.find((x) => x.id === p.id && x.server === p.server);
+  return s && { rdma: s.rdma?.cpuSeconds, tcp: s.tcp?.cpuSeconds, concurrent: s.concurrent };
+}
 
 /** Every probe result with its client (read MB/s: what the ratio compares). */
 export const probeRows = (report: ClusterReport): ProbeBar[] =>
-  report.hosts.flatMap((h) => h.probe.map((p) => ({
-    host: h.host, mount: p.path, source: `//${p.server}/${p.share}`, rdmaMBps: p.rdma.readMBps, tcpMBps: p.tcp.readMBps, ratio: p.ratio,
-  })));
+  report.hosts.flatMap((h) => h.probe.map((p) => {
+    const server = serverCpu(report, p);
+    return {
+      host: h.host, mount: p.path, source: `//${p.server}/${p.share}`, rdmaMBps: p.rdma.readMBps, tcpMBps: p.tcp.readMBps, ratio: p.ratio,
+      clientCpu: { rdma: p.rdma.cpuSeconds, tcp: p.tcp.cpuSeconds }, ...(server ? { serverCpu: server } : {}),
+    };
+  }));

@@ -111,6 +111,7 @@ export class JsonReporter implements Reporter {
     if (r.checks) o.checks = r.checks;
     if (r.hostInfo) o.host_info = r.hostInfo;
     if (r.probe) o.probe = r.probe;
+    if (r.serverProbe) o.server_probe = r.serverProbe;
     this.emit(o);
   }
   recap(stats: Map<string, HostStats>, roundTrips: Map<string, number>) {

@@ -18,9 +18,9 @@ export interface PlannedTask {
 
 /** The structured part of a plan, only the fields it has. */
 function structured(plan: Plan): StructuredResult | undefined {
-  const { checks, hostInfo, probe } = plan;
-  if (!checks && !hostInfo && !probe) return undefined;
-  return { ...(checks && { checks }), ...(hostInfo && { hostInfo }), ...(probe && { probe }) };
+  const { checks, hostInfo, probe, serverProbe } = plan;
+  if (!checks && !hostInfo && !probe && !serverProbe) return undefined;
+  return { ...(checks && { checks }), ...(hostInfo && { hostInfo }), ...(probe && { probe }), ...(serverProbe && { serverProbe }) };
 }
 
 const HIDDEN = '(content hidden: sensitive file)\n';

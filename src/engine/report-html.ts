@@ -5,7 +5,7 @@
 import { accessSync, constants, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { redact, redactValue } from '../secrets.js';
-import { cell, columnCode, failureGroups, probeRows, type ClusterReport } from './cluster-report.js';
+import { cell, columnCode, failureGroups, probeRows, type ClusterReport, type CpuPair, type ProbeBar } from './cluster-report.js';
 
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 /** Text or attribute value, escaped for HTML. */
@@ -55,11 +55,19 @@ function hosts(r: ClusterReport): string {
   return `<table class="hosts"><thead><tr><th>host</th><th>roles</th><th>kernel</th><th>uname -v</th><th>ksmbd-tools</th><th>modules</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
 }
 
+const seconds = (c: CpuPair | undefined): string => [c?.rdma, c?.tcp].map((v) => (v === undefined ? '-' : v.toFixed(2))).join('/');
+
+/** The CPU line under a bar pair: client and server seconds, RDMA/TCP, "-" where not read. */
+export function cpuText(p: ProbeBar): string {
+  const shared = p.serverCpu && p.serverCpu.concurrent > 1 ? ` (host-wide: ${p.serverCpu.concurrent} clients probed at once)` : '';
+  return `CPU s RDMA/TCP: client ${seconds(p.clientCpu)}, server ${seconds(p.serverCpu)}${shared}`;
+}
+
 /** Horizontal bars, RDMA over TCP, per client mount, scaled to the fastest. */
 function probeChart(r: ClusterReport): string {
   const rows = probeRows(r);
   if (!rows.length) return '<p class="no-probe">no probe results in this run</p>';
-  const [label, bar, rowH] = [260, 380, 44];
+  const [label, bar, rowH] = [260, 380, 60];
   const max = Math.max(1, ...rows.flatMap((p) => [p.rdmaMBps, p.tcpMBps]));
   const len = (v: number) => Math.max(1, Math.round((v / max) * bar));
   const groups = rows.map((p, i) => {
@@ -67,7 +75,8 @@ function probeChart(r: ClusterReport): string {
     const data = `data-host="${esc(p.host)}" data-mount="${esc(p.mount)}"`;
     return `<g class="probe-row" ${data}><text x="0" y="${y + 16}">${esc(`${p.host}:${p.mount}`)}</text>
 <rect class="bar rdma" ${data} data-mbps="${esc(p.rdmaMBps)}" x="${label}" y="${y}" width="${len(p.rdmaMBps)}" height="16"/><text x="${label + len(p.rdmaMBps) + 4}" y="${y + 12}">RDMA ${esc(p.rdmaMBps)} MB/s (×${esc(p.ratio.toFixed(2))})</text>
-<rect class="bar tcp" ${data} data-mbps="${esc(p.tcpMBps)}" x="${label}" y="${y + 18}" width="${len(p.tcpMBps)}" height="16"/><text x="${label + len(p.tcpMBps) + 4}" y="${y + 30}">TCP ${esc(p.tcpMBps)} MB/s</text></g>`;
+<rect class="bar tcp" ${data} data-mbps="${esc(p.tcpMBps)}" x="${label}" y="${y + 18}" width="${len(p.tcpMBps)}" height="16"/><text x="${label + len(p.tcpMBps) + 4}" y="${y + 30}">TCP ${esc(p.tcpMBps)} MB/s</text>
+<text class="cpu" ${data} x="${label}" y="${y + 48}">${esc(cpuText(p))}</text></g>`;
   });
   const h = 20 + rows.length * rowH;
   return `<svg class="probe" xmlns="http://www.w3.org/2000/svg" width="${label + bar + 220}" height="${h}" viewBox="0 0 ${label + bar + 220} ${h}" role="img" aria-label="probe throughput, RDMA against TCP">

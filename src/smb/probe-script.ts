@@ -8,10 +8,15 @@
 // the ssh session gone because the controller was interrupted) its EXIT trap stops a running
 // transfer, removes its files, unmounts the TCP mount (lazily when busy) and removes its
 // directory, then prints "cleanup ok" or "cleanup left ...".
+// Each transfer is framed by two empty marker files in the share, .smbdirect-probe.ID.PHASE.start
+// and .end (PHASE rdma-write, rdma-read, tcp-write, tcp-read; made through the RDMA mount, removed by
+// the same trap): the server's sampler (src/smb/probe-sampler.ts) reads its own CPU when it sees
+// them, so no clock is shared between the hosts. The start marker holds "CLIENT MOUNT-POINT".
 //
 // Lines (each on its own line; "| TEXT" lines belong to the header above them):
 //   probe 1 run|check          mount rdma             free AVAIL_MIB NEED_MIB
 //   tool dd|fio                hz CLK_TCK             checked (--check: nothing written)
+//   id ID                      the probe's name in the share (markers, server CPU)
 //   cpu LABEL start|end USER NICE SYSTEM IRQ SOFTIRQ   (/proc/stat, host-wide jiffies)
 //   out LABEL RC / err LABEL   the transfer's stdout / stderr, as "| " lines
 //   fail CODE [DETAIL]         a refusal or failure (the parser words it)
@@ -42,6 +47,8 @@ export interface ProbeTarget {
   sizeMiB: number;
   tool: ProbeTool;
   check: boolean;
+  /** The client's inventory name, written into the start markers for the server's report. */
+  client?: string;
 }
 
 /**
@@ -65,7 +72,7 @@ export const probeTimeoutS = (sizeMiB: number): number => 60 + sizeMiB * 2;
 
 const HELPERS = String.raw`LC_ALL=C; export LC_ALL
 PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; export PATH
-W=; PID=; F1=; F2=
+W=; PID=; F1=; F2=; N=
 say() { printf '%s\n' "$*"; }
 # to SECONDS CMD...: CMD, sent TERM after SECONDS and KILL 2 s later (a statfs stuck on a dead server waits killably).
 to() { s=$1; shift; if command -v timeout >/dev/null 2>&1; then timeout -k 2 "$s" "$@"; else "$@"; fi; }
@@ -83,6 +90,11 @@ cleanup() {
     [ -n "$f" ] || continue
     rm -f -- "$f" 2>/dev/null; { [ -e "$f" ] || [ -L "$f" ]; } && left="$left $f"
   done
+  if [ -n "$N" ]; then
+    for ph in rdma-write rdma-read tcp-write tcp-read; do for e in start end; do
+      f=$MNT/$N.$ph.$e; [ -e "$f" ] || continue; rm -f -- "$f" 2>/dev/null; [ -e "$f" ] && left="$left $f"
+    done; done
+  fi
   if tcp_mounted; then to 20 umount -- "$W/mnt" 2>/dev/null || umount -l -- "$W/mnt" 2>/dev/null || left="$left $W/mnt(mounted)"; fi
   if [ -n "$W" ]; then
     rm -f -- "$W/out" "$W/err"; rmdir -- "$W/mnt" 2>/dev/null
@@ -109,10 +121,14 @@ while [ -n "$p" ] && [ "$p" -gt 1 ] && [ $i -lt 30 ]; do
   q=; while read -r k v; do [ "$k" = PPid: ] && q=$v; done 2>/dev/null < "/proc/$p/status"
   p=$q; i=$((i+1))
 done
+# mark LABEL start|end: the phase's marker in the share, for the server's sampler (best effort:
+# a marker that cannot be made costs only the server's figure).
+mark() { case $1 in 'rdma write') ph=rdma-write;; 'rdma read') ph=rdma-read;; 'tcp write') ph=tcp-write;; *) ph=tcp-read;; esac; if [ "$2" = start ]; then printf '%s %s\n' "$CLIENT" "$MNT"; fi 2>/dev/null > "$MNT/$N.$ph.$2"; }
 # xfer LABEL COMMAND...: in the background, watched every second (a signal or the session's end
 # stops it; the EXIT trap removes what it wrote).
 xfer() {
   l=$1; shift
+  mark "$l" start
   cpu "$l start"
   "$@" >"$W/out" 2>"$W/err" &
   PID=$!
@@ -122,6 +138,7 @@ xfer() {
   done
   wait "$PID"; rc=$?; PID=
   cpu "$l end"
+  mark "$l" end
   dump "out $l $rc" "$W/out"; dump "err $l" "$W/err"
   [ "$rc" = 0 ] || fail xfer "$l" "$rc"
 }
@@ -161,7 +178,10 @@ say "hz $(getconf CLK_TCK 2>/dev/null || echo 100)"
 [ "$MODE" = run ] || { say checked; exit 0; }
 W=$(mktemp -d "$BASE/smbdirect-probe.XXXXXX") || fail mktemp
 mkdir -- "$W/mnt" || fail mktemp
-N=.smbdirect-probe.$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+I=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+for ph in rdma-write rdma-read tcp-write tcp-read; do fresh "$MNT/.smbdirect-probe.$I.$ph.start"; fresh "$MNT/.smbdirect-probe.$I.$ph.end"; done
+N=.smbdirect-probe.$I
+say "id $I"
 fresh "$MNT/$N.rdma"; F1=$MNT/$N.rdma
 write "rdma write" "$F1"
 read_ "rdma read" "$F1"
@@ -172,6 +192,8 @@ fresh "$W/mnt/$N.tcp"; F2=$W/mnt/$N.tcp
 write "tcp write" "$F2"
 read_ "tcp read" "$F2"
 rm -f -- "$F2" && F2=
+# Time for the server's sampler (it looks every 0.1 s, slower when busy) to see the last marker before the trap removes it.
+sleep 1
 say done`;
 
 /** The probe script for one mount (sh). Every value reaches it through src/quote.ts. */
@@ -182,7 +204,7 @@ export function probeScript(t: ProbeTarget, seams: ProbeSeams = {}): string {
   const vars = [
     `MNT=${quote(t.path)}`, `ESC=${quote(fstabEscape(t.path))}`, `MT=${quote(seams.mountTable ?? '/proc/mounts')}`,
     `SIZE=${t.sizeMiB}`, `NEED=${probeNeedMiB(t.sizeMiB)}`, `TOOL=${quote(t.tool)}`, `MODE=${t.check ? 'check' : 'run'}`,
-    `BASE=${quote(seams.workBase ?? '/run')}`, `SRC=${quote(t.source)}`, `KMSG=${quote(PROBE_KMSG)}`, `KLOG=${quote(seams.kmsg ?? '/dev/kmsg')}`,
+    `BASE=${quote(seams.workBase ?? '/run')}`, `CLIENT=${quote(t.client ?? '-')}`, `SRC=${quote(t.source)}`, `KMSG=${quote(PROBE_KMSG)}`, `KLOG=${quote(seams.kmsg ?? '/dev/kmsg')}`,
   ];
   return [HELPERS, vars.join('; '), STEPS.replace('TCPMOUNT', tcpMount), ''].join('\n');
 }

@@ -17,6 +17,8 @@ export interface ProbeOutput {
   rdma: boolean;
   free?: { availMiB: number; needMiB: number };
   tool?: 'dd' | 'fio';
+  /** The probe's name in the share: its markers' ID (the server's sampler reports by it). */
+  id?: string;
   hz: number;
   /** Per transfer: exit code, stdout and stderr lines, CPU jiffies spent. */
   transfers: Partial<Record<Label, { rc: number; out: string[]; err: string[]; jiffies?: number }>>;
@@ -53,6 +55,7 @@ export function parseProbeOutput(stdout: string): ProbeOutput {
     else if (w[0] === 'free') o.free = { availMiB: Number(w[1]), needMiB: Number(w[2]) };
     else if (w[0] === 'tool' && (w[1] === 'dd' || w[1] === 'fio')) o.tool = w[1];
     else if (w[0] === 'hz' && Number(w[1]) > 0) o.hz = Number(w[1]);
+    else if (w[0] === 'id' && /^[0-9a-f]+$/.test(w[1] ?? '')) o.id = w[1];
     else if (w[0] === 'cpu' && label) cpuLine(o, cpu, label, w.slice(3));
     else if (w[0] === 'out' && label) o.transfers[label] = { ...o.transfers[label], rc: Number(w[3]), out: b.lines, err: [] };
     else if (w[0] === 'err' && label && o.transfers[label]) o.transfers[label]!.err = b.lines;
@@ -137,7 +140,7 @@ export function probeVerdict(m: MountProbe, r: ProbeResult | undefined, timeoutS
   if (o.checked) return { ok: true, checked: `mounted with rdma, ${o.free!.availMiB} MiB free (needs ${o.free!.needMiB}), would use ${o.tool}: check mode, nothing written` };
   const [rdma, tcp] = [transfer(o, 'rdma'), transfer(o, 'tcp')];
   if (!rdma || !tcp || tcp.readMBps <= 0) return { ok: false, why: `could not read the rates from ${o.tool}'s output: ${lastLines(Object.values(o.transfers).flatMap((t) => [...t.err, ...t.out]))}` };
-  return { ok: true, measure: { host: m.host, path: m.path, server: m.server, share: m.share, sizeMiB: m.sizeMiB, tool: o.tool!, rdma, tcp, ratio: round(rdma.readMBps / tcp.readMBps) } };
+  return { ok: true, measure: { host: m.host, path: m.path, server: m.server, share: m.share, sizeMiB: m.sizeMiB, tool: o.tool!, rdma, tcp, ratio: round(rdma.readMBps / tcp.readMBps), ...(o.id ? { id: o.id } : {}) } };
 }
 
 const lastLines = (lines: string[]): string => lines.filter((l) => l.trim() !== '').slice(-6).join(' / ') || '(no output)';

@@ -7,8 +7,9 @@
  * as this task's probe, during fact gathering (src/smb/probe-script.ts: checks, cleanup trap);
  * this plan only reads it, so the task is always ok or fail, never a change. Refused per mount:
  * not mounted with rdma, less free space than 2 x size + 64 MiB. Under --check the probe only
- * checks the mount, the free space and the tool: nothing is written or mounted. Server CPU is not
- * read (the probe runs on the client alone).
+ * checks the mount, the free space and the tool: nothing is written or mounted. Each transfer is
+ * framed by marker files in the share, from which the server's sampler (smbdirect/probe-server-start
+ * and -collect) reads the server's CPU; the measure carries the probe's ID to match them.
  * Vars: smbdirect_probe_size_mib (64), smbdirect_probe_tool (auto|fio|dd), smb_mounts, smbdirect_cluster.
  * Example: `smbdirect run probe -i INV -e smbdirect_probe_size_mib=256` -> per mount: RDMA and TCP write/read MB/s, RDMA/TCP read ratio, client CPU s.
  */
@@ -32,7 +33,7 @@ function probes(vars: Vars, host: string, check = false): Record<string, ProbeCo
     try {
       const source = mountSource(serverAddress(vars, m.server), m.share);
       const opts = tcpOptions(managedOptions(m, credentialsPath(m.server, m.user)));
-      out[probeName(m.path)] = { script: probeScript({ path: m.path, source, tcpOptions: opts, sizeMiB: pv.sizeMiB, tool: pv.tool, check }), timeoutS: probeTimeoutS(pv.sizeMiB) };
+      out[probeName(m.path)] = { script: probeScript({ path: m.path, source, tcpOptions: opts, sizeMiB: pv.sizeMiB, tool: pv.tool, check, client: host }), timeoutS: probeTimeoutS(pv.sizeMiB) };
     } catch { /* plan() reports the mount's problem */ }
   }
   return out;
