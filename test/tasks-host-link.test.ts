@@ -154,6 +154,17 @@ t.test('verify: mounts over TCP, no established line, a ksmbd oops', async (t) =
     s.dmesg.lines.push({ t: 900, text: 'BUG: unable to handle page fault for address: ffff' }, { t: 900.1, text: 'Modules linked in: ksmbd cifs rdma_cm' });
   }));
   t.equal(other.status, 'ok', 'an oops elsewhere (module list only) is not blamed on ksmbd/cifs');
+  // As a starved 6.1 VM logged it at boot (the matrix, 2026-12-01): said, not failed.
+  const lockup = verify.plan(ctx('rhel9', { smbdirect_role: 'client', smb_mounts: MOUNTS, ansible_host: '10.0.0.31' }, (s) => {
+    s.dmesg.lines.push({ t: 900, text: 'watchdog: BUG: soft lockup - CPU#0 stuck for 21s! [modprobe:40]' }, { t: 900.1, text: 'Call Trace:' }, { t: 900.2, text: ' smbd_destroy+0xe8/0x700 [cifs]' });
+  }));
+  t.equal(lockup.status, 'ok', lockup.report ?? '');
+  t.match(lockup.report, /^no ksmbd\/cifs oops +PASS +no Oops.*; 1 soft lockup\(s\) with an SMB frame, not an oops .*"watchdog: BUG: soft lockup - CPU#0 stuck for 21s! \[modprobe:40\]" 2h26m ago, in "smbd_destroy\+0xe8\/0x700 \[cifs\]"$/m);
+  const both = verify.plan(ctx('rhel9', { smbdirect_role: 'client', smb_mounts: MOUNTS }, (s) => {
+    s.dmesg.lines.push({ t: 900, text: 'watchdog: BUG: soft lockup - CPU#0 stuck for 21s! [modprobe:40]' }, { t: 900.2, text: ' smbd_destroy+0xe8/0x700 [cifs]' },
+      { t: 950, text: 'BUG: kernel NULL pointer dereference, address: 0000000000000000' }, { t: 950.1, text: 'RIP: 0010:smbd_recv+0x5/0x80 [cifs]' });
+  }));
+  t.match(both.report, /^no ksmbd\/cifs oops +FAIL +"BUG: kernel NULL pointer dereference/m, 'a real oops after a soft lockup still fails');
 });
 
 t.test('verify: DebugData in the 6.18+ form, and 7.x smbdirect_ failure lines', async (t) => {
