@@ -102,6 +102,13 @@ export interface Facts {
 interface ChangeBase {
   /** Handler names to run at the end of the play when this change applies. */
   notify?: string[];
+  /**
+   * Handler names this change makes unnecessary when it applies after their notification: a
+   * service started here reads the files changed before it, so a restart notified by those files
+   * would stop it again at once (7.x ksmbd has crashed in that stop, in the VM matrix). A later
+   * notification sets it again.
+   */
+  satisfies?: string[];
 }
 
 export interface FileChange extends ChangeBase {

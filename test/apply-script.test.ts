@@ -70,6 +70,25 @@ t.test('guarded commands report ok when the guard holds; handlers run once when 
   t.notOk(existsSync(`${d}/h2.log`), 'a guarded command that did not run notifies nobody');
 });
 
+t.test('a change that satisfies a handler clears its earlier notification, not a later one', async (t) => {
+  const d = t.testdir({});
+  const handlers = [{ id: 0, name: 'restart', changes: [{ kind: 'command', desc: 'restart', cmd: `echo restart >> ${d}/restart.log` } as Change] }];
+  const conf: Change = { kind: 'file', path: `${d}/svc.conf`, content: 'x\n', notify: ['restart'] };
+  const start: Change = { kind: 'command', desc: 'start', cmd: `echo start >> ${d}/start.log`, satisfies: ['restart'] };
+  // The config written, then the service started (it reads the new config): no restart after.
+  const r = run(buildApplyScript([{ id: 0, changes: [conf] }, { id: 1, changes: [start] }], handlers));
+  t.same(r.steps.map((s) => s.label), ['task:0', 'task:1'], 'the handler did not run');
+  t.notOk(existsSync(`${d}/restart.log`));
+  t.equal(readFileSync(`${d}/start.log`, 'utf8'), 'start\n');
+  // Notified after the start: it runs.
+  const later = run(buildApplyScript([{ id: 0, changes: [start] }, { id: 1, changes: [{ ...conf, content: 'y\n' }] }], handlers));
+  t.same(later.steps.map((s) => s.label), ['task:0', 'task:1', 'handler:0'], 'notified after the start: the handler runs');
+  t.equal(readFileSync(`${d}/restart.log`, 'utf8'), 'restart\n');
+  // A guarded start that did not run satisfies nothing.
+  const skipped = run(buildApplyScript([{ id: 0, changes: [{ ...conf, content: 'z\n' }] }, { id: 1, changes: [{ ...start, unless: 'true' }] }], handlers));
+  t.same(skipped.steps.map((s) => s.label), ['task:0', 'task:1', 'handler:0'], 'a start that did not run: the handler runs');
+});
+
 t.test('absent keeps a backup and removes the file', async (t) => {
   const d = t.testdir({ 'gone.conf': 'bye\n' });
   const r = run(buildApplyScript([{ id: 0, changes: [{ kind: 'absent', path: `${d}/gone.conf`, backup: true }] }], []));

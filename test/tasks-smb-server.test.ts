@@ -144,6 +144,8 @@ t.test('ksmbd service: started where the kernel allows it and systemd runs', asy
   const [p] = plan([ksmbdService], facts, v, 'srv1');
   t.equal(p!.status, 'change', p!.msg);
   t.same(kinds(p!.changes), ['service ksmbd.service enabled=true', `file ${ENABLED_MARK}`, 'service ksmbd.service started']);
+  // A start reads the config written before it in the play: no restart right after it.
+  t.same(p!.changes!.at(-1)?.satisfies, serviceHandlers.map((h) => h.name), 'the start satisfies the restart and reload handlers');
   const unit = sys(facts).services.units.find((u) => u.name === 'ksmbd.service')!;
   Object.assign(unit, { enabled: 'enabled', active: 'active' });
   facts.files[ENABLED_MARK] = { path: ENABLED_MARK, exists: true, content: 'x\n' };

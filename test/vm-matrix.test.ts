@@ -234,41 +234,44 @@ await t.test('probe over rxe: each client measures RDMA against a temporary TCP 
 
 await t.test('multichannel over rxe: a soft RDMA link on each of two NICs, max_channels=2; verify counts each mount\'s channels', async (t) => {
   for (const h of HOSTS) writeHostVars(h, true);
-  const r = await run('site', ...rxe);
-  t.equal(r.code === 0 || r.code === 2, true, `site ran (exit ${r.code})`);
-  const why: Record<string, string> = {};
-  for (const h of HOSTS) {
-    t.match((await ssh(h, 'rdma link show rxe1/1')).stdout, /state ACTIVE .*netdev eth2/, `${h}: rxe1 on the second NIC`);
-    t.equal((await ssh(h, 'systemctl is-enabled smbdirect-rdma-rxe1.service')).stdout.trim(), 'enabled', `${h}: rxe1's boot unit`);
-    t.match(await mountLine(h), /,rdma,.*max_channels=2/, `${h}: mounted over rdma with max_channels=2`);
-    const checks = (result(r, h, /verify/) as { checks?: Array<{ name: string; status: string; detail: string }> } | undefined)?.checks ?? [];
-    const mc = checks.find((c) => /multichannel/.test(c.name));
-    t.ok(mc, `${h}: verify has a multichannel check`);
-    if (mc?.status === 'PASS') t.match(mc.detail, /^2 channels, all RDMA/, `${h} (${kernels[h]}) <- ${SERVER[h]} (${kernels[SERVER[h]]}): ${mc.detail}`);
-    else why[h] = mc?.detail ?? '';
+  try {
+    const r = await run('site', ...rxe);
+    t.equal(r.code === 0 || r.code === 2, true, `site ran (exit ${r.code})`);
+    const why: Record<string, string> = {};
+    for (const h of HOSTS) {
+      t.match((await ssh(h, 'rdma link show rxe1/1')).stdout, /state ACTIVE .*netdev eth2/, `${h}: rxe1 on the second NIC`);
+      t.equal((await ssh(h, 'systemctl is-enabled smbdirect-rdma-rxe1.service')).stdout.trim(), 'enabled', `${h}: rxe1's boot unit`);
+      t.match(await mountLine(h), /,rdma,.*max_channels=2/, `${h}: mounted over rdma with max_channels=2`);
+      const checks = (result(r, h, /verify/) as { checks?: Array<{ name: string; status: string; detail: string }> } | undefined)?.checks ?? [];
+      const mc = checks.find((c) => /multichannel/.test(c.name));
+      t.ok(mc, `${h}: verify has a multichannel check`);
+      if (mc?.status === 'PASS') t.match(mc.detail, /^2 channels, all RDMA/, `${h} (${kernels[h]}) <- ${SERVER[h]} (${kernels[SERVER[h]]}): ${mc.detail}`);
+      else why[h] = mc?.detail ?? '';
+    }
+    // At least one pair opens two RDMA channels, proven by the kernel's own lines (not only by verify);
+    // a pair that does not is told why from its kernel's evidence, never with an empty reason.
+    const proven = HOSTS.filter((h) => why[h] === undefined);
+    t.ok(proven.length >= 1, `two RDMA channels on ${proven.join(', ') || 'no client'}${Object.keys(why).length ? `; not on ${Object.entries(why).map(([h, w]) => `${h}: ${w}`).join('; ')}` : ''}`);
+    for (const h of proven) {
+      const dmesg = (await ssh(h, 'dmesg')).stdout;
+      t.ok((dmesg.match(/CIFS: VFS: RDMA transport established/g) ?? []).length >= 2, `${h}: an "RDMA transport established" line per channel`);
+      t.match(dmesg, new RegExp(`successfully opened new channel on iface:${re(address(SERVER[h]).replace('.77.', '.78.'))}`), `${h}: the extra channel on its server's second NIC`);
+    }
+    for (const h of Object.keys(why)) t.match(why[h], /\S{8,}/, `${h}: verify says why (${why[h]})`);
+    await roundTrip(t, 'mc');
+    const again = await run('site', ...rxe);
+    t.same(changed(again), ALL_ZERO, 'a second multichannel run changes nothing');
+  } finally {
+    // Back to one link and one channel for the steps after: teardown (both links and units go), then site.
+    const down = await run('teardown', ...rxe);
+    t.equal(down.code, 0, 'teardown succeeds');
+    for (const h of HOSTS) {
+      t.not((await ssh(h, 'rdma link show rxe1/1', false)).code, 0, `${h}: rxe1 deleted`);
+      t.not((await ssh(h, 'test -e /etc/systemd/system/smbdirect-rdma-rxe1.service', false)).code, 0, `${h}: rxe1's boot unit removed`);
+      writeHostVars(h, false);
+    }
+    t.equal((await run('site', ...rxe)).code, 0, 'one link per host again');
   }
-  // At least one pair opens two RDMA channels, proven by the kernel's own lines (not only by verify);
-  // a pair that does not is told why from its kernel's evidence, never with an empty reason.
-  const proven = HOSTS.filter((h) => why[h] === undefined);
-  t.ok(proven.length >= 1, `two RDMA channels on ${proven.join(', ') || 'no client'}${Object.keys(why).length ? `; not on ${Object.entries(why).map(([h, w]) => `${h}: ${w}`).join('; ')}` : ''}`);
-  for (const h of proven) {
-    const dmesg = (await ssh(h, 'dmesg')).stdout;
-    t.ok((dmesg.match(/CIFS: VFS: RDMA transport established/g) ?? []).length >= 2, `${h}: an "RDMA transport established" line per channel`);
-    t.match(dmesg, new RegExp(`successfully opened new channel on iface:${re(address(SERVER[h]).replace('.77.', '.78.'))}`), `${h}: the extra channel on its server's second NIC`);
-  }
-  for (const h of Object.keys(why)) t.match(why[h], /\S{8,}/, `${h}: verify says why (${why[h]})`);
-  await roundTrip(t, 'mc');
-  const again = await run('site', ...rxe);
-  t.same(changed(again), ALL_ZERO, 'a second multichannel run changes nothing');
-  // Back to one link and one channel for the steps after: teardown (both links and units go), then site.
-  const down = await run('teardown', ...rxe);
-  t.equal(down.code, 0, 'teardown succeeds');
-  for (const h of HOSTS) {
-    t.not((await ssh(h, 'rdma link show rxe1/1', false)).code, 0, `${h}: rxe1 deleted`);
-    t.not((await ssh(h, 'test -e /etc/systemd/system/smbdirect-rdma-rxe1.service', false)).code, 0, `${h}: rxe1's boot unit removed`);
-    writeHostVars(h, false);
-  }
-  t.equal((await run('site', ...rxe)).code, 0, 'one link per host again');
 });
 
 await t.test('real ksmbd fails to restart after its config changed: exit 2, ksmbd.conf new and whole; healed, it converges', async (t) => {

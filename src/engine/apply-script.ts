@@ -145,7 +145,7 @@ function changeLines(c: Change, slot: number, notifyVar: (h: string) => string):
   // Commands run in a subshell so an `exit` inside one cannot end the whole script.
   // A guarded command marks "changed" itself; every other change that reaches the script changes something.
   const changed = c.kind === 'command' && c.unless ? [] : ['SD_CH=1'];
-  const notes = (c.notify ?? []).map((h) => `${notifyVar(h)}=1`);
+  const notes = [...(c.satisfies ?? []).map((h) => `${notifyVar(h)}=0`), ...(c.notify ?? []).map((h) => `${notifyVar(h)}=1`)];
   if (c.kind === 'command' && c.unless) return [...body.slice(0, -1), ...notes.map((n) => `  ${n}`), 'fi'];
   return [...body, ...changed, ...notes];
 }

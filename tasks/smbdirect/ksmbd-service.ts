@@ -47,7 +47,7 @@ const task: Task = {
     const why = !gate.proceed
       ? gate.plan.msg
       : sys.services.systemdRunning ? undefined : 'systemd is not running on this host (a chroot or container): enabled for the next boot';
-    if (!why) return { status: 'change', msg: `${KSMBD_UNIT} enabled, started`, changes: [...changes, { kind: 'service', name: KSMBD_UNIT, state: 'started' }] };
+    if (!why) return { status: 'change', msg: `${KSMBD_UNIT} enabled, started`, changes: [...changes, { kind: 'service', name: KSMBD_UNIT, state: 'started', satisfies: [RESTART_KSMBD, RELOAD_KSMBD] }] };
     if (changes.length === 0) return { status: 'skip', msg: `${KSMBD_UNIT} enabled, not started: ${why}` };
     return { status: 'change', msg: `${KSMBD_UNIT} enabled, not started`, changes, warnings: [`${KSMBD_UNIT} not started: ${why}`] };
   },
