@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { testStateDir } from './state-dir.js';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 import { labDown, labStatus, labUp } from '../../src/lab/lab.js';
@@ -21,7 +22,7 @@ export interface Lab {
 /** Brings a lab up for this test file and tears it down at the end; fails (never skips) if it cannot start.
  * `bastion`: the lab's other hosts answer only through the host `bastion` (lab up --bastion). */
 export async function startLab(t: Test, servers: number, clients: number, opts: { bastion?: boolean } = {}): Promise<Lab> {
-  const stateDir = mkdtempSync(join('/var/lib/smbdirect-provision', 'test-lab-'));
+  const stateDir = testStateDir('test-lab-');
   t.teardown(() => labDown({ stateDir }));
   const inventory = await labUp({ servers, clients, stateDir, ...opts });
   return {

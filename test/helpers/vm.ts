@@ -2,8 +2,8 @@
 // end), root shell access to its VMs with the system's OpenSSH client (not our own SSH code, so a
 // check never trusts what it checks), waiting for a condition, and the CLI run with --json.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { testStateDir } from './state-dir.js';
 import { promisify } from 'node:util';
 import type { Test } from 'tap';
 import { sshOpts, vmLabDown, vmLabStatus, vmLabUp, type VmLabOpts } from '../../src/lab/vm.js';
@@ -32,7 +32,7 @@ export interface VmLab {
 export async function startVmLab(t: Test, prefix: string, opts: Omit<VmLabOpts, 'stateDir' | 'log'>): Promise<VmLab> {
   const T0 = Date.now();
   const log = (line: string) => process.stderr.write(`[${((Date.now() - T0) / 1000).toFixed(0).padStart(5)}s] ${line}\n`);
-  const stateDir = mkdtempSync(join('/var/lib/smbdirect-provision', prefix));
+  const stateDir = testStateDir(prefix);
   t.teardown(async () => {
     await vmLabDown({ stateDir, log }); // exactly the qemu processes and the hub it started
     rmSync(stateDir, { recursive: true, force: true });
