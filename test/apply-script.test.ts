@@ -89,6 +89,22 @@ t.test('a change that satisfies a handler clears its earlier notification, not a
   t.same(skipped.steps.map((s) => s.label), ['task:0', 'task:1', 'handler:0'], 'a start that did not run: the handler runs');
 });
 
+t.test('a service start satisfies only when it starts the service (one already running keeps its restart)', async (t) => {
+  const d = t.testdir({});
+  // systemctl as a shell function (functions come before PATH, which the script fixes): is-active reads a flag file.
+  const systemctl = `systemctl() { echo "$*" >> ${d}/calls; case $1 in is-active) [ -e ${d}/active ];; start) touch ${d}/active;; esac; }\n`;
+  const handlers = [{ id: 0, name: 'restart', changes: [{ kind: 'command', desc: 'restart', cmd: `echo restart >> ${d}/restart.log` } as Change] }];
+  const conf: Change = { kind: 'file', path: `${d}/svc.conf`, content: 'x\n', notify: ['restart'] };
+  const start: Change = { kind: 'service', name: 'svc.service', state: 'started', satisfies: ['restart'] };
+  const stopped = run(systemctl + buildApplyScript([{ id: 0, changes: [conf] }, { id: 1, changes: [start] }], handlers));
+  t.same(stopped.steps.map((s) => s.label), ['task:0', 'task:1'], 'stopped, then started here: no restart');
+  t.equal(readFileSync(`${d}/calls`, 'utf8'), 'is-active --quiet svc.service\nstart svc.service\n');
+  const running = run(systemctl + buildApplyScript([{ id: 0, changes: [{ ...conf, content: 'y\n' }] }, { id: 1, changes: [start] }], handlers));
+  t.same(running.steps.map((s) => s.label), ['task:0', 'task:1', 'handler:0'], 'already running: the restart its config notified still runs');
+  t.equal(readFileSync(`${d}/restart.log`, 'utf8'), 'restart\n');
+  t.equal(readFileSync(`${d}/calls`, 'utf8').split('\n').filter((l) => l.startsWith('start')).length, 1, 'not started twice');
+});
+
 t.test('absent keeps a backup and removes the file', async (t) => {
   const d = t.testdir({ 'gone.conf': 'bye\n' });
   const r = run(buildApplyScript([{ id: 0, changes: [{ kind: 'absent', path: `${d}/gone.conf`, backup: true }] }], []));

@@ -145,8 +145,16 @@ function changeLines(c: Change, slot: number, notifyVar: (h: string) => string):
   // Commands run in a subshell so an `exit` inside one cannot end the whole script.
   // A guarded command marks "changed" itself; every other change that reaches the script changes something.
   const changed = c.kind === 'command' && c.unless ? [] : ['SD_CH=1'];
-  const notes = [...(c.satisfies ?? []).map((h) => `${notifyVar(h)}=0`), ...(c.notify ?? []).map((h) => `${notifyVar(h)}=1`)];
+  const clears = (c.satisfies ?? []).map((h) => `${notifyVar(h)}=0`);
+  const notes = [...clears, ...(c.notify ?? []).map((h) => `${notifyVar(h)}=1`)];
   if (c.kind === 'command' && c.unless) return [...body.slice(0, -1), ...notes.map((n) => `  ${n}`), 'fi'];
+  // A start satisfies only when it starts the service: one already running (started earlier in
+  // this play, e.g. by a package's postinst) still runs on what it read before.
+  if (c.kind === 'service' && c.state === 'started' && clears.length) {
+    const start = body.pop()!;
+    const isActive = `${cmd('systemctl', 'is-active', '--quiet', c.name)} 2>/dev/null`;
+    return [...body, `if ! ${isActive}; then`, `  ${start}`, ...clears.map((n) => `  ${n}`), 'fi', ...changed, ...notes.slice(clears.length)];
+  }
   return [...body, ...changed, ...notes];
 }
 
