@@ -72,7 +72,7 @@ export const probeTimeoutS = (sizeMiB: number): number => 60 + sizeMiB * 2;
 
 const HELPERS = String.raw`LC_ALL=C; export LC_ALL
 PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; export PATH
-W=; PID=; F1=; F2=; N=
+W=; PID=; XF=; LAST=; F1=; F2=; N=
 say() { printf '%s\n' "$*"; }
 # to SECONDS CMD...: CMD, sent TERM after SECONDS and KILL 2 s later (a statfs stuck on a dead server waits killably).
 to() { s=$1; shift; if command -v timeout >/dev/null 2>&1; then timeout -k 2 "$s" "$@"; else "$@"; fi; }
@@ -84,6 +84,9 @@ tcp_mounted() { [ -n "$W" ] || return 1; while read -r d m r; do [ "$m" = "$W/mn
 cleanup() {
   rc=$?
   trap '' HUP INT TERM PIPE
+  # A signal handled between the transfer's "&" and "PID=$!" (the shell runs traps between
+  # commands): $! has moved past LAST, so the transfer started and is stopped here too.
+  if [ -z "$PID" ] && [ -n "$XF" ] && [ "$!" != "$LAST" ]; then PID=$!; fi
   if [ -n "$PID" ]; then kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; fi
   left=
   for f in "$F1" "$F2"; do
@@ -130,13 +133,14 @@ xfer() {
   l=$1; shift
   mark "$l" start
   cpu "$l start"
+  LAST=$!; XF=1
   "$@" >"$W/out" 2>"$W/err" &
   PID=$!
   while kill -0 "$PID" 2>/dev/null; do
     if [ -n "$SESS" ] && [ ! -d "/proc/$SESS" ]; then say "signal HUP"; exit 129; fi
     sleep 1
   done
-  wait "$PID"; rc=$?; PID=
+  wait "$PID"; rc=$?; PID=; XF=
   cpu "$l end"
   mark "$l" end
   dump "out $l $rc" "$W/out"; dump "err $l" "$W/err"
