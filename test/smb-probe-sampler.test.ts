@@ -31,8 +31,13 @@ async function started(t: Test, p: Place, idleS = 30): Promise<number> {
   const r = await start(p, idleS);
   const v = startVerdict(r.stdout, r.code!);
   if (!v.ok || !v.started) throw new Error(`not started: ${r.stdout}`);
-  t.teardown(() => { if (alive(v.started!.pid)) process.kill(v.started!.pid); });
-  return v.started.pid;
+  const pid = v.started.pid;
+  t.teardown(() => { if (alive(pid)) process.kill(pid); });
+  // Until its first line has run: while setsid execs sh, /proc/PID/cmdline reads empty (the new
+  // memory has no arguments yet), so alive() would say "ended" (seen in CI, 73 in 200 starts here).
+  const own = () => { try { return readFileSync(join(dir(p), 'pid'), 'utf8').trim() === String(pid); } catch { return false; } };
+  if (!(await until(own, 5000))) throw new Error(`the sampler ${pid} wrote no pid file`);
+  return pid;
 }
 
 /** Waits until cond() or ms have passed; whether cond() held. */
