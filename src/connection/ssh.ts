@@ -3,6 +3,7 @@
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
+import pLimit from 'p-limit';
 import type { Connection, RunOutput } from '../types.js';
 import { explainConnectError, UnreachableError } from './errors.js';
 import { fingerprint, hostToken, readKnownHosts, recordKey, verdict } from './known-hosts.js';
@@ -18,6 +19,15 @@ import { becomeCommand, execWithBecome, type BecomeCommand } from './become.js';
 function destroySocket(client: object): void {
   (client as { _sock?: { destroy(): void } })._sock?.destroy();
 }
+
+/**
+ * SSH handshakes in flight at once, across all hosts (a run's forks may be hundreds). Each costs
+ * key exchange and sshd's login work; with 500 at once on a 2-core controller every one of them
+ * crossed its 10 s timeout together and the run reached no host, where 64 at a time reach all.
+ * A host's timeout counts from its own handshake's start, not from its wait for a slot.
+ */
+export const MAX_HANDSHAKES = 64;
+const handshakes = pLimit(MAX_HANDSHAKES);
 
 /** How long close() waits for the server's side of a clean goodbye before destroying the socket. */
 const CLOSE_GRACE_MS = 2000;
@@ -85,17 +95,18 @@ export async function connectClient(o: ConnectOptions, policy: HostKeyPolicy, vi
   };
   const ssh = new NodeSSH();
   try {
-    await ssh.connect({
+    const methods = authHandler(await authMethods(o));
+    await handshakes(() => ssh.connect({
       host: o.address,
       port: o.port,
       ...(via && { sock: via.sock }),
       username: o.user,
-      authHandler: authHandler(await authMethods(o)),
+      authHandler: methods,
       readyTimeout: o.timeoutMs,
       hostVerifier,
       keepaliveInterval: o.keepaliveIntervalMs,
       keepaliveCountMax: o.keepaliveCountMax,
-    });
+    }));
   } catch (e) {
     ssh.dispose();
     // a carrier that died first (a ProxyCommand that exited) is the reason; asked before it is destroyed
