@@ -5,7 +5,8 @@
 import t from 'tap';
 import { createServer, type Socket } from 'node:net';
 import { connectClient, MAX_HANDSHAKES } from '../src/connection/ssh.js';
-import type { ConnectOptions } from '../src/connection/options.js';
+import { hostname } from 'node:os';
+import { connectOptions } from '../src/connection/options.js';
 
 t.test('at most MAX_HANDSHAKES handshakes at once; each host\'s timeout counts from its own handshake', async (t) => {
   const accepted: number[] = [];
@@ -18,11 +19,10 @@ t.test('at most MAX_HANDSHAKES handshakes at once; each host\'s timeout counts f
   const port = (server.address() as { port: number }).port;
   const hosts = MAX_HANDSHAKES + 16;
   const timeoutMs = 1500;
-  const options = (i: number): ConnectOptions => ({
-    host: `h${i}`, address: '127.0.0.1', port, user: 'root', keyFiles: [], defaultKeyFiles: [], identitiesOnly: true,
-    knownHosts: [], keepaliveIntervalMs: 0, keepaliveCountMax: 3, route: { jumps: [] }, become: false, becomeUser: 'root',
-    password: { value: 'not-used', from: 'test' }, local: false, timeoutMs,
-  });
+  // Options as an inventory gives them; an empty home, so no ~/.ssh of this machine counts.
+  const ctx = { home: t.testdir({}), localUser: 'root', uid: 0, localHostname: hostname(), env: {} };
+  const options = (i: number) =>
+    connectOptions({ name: `h${i}`, groups: [], vars: { ansible_host: '127.0.0.1', ansible_port: port, ansible_password: 'not-used' } }, { timeoutMs }, ctx);
   const t0 = Date.now();
   const outcomes = await Promise.all(Array.from({ length: hosts }, (_, i) =>
     connectClient(options(i), { acceptNew: false }).then(() => 'connected', (e: Error) => ({ message: e.message, at: Date.now() - t0 }))));

@@ -24,7 +24,8 @@ function destroySocket(client: object): void {
  * SSH handshakes in flight at once, across all hosts (a run's forks may be hundreds). Each costs
  * key exchange and sshd's login work; with 500 at once on a 2-core controller every one of them
  * crossed its 10 s timeout together and the run reached no host, where 64 at a time reach all.
- * A host's timeout counts from its own handshake's start, not from its wait for a slot.
+ * A host's timeout counts from its own handshake's start, not from its wait for a slot. Jump hosts'
+ * handshakes count too; the OpenSSH fallback's masters (openssh.ts) do not.
  */
 export const MAX_HANDSHAKES = 64;
 const handshakes = pLimit(MAX_HANDSHAKES);
