@@ -54,6 +54,7 @@ export const PREREQUISITES: Record<Feature, Prerequisite[]> = {
     ...req('e2fsprogs', 'mkfs.ext4'),
     ...req('qemu-system-x86', 'qemu-system-x86_64'),
     ...req('qemu-utils', 'qemu-img'),
+    ...req('util-linux', 'unshare'), // debootstrap and the image's chroot steps in a private mount namespace
     ...req('openssh-client', 'ssh', 'scp', 'ssh-keygen'),
   ],
   // Out-of-tree cifs/ksmbd/siw/smbdirect builds (src/kernel/build-modules.ts). They run inside a

@@ -36,7 +36,16 @@ function sources(dir: string): string[] {
 export function programsIn(text: string): string[] {
   const code = text.split('\n').filter((l) => !/^\s*(\/\/|\*|\/\*)/.test(l)).join('\n');
   const found = new Set<string>();
-  for (const m of code.matchAll(/\b(?:sh|shTry|\$)(?:\(\{[^}]*\}\))?`\s*([A-Za-z0-9_./+-]+)/g)) found.add(m[1]!);
+  for (const m of code.matchAll(/\b(?:sh|shTry|\$)(?:\(\{[^}]*\}\))?`\s*([A-Za-z0-9_./+-]+)([^`]*)/g)) {
+    found.add(m[1]!);
+    // `unshare OPTIONS PROGRAM ...` runs PROGRAM too: the first word that is no option (nor
+    // --propagation's value) and no interpolation.
+    if (m[1] === 'unshare') {
+      const words = m[2]!.trim().split(/\s+/);
+      const program = words.find((w, i) => !w.startsWith('-') && words[i - 1] !== '--propagation');
+      if (program && /^[A-Za-z0-9_./+-]+$/.test(program)) found.add(program.split('/').at(-1)!);
+    }
+  }
   for (const m of code.matchAll(/(?<![.\w])(?:run|execFile|execFileSync|spawn|spawnSync|measure)\(\s*'([^']+)'/g)) found.add(m[1]!.split('/').at(-1)!);
   return [...found];
 }
@@ -49,6 +58,7 @@ t.test('the scanner finds what the code runs (so an empty scan cannot pass)', as
     t.ok(all.has(p), `the code runs ${p}`);
   }
   t.same(programsIn("await sh`make ${args}`;\n// sh`ignored in a comment`\nrun('uname', ['-r']); sh`${x} y`; conn.run('remote-only')"), ['make', 'uname']);
+  t.same(programsIn('sh`unshare --mount --propagation private debootstrap --variant=minbase ${x}`; sh`unshare -m ${cmd}`'), ['unshare', 'debootstrap']);
 });
 
 t.test('every program the lab, VM lab, kernel build and bench run has an entry', async (t) => {

@@ -67,7 +67,7 @@ export async function ensureBuildRoot(codename: Codename, opts: { cacheDir?: str
   try {
     await mkdir(join(cache, 'debs'), { recursive: true });
     await step(log, `build root ${codename}: debootstrap`, (note) =>
-      follow(sh`debootstrap --variant=minbase --cache-dir=${join(cache, 'debs')} --include=${PACKAGES.join(',')} ${codename} ${tmp} ${MIRROR}`, note));
+      follow(debootstrap(codename, tmp, join(cache, 'debs'), PACKAGES), note));
     await writeFile(join(tmp, 'etc/apt/sources.list'), '');
     await writeFile(join(tmp, 'etc/apt/sources.list.d/debian.sources'), debianSources(codename));
     await writeFile(join(tmp, 'usr/sbin/policy-rc.d'), '#!/bin/sh\nexit 101\n', { mode: 0o755 });
@@ -81,6 +81,13 @@ export async function ensureBuildRoot(codename: Codename, opts: { cacheDir?: str
   await rename(tmp, dir); // complete build roots only ever appear under the final name
   log(`build root ${codename}: ready in ${since(t0)} at ${dir}`);
   return dir;
+}
+
+/** A minbase debootstrap of CODENAME into DIR with PACKAGES, its .debs kept in DEBS. In a private
+ * mount namespace: debootstrap mounts /proc and /sys inside DIR while it works, and an interrupted
+ * one would leave them mounted there. */
+export function debootstrap(codename: Codename, dir: string, debs: string, packages: readonly string[]): ProcessPromise {
+  return sh`unshare --mount --propagation private debootstrap --variant=minbase --cache-dir=${debs} --include=${packages.join(',')} ${codename} ${dir} ${MIRROR}`;
 }
 
 /** Runs `script` with sh inside ROOT (args as $1...), with /proc mounted in a private mount

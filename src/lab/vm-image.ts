@@ -23,7 +23,7 @@ import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:
 import { join } from 'node:path';
 import { follow, noLog, step, type Log } from '../progress.js';
 import { CACHE_ROOT, rebase } from '../paths.js';
-import { MIRROR, debianSources, ensureBuildRoot, inRoot, refreshLists, type Codename } from '../kernel/build-root.js';
+import { debianSources, debootstrap, ensureBuildRoot, inRoot, refreshLists, type Codename } from '../kernel/build-root.js';
 
 /** Bump when the recipe below changes, so a cached image built the old way is not reused. */
 const RECIPE = 1;
@@ -115,7 +115,7 @@ async function assemble(tmp: string, dir: string, debs: string, vmRelease: VmRel
   const { codename } = RECIPES[vmRelease];
   await mkdir(debs, { recursive: true });
   await step(log, `vm image ${vmRelease}: debootstrap ${codename}`, (note) =>
-    follow(sh`debootstrap --variant=minbase --cache-dir=${debs} --include=${BASE_PACKAGES.join(',')} ${codename} ${root} ${MIRROR}`, note));
+    follow(debootstrap(codename, root, debs, BASE_PACKAGES), note));
   await configure(root, codename);
   await inChroot(root, vmRelease, log);
   const release = await onlyEntry(join(root, 'lib/modules'));
@@ -155,26 +155,24 @@ async function configure(root: string, codename: Codename): Promise<void> {
 async function inChroot(root: string, release: VmRelease, log: Log): Promise<void> {
   const recipe = RECIPES[release];
   const from = (suite: string | undefined): string => (suite ? `-t ${suite} ` : '');
-  await sh`mount -t proc proc ${join(root, 'proc')}`; // initramfs-tools and some postinsts need /proc
-  try {
-    const env = 'DEBIAN_FRONTEND=noninteractive';
-    await step(log, `vm image ${release}: kernel${recipe.kernelSuite ? ` (${recipe.kernelSuite})` : ''} + ksmbd-tools${recipe.ksmbdToolsSuite ? ` (${recipe.ksmbdToolsSuite})` : ''}`, async (note) => {
-      await follow(sh`chroot ${root} sh -c ${`${env} apt-get update && ${env} apt-get -y dist-upgrade`}`, note);
-      await follow(sh`chroot ${root} sh -c ${`${env} apt-get install -y --no-install-recommends ${from(recipe.kernelSuite)}linux-image-amd64`}`, note);
-      await follow(sh`chroot ${root} sh -c ${`${env} apt-get install -y --no-install-recommends ${from(recipe.ksmbdToolsSuite)}ksmbd-tools`}`, note);
-    });
-    const tools = await pkgVersion(root, 'ksmbd-tools');
-    const ok = await sh`chroot ${root} dpkg --compare-versions ${tools} ge ${MIN_KSMBD_TOOLS}`.nothrow();
-    if (ok.exitCode !== 0) throw new Error(`vm image ${release}: ksmbd-tools ${tools} < ${MIN_KSMBD_TOOLS}; kernels from 6.1 on need >= ${MIN_KSMBD_TOOLS}`);
-    // networkd applies the seed's .network files; ksmbd stays off until a playbook configures it
-    // (it cannot start without ksmbd.conf); apt timers would only fail without a network.
-    await sh`chroot ${root} systemctl enable systemd-networkd.service smbdirect-seed.service`;
-    await sh`chroot ${root} systemctl disable ksmbd.service`.nothrow();
-    await sh`chroot ${root} systemctl mask apt-daily.timer apt-daily-upgrade.timer`.nothrow();
-    await sh`chroot ${root} apt-get clean`;
-  } finally {
-    await sh`umount ${join(root, 'proc')}`.nothrow();
-  }
+  // Every step runs through inRoot: /proc (initramfs-tools and some postinsts need it) is mounted
+  // in a private mount namespace that vanishes with the step, so an interrupted build leaves no
+  // /proc mounted inside the half-made image (a plain mount here once outlived a killed build).
+  const env = 'DEBIAN_FRONTEND=noninteractive';
+  await step(log, `vm image ${release}: kernel${recipe.kernelSuite ? ` (${recipe.kernelSuite})` : ''} + ksmbd-tools${recipe.ksmbdToolsSuite ? ` (${recipe.ksmbdToolsSuite})` : ''}`, async (note) => {
+    await follow(inRoot(root, `${env} apt-get update && ${env} apt-get -y dist-upgrade`), note);
+    await follow(inRoot(root, `${env} apt-get install -y --no-install-recommends ${from(recipe.kernelSuite)}linux-image-amd64`), note);
+    await follow(inRoot(root, `${env} apt-get install -y --no-install-recommends ${from(recipe.ksmbdToolsSuite)}ksmbd-tools`), note);
+  });
+  const tools = await pkgVersion(root, 'ksmbd-tools');
+  const ok = await inRoot(root, 'dpkg --compare-versions "$1" ge "$2"', tools, MIN_KSMBD_TOOLS).nothrow();
+  if (ok.exitCode !== 0) throw new Error(`vm image ${release}: ksmbd-tools ${tools} < ${MIN_KSMBD_TOOLS}; kernels from 6.1 on need >= ${MIN_KSMBD_TOOLS}`);
+  // networkd applies the seed's .network files; ksmbd stays off until a playbook configures it
+  // (it cannot start without ksmbd.conf); apt timers would only fail without a network.
+  await inRoot(root, 'systemctl enable systemd-networkd.service smbdirect-seed.service');
+  await inRoot(root, 'systemctl disable ksmbd.service').nothrow();
+  await inRoot(root, 'systemctl mask apt-daily.timer apt-daily-upgrade.timer').nothrow();
+  await inRoot(root, 'apt-get clean');
   // Per-VM identity must not be shared: host keys come from the seed, machine-id from the
   // kernel command line (systemd.machine_id=).
   await sh`sh -c ${'rm -f "$1"/etc/ssh/ssh_host_* "$1"/var/lib/dbus/machine-id "$1"/usr/sbin/policy-rc.d; rm -rf "$1"/var/lib/apt/lists/*; : > "$1"/etc/machine-id'} sh ${root}`;
