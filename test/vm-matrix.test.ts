@@ -10,10 +10,12 @@
 // run changes nothing; a mount the kernel refuses leaves fstab as it was; a file written on each
 // client reads back identical on its server; all three reboot AT ONCE and every mount comes back
 // without a run; teardown, then the same with rxe; the throughput probe (RDMA against TCP) and
-// its report page; a ksmbd that cannot restart; a server that dies under a live mount. Slow
+// its report page; a ksmbd that cannot restart; a Debian 13 controller (a trixie root with
+// trixie's node, test/helpers/trixie-controller.ts) remedying the Debian 12 host back from its
+// stock modules, in a bookworm build root of its own; a server that dies under a live mount. Slow
 // (TCG). Fails, never skips, if a VM cannot start.
 import t, { type Test } from 'tap';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cachedModules } from '../src/kernel/remedy.js';
 import type { LabVm } from '../src/lab/vm.js';
@@ -22,6 +24,7 @@ import { tmp } from './helpers/lab.js';
 import { changed, result, startVmLab, type VmLab } from './helpers/vm.js';
 import { attrs, chromium } from './helpers/chromium.js';
 import { ensurePrerequisites } from '../src/prereqs.js';
+import { codenameOf, ensureTrixieController } from './helpers/trixie-controller.js';
 import type { ProbeMeasure, ServerProbeMeasure } from '../src/types.js';
 
 t.setTimeout(100 * 60 * 1000);
@@ -296,6 +299,48 @@ await t.test('real ksmbd fails to restart after its config changed: exit 2, ksmb
   t.equal((await ssh('deb12', 'systemctl is-active ksmbd')).stdout.trim(), 'active');
   const again = await run('server', ...global);
   t.equal(again.recap.deb12?.changed, 0, 'then zero changes');
+});
+
+await t.test('a Debian 13 (trixie) controller remedies the Debian 12 host: its own bookworm build root, bookworm\'s gcc; SMB Direct again', async (t) => {
+  // deb12 back to its stock modules (what a Debian 12 host that never met this tool has): its
+  // client and server torn down by this machine's controller, the rebuilt modules removed, the
+  // stock ones loaded. deb13 does not mount from deb12 since the step before.
+  t.equal((await run('teardown', '--limit', 'deb12', ...rxe)).code, 0, 'deb12 torn down');
+  const k = kernels.deb12!;
+  await ssh('deb12', `set -e; for m in cifs ksmbd siw; do ! grep -q "^$m " /proc/modules || modprobe -r $m; done
+    rm -f /lib/modules/${k}/updates/cifs.ko /lib/modules/${k}/updates/ksmbd.ko /lib/modules/${k}/updates/siw.ko; depmod -a; modprobe ksmbd; modprobe cifs`);
+  t.match((await ssh('deb12', 'modinfo -n ksmbd cifs')).stdout, /\/kernel\/fs\/smb\/server\/ksmbd\.ko(\.xz)?\n.*\/kernel\/fs\/smb\/client\/cifs\.ko(\.xz)?\n/, 'deb12: the stock ksmbd and cifs again');
+  t.not((await ssh('deb12', 'modinfo -n siw', false)).code, 0, 'deb12: no siw');
+  // An out-of-tree module taints the kernel when it loads ("O" in its own taint file); Debian's don't.
+  const taint = async (name: string) => (await ssh('deb12', `cat /sys/module/${name}/taint`)).stdout.trim();
+  for (const name of ['cifs', 'ksmbd']) t.equal(await taint(name), '', `deb12: the stock ${name} is loaded (no taint)`);
+  // The controller: trixie's userland and node, its own empty-at-first cache.
+  const controller = await ensureTrixieController(lab.log);
+  t.equal(codenameOf(controller), 'trixie', 'the controller runs trixie');
+  const r = await lab.runVia(controller.via, dir, 'site', '--limit', 'deb12', ...rxe);
+  t.equal(r.code, 0, 'site from the trixie controller succeeds');
+  const modules = r.results.filter((x) => x.host === 'deb12' && /kernel modules/.test(x.task));
+  t.same(modules.map((m) => m.status), ['changed', 'changed'], 'deb12: rebuilt modules installed by the server and the client play');
+  t.match(modules[0]?.msg, /installed ksmbd\.ko, siw\.ko .*replaced the loaded stock ksmbd/, 'deb12: the loaded stock ksmbd replaced');
+  t.match(modules[1]?.msg, /installed cifs\.ko .*replaced the loaded stock cifs/, 'deb12: the loaded stock cifs replaced');
+  t.equal(result(r, 'deb12', /verify/)?.status, 'ok', 'deb12: verify passes');
+  // Built by the trixie controller, in ITS cache, in a bookworm build root, by bookworm's gcc.
+  const built = cachedModules(k, join(controller.cacheDir, 'modules'));
+  t.ok(built, `modules for ${k} in the trixie controller's own cache`);
+  const manifest = JSON.parse(readFileSync(join(built!.dir, 'manifest.json'), 'utf8')) as { codename: string; gcc: { kernel: string; modules: string } };
+  t.equal(manifest.codename, 'bookworm', 'built in a bookworm build root');
+  t.match(manifest.gcc.modules, /Debian 12\./, `by bookworm's gcc (${manifest.gcc.modules}), not trixie's 14`);
+  t.ok(manifest.gcc.kernel.endsWith(manifest.gcc.modules), 'the kernel\'s own compiler');
+  t.ok(readdirSync(join(controller.cacheDir, 'buildroots')).some((d) => d.startsWith('bookworm-')), 'the trixie controller made its own bookworm build root');
+  for (const name of ['cifs', 'ksmbd'] as const) {
+    t.ok(await loadedIsRebuilt('deb12', name, built!.modules[name]?.srcversion), `deb12: the rebuilt ${name} is loaded`);
+    t.match(await taint(name), /O/, `deb12: ${name} is out of tree`);
+  }
+  t.match(await mountLine('deb12'), new RegExp(`^//${re(address(SERVER.deb12))}/ring /mnt/ring cifs .*,rdma,`), 'deb12: mounted from bpo13 over rdma');
+  const a = (await ssh('deb12', 'head -c 4194304 /dev/urandom > /mnt/ring/trixie-ctl.bin && sync && sha256sum /mnt/ring/trixie-ctl.bin')).stdout.split(' ')[0];
+  t.equal((await ssh('bpo13', 'sha256sum /srv/smb/ring/trixie-ctl.bin')).stdout.split(' ')[0], a, 'deb12 -> bpo13: identical');
+  const again = await lab.runVia(controller.via, dir, 'site', '--limit', 'deb12', ...rxe);
+  t.equal(again.recap.deb12?.changed, 0, 'a second run from the trixie controller changes nothing');
 });
 
 await t.test('a dead server under a live RDMA mount: verify, site and teardown on its client end in bounded time, name the mount, and teardown detaches it', async (t) => {

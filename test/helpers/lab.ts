@@ -43,9 +43,12 @@ export function labAccess(lab: Lab): { addr: Record<string, string>; hosts: stri
 
 export interface CliResult { code: number; stdout: string; stderr: string }
 
-export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; deadlineMs?: number } = {}): Promise<CliResult> {
+/** Runs the CLI with this node, or with `via` (argv that runs a program elsewhere: another
+ * release's controller, test/helpers/trixie-controller.ts) and that place's `node`. */
+export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; deadlineMs?: number; via?: string[] } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1', ...opts.env } });
+    const [cmd, ...argv] = opts.via ? [...opts.via, 'node', CLI, ...args] : [process.execPath, CLI, ...args];
+    const p = spawn(cmd!, argv, { env: { ...process.env, NO_COLOR: '1', ...opts.env } });
     let stdout = '';
     let stderr = '';
     // A run that hangs fails its own test (SIGKILL, code -1, said in stderr), not the whole file by timeout.
@@ -64,8 +67,8 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: 
 export interface JsonRun { code: number; /** Every JSON line, parsed (warnings too). */ lines: unknown[]; results: Array<{ host: string; task: string; status: string; msg: string; report?: string; warnings?: string[] }>; recap: Record<string, Record<string, number>>; roundTrips: Record<string, number>; stderr: string }
 
 /** Runs with --json and parses the lines. */
-export async function runJson(args: string[], env?: NodeJS.ProcessEnv, deadlineMs?: number): Promise<JsonRun> {
-  const r = await runCli([...args, '--json'], { env, deadlineMs });
+export async function runJson(args: string[], env?: NodeJS.ProcessEnv, deadlineMs?: number, via?: string[]): Promise<JsonRun> {
+  const r = await runCli([...args, '--json'], { env, deadlineMs, via });
   const lines = r.stdout.trim().split('\n').filter(Boolean).flatMap((l) => { try { return [JSON.parse(l)]; } catch { return deadlineMs === undefined ? [JSON.parse(l)] : []; } });
   return {
     code: r.code,

@@ -24,6 +24,8 @@ export interface VmLab {
   waitFor<T>(what: string, seconds: number, probe: () => Promise<T | undefined>): Promise<T>;
   /** `smbdirect run PLAYBOOK -i INVENTORY_DIR ... --json`, timed and logged (failures with their reports). */
   run(inventoryDir: string, playbook: string, ...extra: string[]): Promise<JsonRun>;
+  /** The same, run through `via` (another controller: test/helpers/trixie-controller.ts). */
+  runVia(via: string[], inventoryDir: string, playbook: string, ...extra: string[]): Promise<JsonRun>;
   /** The PID of a VM's qemu while it is alive (ours: recorded by the lab). */
   qemuPid(host: string): Promise<number | undefined>;
 }
@@ -61,15 +63,16 @@ export async function startVmLab(t: Test, prefix: string, opts: Omit<VmLabOpts, 
       await sleep(3000);
     }
   };
-  const run = async (inventoryDir: string, playbook: string, ...extra: string[]): Promise<JsonRun> => {
+  const runVia = async (via: string[] | undefined, inventoryDir: string, playbook: string, ...extra: string[]): Promise<JsonRun> => {
     const t0 = Date.now();
-    const r = await runJson(['run', playbook, '-i', inventoryDir, ...extra], undefined, 30 * 60_000);
-    log(`run ${playbook} ${extra.join(' ')}: exit ${r.code} in ${((Date.now() - t0) / 1000).toFixed(0)}s`);
+    const r = await runJson(['run', playbook, '-i', inventoryDir, ...extra], undefined, 30 * 60_000, via);
+    log(`run ${playbook} ${extra.join(' ')}${via ? ' (via another controller)' : ''}: exit ${r.code} in ${((Date.now() - t0) / 1000).toFixed(0)}s`);
     if (r.code !== 0) log(r.results.filter((x) => x.status === 'failed').map((x) => `${x.host} ${x.task}: ${x.msg}${x.report ? `\n${x.report}` : ''}`).join('\n'));
     return r;
   };
   const qemuPid = async (host: string) => (await vmLabStatus({ stateDir })).vms.find((v) => v.name === host && v.alive)?.pid;
-  return { stateDir, inventory, log, ssh, waitFor, run, qemuPid };
+  const run = (inventoryDir: string, playbook: string, ...extra: string[]) => runVia(undefined, inventoryDir, playbook, ...extra);
+  return { stateDir, inventory, log, ssh, waitFor, run, runVia, qemuPid };
 }
 
 /** The task result of `host` whose name matches `task`. */
