@@ -7,8 +7,9 @@
 // no bundle is written; a bundle that takes in a file outside the package or differs from the
 // package is removed; either with a warning: src/yaml.ts then loads the package from node_modules
 // as before, only slower. Run by `npm run build` (after tsc).
-// The templates first: they do not depend on esbuild, and this script may stop early (noBundle).
+// The templates and the one file of `run` (bundle-run.mjs) first: this script may stop early (noBundle).
 import './precompile-templates.mjs';
+import './bundle-run.mjs';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, relative } from 'node:path';

@@ -5,8 +5,6 @@
 // a plain command line (fast-argv.ts); yargs parses the rest and words the usage errors.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { reportError } from './errors.js';
-import { installInterruptHandlers } from './interrupt.js';
 
 const args = process.argv.slice(2);
 
@@ -26,20 +24,13 @@ if (args.length === 1 && args[0] === '--version') {
 } else if (args.length === 1 && args[0] === '--help' && plainHelp()) {
   process.stdout.write((await import('./commands/help-text.js')).HELP);
 } else {
-  // Ctrl-C / SIGTERM: `run` winds down and prints its recap; other commands exit at once (#16).
-  installInterruptHandlers();
-  // Before anything loads ssh2, handlebars or yaml: their compiled code from earlier runs.
+  // Before anything loads ssh2, handlebars, yaml or the bundle: their compiled code from earlier runs.
   const [{ installCodeCache }, { CACHE_ROOT }] = await Promise.all([import('./code-cache.js'), import('./paths.js')]);
   installCodeCache(join(CACHE_ROOT, 'code-cache', `${process.version}-${process.arch}`));
-  const { COMMAND_NAMES, loadCommands } = await import('./commands/all.js');
-  const { fastArgv } = await import('./commands/fast-argv.js');
-  const fast = COMMAND_NAMES.includes(args[0]!) ? fastArgv(await loadCommands([args[0]!]), args) : undefined;
-  try {
-    if (fast) await fast.command.handler(fast.argv);
-    else await (await import('./commands/yargs-cli.js')).yargsCli(args, await loadCommands()).parseAsync();
-  } catch (e) {
-    // What escapes a handler (or fail()'s rethrow): one ERROR! line, the stack only with SMBDIRECT_DEBUG.
-    reportError(e);
-    process.exitCode = 1;
-  }
+  // `run` from the build's one file of our code when it is up to date (run-bundle.ts), else as ES modules.
+  const bundled = args[0] === 'run' ? await (await import('./run-bundle.js')).loadRunBundle() : undefined;
+  const { installInterruptHandlers, main } = bundled ?? (await import('./main.js'));
+  // Ctrl-C / SIGTERM: `run` winds down and prints its recap; other commands exit at once (#16).
+  installInterruptHandlers();
+  await main(args);
 }

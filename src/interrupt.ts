@@ -3,7 +3,8 @@
 // applies in flight finish for a bounded time, prints the recap; a module build kills its
 // processes and removes its temp dir) and the command exits 128+signal (130, 143). A command with
 // nothing to wind down, or a second signal, exits at once, after the synchronous last words
-// (onExitNow: kill our child processes, remove temp dirs). Loaded by cli.ts: node modules only.
+// (onExitNow: kill our child processes, remove temp dirs). Installed by cli.ts (from main.ts, or from
+// the bundle of `run`, so that the engine listens to the same copy): node modules only.
 import { readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 

@@ -1,10 +1,11 @@
 // Playbooks are YAML lists of plays; a play names its hosts and the task modules it runs, in order.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { YAML } from './yaml.js';
 import { PLAYBOOKS_DIR, TASKS_DIST_DIR } from './paths.js';
+import { bundledTasks } from './bundled.js';
 import { parseSerial, type SerialSize } from './engine/serial.js';
 import type { Handler, Task, Vars } from './types.js';
 
@@ -42,7 +43,9 @@ const stringList = (v: unknown): string[] => (v === undefined ? [] : Array.isArr
 async function loadTaskModule(ref: string, where: string): Promise<{ task: Task; handlers: Handler[] }> {
   const file = isAbsolute(ref) ? ref : resolve(TASKS_DIST_DIR, `${ref}.js`);
   if (!existsSync(file)) throw new PlaybookError(`${where}: task "${ref}" not found (looked for ${file}; run "npm run build"?)`);
-  const mod = (await import(pathToFileURL(file).href)) as { default?: Task; handlers?: Handler[] };
+  // the bundle's own copy when the CLI runs from it (bundled.ts), else the file itself
+  const bundled = bundledTasks.get(relative(TASKS_DIST_DIR, file));
+  const mod = (await (bundled ? bundled() : import(pathToFileURL(file).href))) as { default?: Task; handlers?: Handler[] };
   if (!mod.default || typeof mod.default.plan !== 'function')
     throw new PlaybookError(`${where}: ${file} has no default export with a plan() function`);
   return { task: mod.default, handlers: mod.handlers ?? [] };

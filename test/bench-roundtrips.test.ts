@@ -4,11 +4,11 @@
 //  - site (bench variables, kernel policy warn): per host and play at most 1 (facts) + 2 (apply)
 //    on the first run, and at most 1 (facts) per play on the no-change run.
 import t from 'tap';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { YAML } from 'zx';
-import { runJson, startLab, tmp } from './helpers/lab.js';
+import { benchInventory, runJson, startLab } from './helpers/lab.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const lab = await startLab(t, 1, 1);
@@ -36,15 +36,7 @@ const site = join(ROOT, 'playbooks', 'site.yml');
 t.test('site: at most 1 + 2 round trips per host and play; 1 per play with no change', async (t) => {
   if (!existsSync(site)) throw new Error(`${site} is missing: the site playbook is part of the product`);
   // The bench's inventory: the lab's hosts, group_vars from bench/vars.yml, password files.
-  const dir = tmp('sd-rt-');
-  copyFileSync(lab.inventory, join(dir, 'hosts.yml'));
-  mkdirSync(join(dir, 'group_vars'));
-  mkdirSync(join(dir, 'secrets'), { mode: 0o700 });
-  const vars = YAML.parse(readFileSync(join(ROOT, 'bench', 'vars.yml'), 'utf8')) as Record<string, unknown>;
-  for (const [g, v] of Object.entries(vars)) writeFileSync(join(dir, 'group_vars', `${g}.yml`), YAML.stringify(v));
-  writeFileSync(join(dir, 'secrets', 'alice.pw'), 'alice-pw\n', { mode: 0o600 });
-  writeFileSync(join(dir, 'secrets', 'bob.pw'), 'bob-pw\n', { mode: 0o600 });
-  const args = ['run', 'site', '-i', join(dir, 'hosts.yml'), '-e', 'smbdirect_kernel_policy=warn'];
+  const args = ['run', 'site', '-i', benchInventory(lab), '-e', 'smbdirect_kernel_policy=warn'];
   // Exit 2 is expected in the lab: the read-only verify task fails (its kernel has no SMB Direct).
   const onlyVerifyFailed = (r: Awaited<ReturnType<typeof runJson>>) =>
     r.results.filter((x) => x.status === 'failed' || x.status === 'unreachable').every((x) => /verify/.test(x.task));

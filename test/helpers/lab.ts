@@ -1,12 +1,13 @@
 // Test helpers for the real lab: a private lab per test file, and the CLI run as a user would run it.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { copyFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { testStateDir } from './state-dir.js';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
+import { YAML } from 'zx';
 import { labDown, labStatus, labUp } from '../../src/lab/lab.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
@@ -82,6 +83,20 @@ export async function runJson(args: string[], env?: NodeJS.ProcessEnv, deadlineM
 
 export function tmp(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** The bench's inventory for the lab's hosts (group_vars from bench/vars.yml, password files), for
+ * the `site` playbook; returns its hosts.yml. */
+export function benchInventory(lab: Lab): string {
+  const dir = tmp('sd-bench-inv-');
+  copyFileSync(lab.inventory, join(dir, 'hosts.yml'));
+  mkdirSync(join(dir, 'group_vars'));
+  mkdirSync(join(dir, 'secrets'), { mode: 0o700 });
+  const vars = YAML.parse(readFileSync(fileURLToPath(new URL('../../bench/vars.yml', import.meta.url)), 'utf8')) as Record<string, unknown>;
+  for (const [g, v] of Object.entries(vars)) writeFileSync(join(dir, 'group_vars', `${g}.yml`), YAML.stringify(v));
+  writeFileSync(join(dir, 'secrets', 'alice.pw'), 'alice-pw\n', { mode: 0o600 });
+  writeFileSync(join(dir, 'secrets', 'bob.pw'), 'bob-pw\n', { mode: 0o600 });
+  return join(dir, 'hosts.yml');
 }
 
 /** Every path in the host's overlay upper dir (what differs from the base image) with its type,
