@@ -98,6 +98,20 @@ t.test('client teardown: unmount, remove our fstab lines, credentials and the so
   t.same([again!.status, again!.changes], ['ok', []]);
 });
 
+t.test('client teardown on a host that serves too leaves the soft RDMA link to the server play, which stops ksmbd before deleting it', async (t) => {
+  const v: Vars = { smbdirect_role: 'client', group_names: ['smb_clients', 'smb_servers'], smb_mounts: [{ server: 'srv1', share: 'share', path: '/mnt/share', user: 'alice' }] };
+  const facts = factsFor('rhel9', [teardownClient, teardownServer], v, 'cn1', { [UNIT]: file(), [MODULES_LOAD]: file('siw\n') });
+  Object.assign(sys(facts).services.units[0]!, { active: 'active' }); // ksmbd serving
+  const [client] = plan([teardownClient], facts, v, 'cn1');
+  t.notMatch(kinds(client!.changes).join('\n'), /RDMA link|smbdirect-rdma|modules-load/, 'no link, unit or modules-load change in the client play');
+  t.match(client!.msg, /soft RDMA link left to the server play/);
+  const [server] = plan([teardownServer], facts, { ...v, smbdirect_role: 'server' }, 'cn1');
+  const order = kinds(server!.changes);
+  const stop = order.findIndex((k) => /ksmbd/.test(k) && /stopped|shutdown/.test(k));
+  const del = order.indexOf('command: delete RDMA link siw0');
+  t.ok(stop >= 0 && del > stop, `the server play stops ksmbd (${order[stop]}) before it deletes the link (${order[del]})`);
+});
+
 t.test('client teardown works when the vars no longer validate', async (t) => {
   const v: Vars = { smbdirect_role: 'client', smb_mounts: [{ path: '/mnt/share', vers: 3 }] };
   const facts = factsFor('rhel9', [teardownClient], v, 'cn1');

@@ -4,7 +4,7 @@
  * answer is detached with a bounded `umount -l`), removes those fstab lines (all other lines kept
  * byte for byte), their boot-retry drop-ins and unit, and the credentials files with their
  * directory; then, like teardown-server, the soft RDMA link, its boot unit and modules-load
- * file. Mount point directories (and the parents mount-points created, as recorded in
+ * file (not on a host in smb_servers too: its server play removes them after stopping ksmbd). Mount point directories (and the parents mount-points created, as recorded in
  * /var/lib/smbdirect-provision) are removed deepest first when empty (rmdir: never data). Works
  * from the vars as written, even when they no longer validate; a second run changes nothing.
  * Vars: smb_mounts[].path (and server/user for the credentials files).
@@ -56,7 +56,11 @@ const task: Task = {
       const rm = `${cmd('rm', '-rf', '--', CREDENTIALS_DIR)} && { ${cmd('rmdir', '--', CONFIG_DIR)} 2>/dev/null || true; }`;
       changes.push({ kind: 'command', desc: `remove ${CREDENTIALS_DIR}`, cmd: rm, unless: `! test -e ${cmd(CREDENTIALS_DIR)}` });
     }
-    const rdmaDown = rdmaTeardown(vars, systemOf(facts), facts.files);
+    // A host that serves too keeps its link for the server play, which stops ksmbd first: deleting
+    // the device under a listening ksmbd crashed 7.3's at its next stop (a NULL dereference in
+    // smb_direct_listener_destroy, in the VM matrix's teardown), and the link is the server's too.
+    const alsoServer = Array.isArray(vars.group_names) && vars.group_names.includes('smb_servers');
+    const rdmaDown = alsoServer ? { changes: [], warnings: [] } : rdmaTeardown(vars, systemOf(facts), facts.files);
     changes.push(...rdmaDown.changes);
     // Mount points (the recorded ones with the parents we made, and those of smb_mounts): removed
     // deepest first when empty (rmdir never deletes data). One mounted now hides what is under it: kept.
@@ -65,7 +69,9 @@ const task: Task = {
     changes.push(...dirs.changes);
     changes.push(...removeStateDir(facts, removedPaths(changes)));
     const what = mounted.length ? `unmounted ${mounted.map((m) => m.target).join(', ')}` : 'nothing mounted';
-    return { status: 'change', msg: [`${what}; fstab lines, credentials and ${rdmaDown.warnings.length ? "the soft RDMA link's boot unit removed, the link kept" : 'the soft RDMA link removed'}`, ...dirs.kept].join('; '), changes, warnings: [...dirs.kept, ...rdmaDown.warnings] };
+    const link = alsoServer ? 'the soft RDMA link left to the server play (this host serves too)'
+      : rdmaDown.warnings.length ? "the soft RDMA link's boot unit removed, the link kept" : 'the soft RDMA link removed';
+    return { status: 'change', msg: [`${what}; fstab lines, credentials and ${link}`, ...dirs.kept].join('; '), changes, warnings: [...dirs.kept, ...rdmaDown.warnings] };
   },
 };
 export default task;
