@@ -90,7 +90,7 @@ t.test('patches are per kernel series, and their set keys the module cache', asy
   const { readdirSync } = await import('node:fs');
   const dir = new URL('../src/kernel/patches/6.1/', import.meta.url);
   t.same(readdirSync(dir).filter((f) => f.endsWith('.patch')).sort(),
-    ['0001-ksmbd-opinfo_put-null-check.patch', '0002-ksmbd-remove-fd-from-inode-list.patch'], '6.1 carries two ksmbd fixes (README lists them)');
+    ['0001-ksmbd-opinfo_put-null-check.patch', '0002-ksmbd-remove-fd-from-inode-list.patch', '0003-ksmbd-stop-sessions-hold-conn.patch'], '6.1 carries three ksmbd fixes (README lists them)');
   const set = await patchSetOf('6.1');
   t.match(set, /^[0-9a-f]{16}$/, '6.1 has a patch set');
   t.equal(await patchSetOf('6.1'), set, 'stable');
