@@ -7,7 +7,7 @@ import { CREDENTIALS_DIR } from '../src/smb/credentials.js';
 import { DAEMON_RELOAD } from '../src/smb/handlers.js';
 import type { Change, FileChange, Vars } from '../src/types.js';
 import cifsCredentials from '../tasks/smbdirect/cifs-credentials.js';
-import cifsMount, { FSTAB, mountCommand, ourFstabTargets } from '../tasks/smbdirect/cifs-mount.js';
+import cifsMount, { FSTAB, MOUNT_BOUND_S, mountCommand, ourFstabTargets } from '../tasks/smbdirect/cifs-mount.js';
 import mountPoints from '../tasks/smbdirect/mount-points.js';
 import validate from '../tasks/smbdirect/validate.js';
 import { CLUSTER, converge, factsFor, kinds, plan, sys, visibleText } from './helpers/smb-plan.js';
@@ -188,4 +188,30 @@ t.test('an RDMA address-resolution timeout on the first contact is retried once;
     t.equal(r.status, exit, `${kernel}: exit ${exit}`);
     t.equal(readFileSync(join(dir, 'mounts'), 'utf8').split('\n').filter(Boolean).length, calls, `${kernel}: mount ran ${calls} time(s)`);
   }
+});
+
+t.test('a mount that never ends is abandoned after its bound: exit 32, what is stuck said, no wait on what it left running', async (t) => {
+  const dir = t.testdir({});
+  const fake = (name: string, body: string) => {
+    writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`);
+    chmodSync(join(dir, name), 0o755);
+  };
+  // Like a mount.cifs stuck in the kernel: a process that outlives mount's group (no signal from
+  // timeout reaches it) and holds mount's output open. A pipe there would block the script for good.
+  fake('mount', `echo 'mounting'; setsid sleep 60 & echo $! > "${dir}/left"; sleep 60`);
+  fake('dmesg', 'exit 0');
+  const t0 = Date.now();
+  const r = spawnSync('sh', ['-c', mountCommand('/mnt/data', false, undefined, 1)], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, encoding: 'utf8', timeout: 30_000 });
+  const took = (Date.now() - t0) / 1000;
+  try { process.kill(Number(readFileSync(join(dir, 'left'), 'utf8')), 'SIGKILL'); } catch { /* gone */ }
+  t.equal(r.status, 32, 'exit 32');
+  t.ok(took < 20, `ended after the bound, not after what it left running (${took.toFixed(1)} s)`);
+  t.match(r.stderr, /mounting/, "mount's own output");
+  t.match(r.stderr, /diagnosis: the mount did not end within 1 s and is still in the kernel/);
+  t.notMatch(r.stderr, /see the mount and kernel messages above/, 'one diagnosis');
+});
+
+t.test('mounts are bounded at MOUNT_BOUND_S, past cifs\' own 120 s SMBD negotiate timeout', async (t) => {
+  t.ok(MOUNT_BOUND_S > 120);
+  t.match(mountCommand('/mnt/data'), new RegExp(`timeout -s KILL ${MOUNT_BOUND_S} mount /mnt/data `));
 });

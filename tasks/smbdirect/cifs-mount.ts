@@ -28,6 +28,11 @@ import { clusterVars } from '../../src/smb/inventory-cluster.js';
 export { handlers } from './rdma-link.js';
 
 export const FSTAB = '/etc/fstab';
+/**
+ * Seconds a mount may take. cifs gives an SMBD negotiate 120 s before it fails the mount, so a
+ * mount still running well after that is stuck in the kernel; the task fails rather than wait for good.
+ */
+export const MOUNT_BOUND_S = 180;
 
 /** Mount points of fstab lines that are ours: their credentials file is in our directory. */
 export function ourFstabTargets(fstab: string): string[] {
@@ -41,20 +46,28 @@ export function ourFstabTargets(fstab: string): string[] {
  * `mount MNT` (from its fstab line); on failure: mount's output, the new CIFS/RDMA kernel lines and a
  * diagnosis, to stderr. `ports`: where this client connects (clientPortsText, src/smb/rdma-ports.ts).
  */
-export function mountCommand(mnt: string, remount = false, ports = ANY_PORTS_TEXT): string {
+export function mountCommand(mnt: string, remount = false, ports = ANY_PORTS_TEXT, bound = MOUNT_BOUND_S): string {
   const m = cmd(mnt);
+  const stuck = `the mount did not end within ${bound} s and is still in the kernel (a mount.cifs that no signal ends, seen when an SMBD negotiate timed out: docs/kernels.md); if it ever completes, its fstab line is not there (this task restored the file). Check the server and the RDMA links of both sides; the stuck mount.cifs may only end with a reboot of this host`;
   // Failure lines: rdma_connect/rdma_resolve_* before 7.x, smbdirect_* from 7.x (smbdirect.ko); 111 is ECONNREFUSED.
   const refused = `the server refused the RDMA connection: is ksmbd running with SMB Direct, was it started after its RDMA link existed, ${ports}`;
   return [
     'n=$(dmesg 2>/dev/null | wc -l)',
     ...(remount ? [`umount ${m} || exit $?`] : []),
-    `out=$(mount ${m} 2>&1) && exit 0`,
+    // mount in a process group of its own (timeout's) with its output in a file, not a pipe: a
+    // mount.cifs stuck in the kernel would keep a pipe open, and this script waiting, for good.
+    'o=$(mktemp) || exit 1',
+    `mnt() { if command -v timeout >/dev/null 2>&1; then timeout -s KILL ${bound} mount ${m} > "$o" 2>&1 < /dev/null; else mount ${m} > "$o" 2>&1 < /dev/null; fi; }`,
+    `mnt; rc=$?; out=$(cat "$o"); [ $rc -eq 0 ] && { rm -f "$o"; exit 0; }`,
     `log=$(dmesg 2>/dev/null | tail -n +$((n + 1)) | grep -E 'CIFS|smbd|smbdirect|rdma' | tail -n 15)`,
     // The first RDMA contact with a server resolves its address (ARP/ND) within cifs' fixed 5 s;
     // on a slow or just-raised link that can time out once, and the answer is cached by then.
     `case "$log" in *'rdma_resolve_addr() completed -110'*|*'rdma_resolve_route() completed -110'*)`,
-    `  sleep 1; out=$(mount ${m} 2>&1) && exit 0;; esac`,
+    `  sleep 1; mnt; rc=$?; out=$(cat "$o"); [ $rc -eq 0 ] && { rm -f "$o"; exit 0; };; esac`,
+    'rm -f "$o"',
     `printf '%s\\n' "$out" "$log" >&2`,
+    // 137: timeout's SIGKILL (128 + 9).
+    `[ $rc -eq 137 ] && { echo ${cmd(`diagnosis: ${stuck}`)} >&2; exit 32; }`,
     'case "$out $log" in',
     `  *'CONFIG_CIFS_SMB_DIRECT is not enabled'*) d='this client kernel has no SMB Direct (CONFIG_CIFS_SMB_DIRECT is not set): boot a kernel with it or rebuild cifs.ko (see the preflight task)';;`,
     `  *BAD_NETWORK_NAME*) d='the server does not know the share: check ksmbd_shares, and that its ksmbd-tools is >= 3.5.2 (older ones fail every tree connect on kernels >= 6.1)';;`,
