@@ -54,6 +54,24 @@ export async function inventoryFrom(argv: { inventory?: string; extraVars?: stri
   return { inv, extraVars };
 }
 
+/**
+ * The hosts --limit selects, checked as Ansible does: each part that matches nothing is named in a
+ * warning on stderr, and a limit that leaves no host at all is an error (exit 1), not a run that
+ * quietly does nothing (a typo in --limit must not look like success).
+ */
+export async function limitedHosts(inv: Inventory, limit: string, inventory: string | string[] | undefined): Promise<string[]> {
+  const { selectHosts, splitHostPattern } = await import('../inventory/patterns.js');
+  for (const part of splitHostPattern(limit)) {
+    if (!selectHosts(inv, part.replace(/^[&!]/, '')).length) process.stderr.write(`[WARNING]: Could not match supplied host pattern, ignoring: ${part.replace(/^[&!]/, '')}\n`);
+  }
+  const hosts = selectHosts(inv, limit);
+  if (hosts.length) return hosts;
+  const names = [...inv.hosts.keys()];
+  const shown = names.length > 8 ? `${names.slice(0, 8).join(', ')}, ... (${names.length})` : names.join(', ') || 'none';
+  const from = [inventory ?? LAB_INVENTORY].flat().join(', ');
+  throw new UsageError(`--limit "${limit}" leaves no host to target in ${from} (its hosts: ${shown}); list them with: smbdirect inventory -i ${[inventory ?? LAB_INVENTORY].flat()[0]} --graph`);
+}
+
 /** Runs a command body; an error becomes one line on stderr and exit code 1. */
 export function handled(body: (argv: any) => Promise<number | void>) {
   return async (argv: unknown) => {

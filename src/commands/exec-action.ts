@@ -6,7 +6,7 @@ import { colourOn, red, yellow } from '../colour.js';
 import { selectHosts } from '../inventory/index.js';
 import { ConnectionPool } from '../engine/pool.js';
 import { cliPasswords } from './passwords.js';
-import { handled, inventoryFrom, UsageError } from './common.js';
+import { handled, inventoryFrom, limitedHosts, UsageError } from './common.js';
 
 export default handled(async (argv) => {
   const command = [...(argv.command ?? []), ...(argv['--'] ?? [])].join(' ');
@@ -14,7 +14,10 @@ export default handled(async (argv) => {
   const passwords = await cliPasswords(argv); // asked before the vault passwords, as in Ansible
   const { inv } = await inventoryFrom(argv);
   let names = selectHosts(inv, argv.pattern);
-  if (argv.limit) names = names.filter((n) => selectHosts(inv, argv.limit).includes(n));
+  if (argv.limit !== undefined) {
+    const limited = new Set(await limitedHosts(inv, argv.limit, argv.inventory));
+    names = names.filter((n) => limited.has(n));
+  }
   if (names.length === 0) throw new UsageError(`no hosts matched "${argv.pattern}"`);
   const pool = new ConnectionPool({ connectTimeoutMs: argv.timeout * 1000, acceptNewHostKeys: argv.acceptNewHostKeys, passwords });
   const limit = pLimit(argv.forks);

@@ -5,7 +5,7 @@ import { selectHosts } from '../inventory/index.js';
 import { ConnectionPool } from '../engine/pool.js';
 import { gatherFacts } from '../engine/host-play.js';
 import { cliPasswords } from './passwords.js';
-import { handled, inventoryFrom, UsageError } from './common.js';
+import { handled, inventoryFrom, limitedHosts, UsageError } from './common.js';
 
 function flatten(prefix: string, v: unknown, out: Array<[string, string]>): void {
   if (v && typeof v === 'object' && !Array.isArray(v)) {
@@ -26,8 +26,8 @@ export function factsTable(host: string, system: Record<string, unknown>): strin
 export default handled(async (argv) => {
   const passwords = await cliPasswords(argv); // asked before the vault passwords, as in Ansible
   const { inv } = await inventoryFrom(argv);
-  const names = selectHosts(inv, argv.limit ?? 'all');
-  if (names.length === 0) throw new UsageError(`no hosts matched "${argv.limit}"`);
+  const names = argv.limit !== undefined ? await limitedHosts(inv, argv.limit, argv.inventory) : selectHosts(inv, 'all');
+  if (names.length === 0) throw new UsageError('the inventory has no hosts');
   const pool = new ConnectionPool({ connectTimeoutMs: argv.timeout * 1000, acceptNewHostKeys: argv.acceptNewHostKeys, passwords });
   const limit = pLimit(argv.forks);
   let worst = 0;

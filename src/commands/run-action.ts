@@ -6,7 +6,7 @@ import type { HostSpec, Inventory } from '../types.js';
 import type { RunSummary } from '../engine/runner.js';
 import { parseSerial } from '../engine/serial.js';
 import { cliPasswords } from './passwords.js';
-import { handled, inventoryFrom, UsageError } from './common.js';
+import { handled, inventoryFrom, limitedHosts, UsageError } from './common.js';
 
 const list = (v: string[] | undefined) => (v ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
 
@@ -59,6 +59,7 @@ export default handled(async (argv) => {
   const report = await reportOption(argv.report);
   const passwords = await cliPasswords(argv); // asked before the vault passwords, as in Ansible
   const { inv, extraVars } = await inventoryFrom(argv);
+  if (argv.limit !== undefined) await limitedHosts(inv, argv.limit, argv.inventory);
   const pool = new ConnectionPool({ connectTimeoutMs: argv.timeout * 1000, acceptNewHostKeys: argv.acceptNewHostKeys, passwords });
   // The first SSH handshakes wait on the hosts while this process loads the engine and the
   // playbook's tasks (#14). A failed connection is reported by the play that uses it.
