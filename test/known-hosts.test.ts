@@ -1,8 +1,8 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
-import { fingerprint, hostToken, recordKey, verdict } from '../src/connection/known-hosts.js';
+import { fingerprint, hostToken, parseKnownHosts, readKnownHosts, recordKey, verdict } from '../src/connection/known-hosts.js';
 
 // Real keys made by ssh-keygen, so blobs and fingerprints are the genuine article.
 function keygen(dir: string, name: string): { blob: Buffer; line: string; fp: string } {
@@ -43,6 +43,25 @@ t.test('fingerprint equals ssh-keygen -l; recordKey appends a line ssh accepts',
   t.same(verdict(readFileSync(`${d}/kh`, 'utf8'), ['[127.0.0.9]:2200'], a.blob), { status: 'match' });
   const found = execFileSync('ssh-keygen', ['-F', '[127.0.0.9]:2200', '-f', `${d}/kh`]).toString();
   t.match(found, /ssh-ed25519/);
+});
+
+t.test('one index per file for every connection of a run; a file that changed is read again', async (t) => {
+  const d = t.testdir({});
+  const a = keygen(d, 'a');
+  const b = keygen(d, 'b');
+  const keyA = a.line.split(' ').slice(0, 2).join(' ');
+  writeFileSync(`${d}/kh`, `10.0.0.5,srv01 ${keyA}\nsrv* ${b.line.split(' ').slice(0, 2).join(' ')}\n`);
+  const first = await readKnownHosts(`${d}/kh`);
+  t.equal(await readKnownHosts(`${d}/kh`), first, 'the same index, not another copy');
+  t.same(first.byName.get('srv01'), [{ type: 'ssh-ed25519', blob: keyA.split(' ')[1] }], 'plain names indexed, each name of a line');
+  t.equal(first.scanned.length, 1, 'a wildcard line is scanned');
+  t.same(verdict([first], ['srv01'], a.blob), { status: 'match' });
+  t.equal(verdict([first], ['srv02'], a.blob).status, 'changed', 'srv* records another key of the type');
+  await recordKey(`${d}/kh`, '[127.0.0.9]:2200', a.blob);
+  const after = await readKnownHosts(`${d}/kh`);
+  t.not(after, first, 'an appended key: the file is read again');
+  t.same(verdict([after], ['[127.0.0.9]:2200'], a.blob), { status: 'match' });
+  t.same(await readKnownHosts(`${d}/none`), parseKnownHosts(''), 'a missing file: no keys');
 });
 
 t.test('connection options refuse a port that is not a whole number', async (t) => {

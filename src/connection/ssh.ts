@@ -68,7 +68,7 @@ export function hostKeyMode(o: Pick<ConnectOptions, 'strictHostKeyChecking'>, po
  */
 export async function connectClient(o: ConnectOptions, policy: HostKeyPolicy, via?: Omit<Carrier, 'release'>): Promise<NodeSSH> {
   const target = `${o.address}:${o.port}${via ? ` ${via.label}` : ''}`;
-  const known = (await Promise.all(o.knownHosts.map(readKnownHosts))).join('\n');
+  const known = await Promise.all(o.knownHosts.map(readKnownHosts));
   const knownNames = o.knownHosts.join(', ') || 'no known_hosts file (UserKnownHostsFile none)';
   // HostKeyAlias replaces the names the key is looked up and recorded under, as in OpenSSH.
   const tokens = o.hostKeyAlias
