@@ -4,7 +4,7 @@
 import t from 'tap';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, runJson, startLab, tmp } from './helpers/lab.js';
+import { runCli, runJson, startLab, tmp, type JsonRun } from './helpers/lab.js';
 
 const lab = await startLab(t, 1, 2);
 const inv = lab.inventory;
@@ -62,6 +62,16 @@ t.test('a changed var shows a diff, changes one file and notifies the handler ag
   t.match(r.stdout, /cli01\s+: ok=5\s+changed=2/);
   t.notMatch(r.stdout, /srv01/, '--limit keeps other hosts out');
   t.equal(readFileSync(join(lab.root('cli01'), 'var/lib/smbdirect-sample/reloads'), 'utf8').trim().split('\n').length, 2);
+});
+
+t.test('--json carries diffs only with --diff, as Ansible does (none is made without it)', async (t) => {
+  const args = ['run', 'sample', '-i', inv, '--check', '-e', '{"sample_message": "json diff"}', '--limit', 'cli01'];
+  const diffsOf = (r: JsonRun) => r.lines.flatMap((l) => (typeof (l as { diff?: unknown }).diff === 'string' ? [(l as { diff: string }).diff] : []));
+  const plain = await runJson(args);
+  t.ok(plain.results.some((x) => x.status === 'changed'), 'a change is planned');
+  t.same(diffsOf(plain), [], 'no diff without --diff');
+  const asked = await runJson([...args, '--diff']);
+  t.match(diffsOf(asked).join(''), /\+message = json diff/, 'with --diff, the diff');
 });
 
 t.test('tags select tasks', async (t) => {

@@ -20,6 +20,16 @@ t.test('different content is a change with a unified diff', async (t) => {
   t.match(p!.diffs[0], /-a\n\+b/);
 });
 
+t.test('without --diff no diff is made; the change is the same', async (t) => {
+  const now = facts({ '/etc/x': { path: '/etc/x', exists: true, content: 'a\n' } });
+  const [with_] = planPlay([writeTask('/etc/x', 'b\n')], now, {}, 'h', false, true);
+  const [without] = planPlay([writeTask('/etc/x', 'b\n')], now, {}, 'h', false, false);
+  t.equal(with_!.diffs.length, 1);
+  t.same(without!.diffs, []);
+  t.same(without!.changes, with_!.changes);
+  t.equal(without!.status, 'change');
+});
+
 t.test('only a mode difference rewrites attributes, not content', async (t) => {
   const [p] = planPlay([writeTask('/etc/x', 'a\n', { mode: '0600' })], facts({ '/etc/x': { path: '/etc/x', exists: true, content: 'a\n', mode: '0644' } }), {}, 'h', false);
   t.equal(p!.status, 'change');

@@ -75,6 +75,7 @@ export default handled(async (argv) => {
     running = true;
     const summary = await runPlaybook(pb, inv, {
       check: argv.check,
+      diff: argv.diff,
       limit: argv.limit,
       tags: list(argv.tags),
       skipTags: list(argv.skipTags),

@@ -18,6 +18,8 @@ export interface PlayOnHost {
   tasks: Task[];
   handlers: Map<string, Handler>;
   check: boolean;
+  /** Unified diffs of file changes in the results (--diff). */
+  diff?: boolean;
   timeoutMs?: number;
   /** Facts from an earlier play that changed nothing on this host. */
   cachedFacts?: Facts;
@@ -143,7 +145,7 @@ export async function runPlayOnHost(o: PlayOnHost): Promise<HostPlayOutcome> {
     return { results: [result(name, FACTS_TASK, status, (e as Error).message)], handlerResults: [], state: status };
   }
   const results = [result(name, FACTS_TASK, 'ok', '')];
-  const planned = planPlay(o.tasks, facts, o.host.vars, name, o.check);
+  const planned = planPlay(o.tasks, facts, o.host.vars, name, o.check, o.diff ?? true);
   const firstFail = planned.findIndex((p) => p.status === 'fail');
   const live = firstFail === -1 ? planned : planned.slice(0, firstFail + 1);
   if (o.check) {

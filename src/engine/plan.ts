@@ -73,7 +73,7 @@ function answers(cur: FileState, path: string): void {
 }
 
 /** Keeps only the changes that would change something, updating the virtual files as it goes. */
-function effective(changes: Change[], files: Map<string, FileState>, diffs: string[], warnings: string[]): Change[] {
+function effective(changes: Change[], files: Map<string, FileState>, diffs: string[] | undefined, warnings: string[]): Change[] {
   const kept: Change[] = [];
   for (const c of changes) {
     const tracked = c.kind === 'file' || c.kind === 'dir' || c.kind === 'absent';
@@ -84,7 +84,7 @@ function effective(changes: Change[], files: Map<string, FileState>, diffs: stri
       const same = cur.exists && !cur.isDir && cur.content === c.content;
       if (same && !attrsDiffer(cur, c)) continue;
       answers(cur, c.path);
-      if (!same) diffs.push(fileDiff(c.path, cur.exists ? cur.content : undefined, c.content, c.sensitive));
+      if (!same) diffs?.push(fileDiff(c.path, cur.exists ? cur.content : undefined, c.content, c.sensitive));
       kept.push(same ? { ...c, attrsOnly: true } : c);
       files.set(c.path, { ...cur, path: c.path, exists: true, isDir: false, content: c.content, ...withAttrs(cur, c) });
     } else if (c.kind === 'dir') {
@@ -106,7 +106,7 @@ function effective(changes: Change[], files: Map<string, FileState>, diffs: stri
           continue;
         }
         files.set(`${c.path}/`, { path: `${c.path}/`, exists: false });
-      } else diffs.push(fileDiff(c.path, cur.content, undefined, true));
+      } else diffs?.push(fileDiff(c.path, cur.content, undefined, true));
       kept.push(c);
       files.set(c.path, { path: c.path, exists: false });
     } else kept.push(c);
@@ -131,7 +131,11 @@ function listed(files: Map<string, FileState>, path: string, present: boolean): 
   files.set(parent.path, { ...parent, entries: present ? [...rest, name].sort() : rest });
 }
 
-export function planPlay(tasks: Task[], facts: Facts, vars: Vars, host: string, check: boolean): PlannedTask[] {
+/**
+ * `diff`: whether file changes get their unified diff (--diff). Without it none is made: at 500
+ * hosts a first run made ~10,000 that nobody read (#14).
+ */
+export function planPlay(tasks: Task[], facts: Facts, vars: Vars, host: string, check: boolean, diff = true): PlannedTask[] {
   const files = new Map(Object.entries(facts.files));
   const view = (): Facts => ({ ...facts, files: Object.fromEntries(files) });
   return tasks.map((task) => {
@@ -152,7 +156,7 @@ export function planPlay(tasks: Task[], facts: Facts, vars: Vars, host: string, 
     const diffs: string[] = [];
     let changes: Change[];
     try {
-      changes = effective(plan.changes, files, diffs, warnings);
+      changes = effective(plan.changes, files, diff ? diffs : undefined, warnings);
     } catch (e) {
       return { task, status: 'fail', msg: (e as Error).message, changes: [], diffs: [], warnings };
     }

@@ -18,6 +18,8 @@ export { ConnectionPool };
 
 export interface RunOptions {
   check: boolean;
+  /** --diff: file changes carry their unified diff (made only then). */
+  diff?: boolean;
   limit?: string;
   tags: string[];
   skipTags: string[];
@@ -77,7 +79,7 @@ async function runOne(pool: ConnectionPool, host: HostSpec, play: Play, o: RunOp
     return { results: [{ host: host.name, task: FACTS_TASK, status: 'unreachable', msg }], handlerResults: [], state: 'unreachable' };
   }
   const tasks = selectTasks(play, o.tags, o.skipTags);
-  return runPlayOnHost({ conn, host: spec, tasks, handlers: play.handlers, check: o.check, timeoutMs: o.timeoutMs, cachedFacts, interrupt });
+  return runPlayOnHost({ conn, host: spec, tasks, handlers: play.handlers, check: o.check, diff: o.diff, timeoutMs: o.timeoutMs, cachedFacts, interrupt });
 }
 
 function report(play: Play, hosts: HostSpec[], outcomes: Map<string, HostPlayOutcome>, o: RunOptions, stats: Map<string, HostStats>) {
