@@ -245,6 +245,12 @@ await t.test('probe over rxe: each client measures RDMA against a temporary TCP 
 
 await t.test('multichannel over rxe: a soft RDMA link on each of two NICs, max_channels=2; verify counts each mount\'s channels', async (t) => {
   for (const h of HOSTS) writeHostVars(h, true);
+  // Quiesced first, as an operator adding a NIC would: the clients unmount and ksmbd stops, so that
+  // site adds the second links with no ksmbd running and then starts it. A restart of 7.3's ksmbd
+  // after a device was added under it crashed in smb_direct_listener_destroy (docs/kernels.md,
+  // 2026-12-02, second session): a kernel bug this step does not set out to prove again.
+  for (const h of HOSTS) await ssh(h, '! mountpoint -q /mnt/ring || umount /mnt/ring');
+  for (const h of HOSTS) await ssh(h, 'systemctl stop ksmbd');
   try {
     const r = await run('site', ...rxe);
     t.equal(r.code === 0 || r.code === 2, true, `site ran (exit ${r.code})`);
