@@ -61,15 +61,15 @@ export async function inventoryFrom(argv: { inventory?: string; extraVars?: stri
  */
 export async function limitedHosts(inv: Inventory, limit: string, inventory: string | string[] | undefined): Promise<string[]> {
   const { selectHosts, splitHostPattern } = await import('../inventory/patterns.js');
-  for (const part of splitHostPattern(limit)) {
-    if (!selectHosts(inv, part.replace(/^[&!]/, '')).length) process.stderr.write(`[WARNING]: Could not match supplied host pattern, ignoring: ${part.replace(/^[&!]/, '')}\n`);
+  for (const name of splitHostPattern(limit).map((p) => p.replace(/^[&!]/, ''))) {
+    if (!selectHosts(inv, name).length) process.stderr.write(`[WARNING]: Could not match supplied host pattern, ignoring: ${name}\n`);
   }
   const hosts = selectHosts(inv, limit);
   if (hosts.length) return hosts;
   const names = [...inv.hosts.keys()];
   const shown = names.length > 8 ? `${names.slice(0, 8).join(', ')}, ... (${names.length})` : names.join(', ') || 'none';
-  const from = [inventory ?? LAB_INVENTORY].flat().join(', ');
-  throw new UsageError(`--limit "${limit}" leaves no host to target in ${from} (its hosts: ${shown}); list them with: smbdirect inventory -i ${[inventory ?? LAB_INVENTORY].flat()[0]} --graph`);
+  const sources = [inventory ?? LAB_INVENTORY].flat();
+  throw new UsageError(`--limit "${limit}" leaves no host to target in ${sources.join(', ')} (its hosts: ${shown}); list them with: smbdirect inventory -i ${sources[0]} --graph`);
 }
 
 /** Runs a command body; an error becomes one line on stderr and exit code 1. */
