@@ -63,6 +63,19 @@ export function hostKeyMode(o: Pick<ConnectOptions, 'strictHostKeyChecking'>, po
 }
 
 /**
+ * Turns Nagle's algorithm off on the session's TCP socket, as OpenSSH does. ssh2 leaves it on, and
+ * its small authentication messages then wait for the server's delayed ACK: ~40 ms per message, a
+ * handshake of 0.22 s instead of 0.05 s on an idle lab host. node-ssh creates its ssh2 client
+ * synchronously in connect() (the key is given as data, never as a path to read first), and a
+ * socket told before it has connected applies it on connecting; over a jump host's channel there
+ * is no TCP socket, and the call does nothing.
+ */
+function withoutNagle<T>(ssh: NodeSSH, connecting: Promise<T>): Promise<T> {
+  ssh.connection?.setNoDelay(true);
+  return connecting;
+}
+
+/**
  * Opens an SSH session, checking the host key against known_hosts (on every hop alike): over TCP,
  * or over `via.sock`. Failures are UnreachableErrors with a plain message.
  */
@@ -97,7 +110,7 @@ export async function connectClient(o: ConnectOptions, policy: HostKeyPolicy, vi
   const ssh = new NodeSSH();
   try {
     const methods = authHandler(await authMethods(o));
-    await handshakes(() => ssh.connect({
+    await handshakes(() => withoutNagle(ssh, ssh.connect({
       host: o.address,
       port: o.port,
       ...(via && { sock: via.sock }),
@@ -107,7 +120,7 @@ export async function connectClient(o: ConnectOptions, policy: HostKeyPolicy, vi
       hostVerifier,
       keepaliveInterval: o.keepaliveIntervalMs,
       keepaliveCountMax: o.keepaliveCountMax,
-    }));
+    })));
   } catch (e) {
     ssh.dispose();
     // a carrier that died first (a ProxyCommand that exited) is the reason; asked before it is destroyed
