@@ -7,7 +7,7 @@ import type { StartupResult } from './startup.js';
 import { startupTable } from './startup.js';
 import type { Tool } from './tools.js';
 
-export const TOOLS: Tool[] = ['smbdirect', 'ansible', 'floor'];
+export const TOOLS: Tool[] = ['smbdirect', 'ansible', 'floor', 'floor-facts'];
 export type Phase = 'first' | 'second';
 
 export interface Figure {
@@ -66,7 +66,7 @@ export function table(results: SizeResult[]): string[][] {
         const f = r.figures[tool]?.[phase];
         if (!f) continue;
         rows.push([String(r.n), tool, phase === 'first' ? 'first (changes)' : 'second (no change)', String(r.runs[tool]),
-          s(f.wallMs), s(f.cpuMs), tool === 'floor' ? '-' : mb(f.peakRssKb), rt(f), String(f.changed)]);
+          s(f.wallMs), s(f.cpuMs), tool.startsWith('floor') ? '-' : mb(f.peakRssKb), rt(f), String(f.changed)]);
       }
     }
   }
@@ -74,14 +74,15 @@ export function table(results: SizeResult[]): string[][] {
 }
 
 export function ratioRows(results: SizeResult[]): string[][] {
-  const rows: string[][] = [['hosts', 'run', 'Ansible / smbdirect (wall)', 'smbdirect / floor (wall)', 'Ansible / smbdirect (CPU)', 'smbdirect / floor (CPU)']];
+  const rows: string[][] = [['hosts', 'run', 'Ansible / smbdirect (wall)', 'smbdirect / floor (wall)', 'smbdirect / floor+facts (wall)', 'Ansible / smbdirect (CPU)', 'smbdirect / floor (CPU)']];
   for (const r of results) {
     for (const phase of ['first', 'second'] as Phase[]) {
       const sd = r.figures.smbdirect?.[phase];
       const an = r.figures.ansible?.[phase];
       const fl = r.figures.floor?.[phase];
+      const ff = r.figures['floor-facts']?.[phase];
       if (!sd) continue;
-      rows.push([String(r.n), phase, an ? x(sd.wallMs, an.wallMs) : '-', fl ? x(fl.wallMs, sd.wallMs) : '-',
+      rows.push([String(r.n), phase, an ? x(sd.wallMs, an.wallMs) : '-', fl ? x(fl.wallMs, sd.wallMs) : '-', ff ? x(ff.wallMs, sd.wallMs) : '-',
         an ? x(sd.cpuMs, an.cpuMs) : '-', fl ? x(fl.cpuMs, sd.cpuMs) : '-']);
     }
   }
@@ -122,6 +123,14 @@ export function targets(results: SizeResult[]): Target[] {
     what: 'facts in one round trip and apply in at most two, per host and play',
     verdict: sd.length === 0 ? 'not measured' : `${rtOk ? 'MET' : 'MISSED'} (each host is in ${playsPerHost} plays of site: first run <= ${3 * playsPerHost}, measured max ${Math.max(...sd.map((r) => r.figures.smbdirect!.first.rtMax))}; no-change run <= ${playsPerHost}, measured max ${Math.max(...sd.map((r) => r.figures.smbdirect!.second.rtMax))})`,
   });
+  // #14: against the floor in the same run, no-change at 1, 10, 50 and 200 hosts, first run at every size.
+  const noChange: Array<[number, number]> = [[1, 1.5], [10, 1.1], [50, 1.0], [200, 1.0]];
+  for (const [n, limit] of noChange) {
+    const f = ratio(at(n), 'floor', 'second');
+    if (f !== undefined || at(n)) out.push({ what: `${n} host${n > 1 ? 's' : ''}, no-change run within ${limit.toFixed(1)}x of the floor`, verdict: v(f === undefined ? undefined : 1 / f <= limit, `${f ? (1 / f).toFixed(2) : '?'}x the floor`) });
+  }
+  const firsts = sd.map((r) => [r.n, ratio(r, 'floor', 'first')] as const).filter((e): e is readonly [number, number] => e[1] !== undefined);
+  if (firsts.length) out.push({ what: 'first run within 1.3x of the floor at every size', verdict: v(firsts.every(([, f]) => 1 / f <= 1.3), firsts.map(([n, f]) => `${n}: ${(1 / f).toFixed(2)}x`).join(', ')) });
   const r200 = at(200);
   const rss = r200?.figures.smbdirect ? Math.max(r200.figures.smbdirect.first.peakRssKb, r200.figures.smbdirect.second.peakRssKb) / 1024 : undefined;
   const biggest = sd.at(-1);
@@ -180,6 +189,12 @@ first runs (the managed files are put back as they were, over plain SSH).
   with the expected state by the shell itself; only what differs is written (temp file, rename)
   or fixed (chown/chmod). Scripts are derived from smbdirect's end state, so it is the least any
   tool can do over SSH: one connection per host, no planning, no facts beyond the files.
+- **floor-facts**: the floor, each host's script preceded by the system facts script a no-change
+  smbdirect run sends (src/facts: kernel, modules, RDMA, network, packages, services, ports, mounts,
+  dmesg, firewall...; the kernel config answered from the controller's cache, as smbdirect's is),
+  its output sent back. \`site\`'s verify play reads those facts on every host, so this is the least
+  the same host work costs over plain SSH: smbdirect / floor-facts is what smbdirect's engine
+  (node, ssh2, planning, output) adds to it.
 - **first** = on reset hosts (changes), **second** = the same again (no change).
 
 Metrics: **wall** time of the command; **CPU** = user+sys of the controller's whole process tree
@@ -227,7 +242,7 @@ Options: \`--hosts N[,N...]\`, \`--runs K\`, \`--ansible-runs K\`, \`--quick\` (
 `;
 }
 
-const COLORS: Record<Tool, string> = { smbdirect: '#1f77b4', ansible: '#d62728', floor: '#2ca02c' };
+const COLORS: Record<Tool, string> = { smbdirect: '#1f77b4', ansible: '#d62728', floor: '#2ca02c', 'floor-facts': '#9467bd' };
 
 /** Wall time vs hosts, both runs, log-scale y (Ansible and the floor are 1-2 orders apart). */
 export function svg(results: SizeResult[]): string {

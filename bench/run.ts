@@ -12,12 +12,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { labDown, labStatus, labUp } from '../src/lab/lab.js';
 import { ensurePrerequisites } from '../src/prereqs.js';
+import { loadKconfigRead } from '../src/facts/kconfig-cache.js';
 import {
   TOOLS, machine, markdown, median, ratioRows, svg, table, textTable,
   type Figure, type Phase, type SizeResult,
 } from './report.js';
 import { measureStartup, startupTable, type StartupResult } from './startup.js';
-import { compareWithReference, floorScript, planHost, resetScript, snapshotUpper, type HostPlan, type Snapshot } from './state.js';
+import { compareWithReference, floorFactsScript, floorScript, planHost, resetScript, snapshotUpper, type HostPlan, type Snapshot } from './state.js';
 import { BENCH_SRC, CLI, ROOT, kconfigDir, runAnsible, runFloor, runSmbdirect, type Context, type Host, type RunResult, type Tool } from './tools.js';
 import { YAML } from 'zx';
 
@@ -142,22 +143,24 @@ async function benchSize(n: number, o: Options): Promise<SizeResult> {
       work,
       playbook: 'site',
       floorDir: path.join(work, 'floor'),
+      floorFactsDir: path.join(work, 'floor-facts'),
       timeoutMs: 60 * 60 * 1000,
     };
     const resetDir = path.join(work, 'reset');
     await fs.mkdir(ctx.floorDir);
+    await fs.mkdir(ctx.floorFactsDir);
     await fs.mkdir(resetDir);
     const lib = await fs.readFile(path.join(BENCH_SRC, 'floor', 'lib.sh'), 'utf8');
     const before = new Map<string, Snapshot>();
     for (const h of hosts) before.set(h.name, await snapshotUpper(h.upper));
 
     const results: Record<Tool, Record<Phase, RunResult[]>> = {
-      smbdirect: { first: [], second: [] }, ansible: { first: [], second: [] }, floor: { first: [], second: [] },
+      smbdirect: { first: [], second: [] }, ansible: { first: [], second: [] }, floor: { first: [], second: [] }, 'floor-facts': { first: [], second: [] },
     };
     const problems: string[] = [];
     const endState: SizeResult['endState'] = {};
     let plans: HostPlan[] = [];
-    const tools: Tool[] = o.ansible ? ['smbdirect', 'ansible', 'floor'] : ['smbdirect', 'floor'];
+    const tools: Tool[] = o.ansible ? ['smbdirect', 'ansible', 'floor', 'floor-facts'] : ['smbdirect', 'floor', 'floor-facts'];
     const runsOf = (t: Tool): number => (t === 'ansible' ? (o.ansibleRuns ?? o.runs) : o.runs);
 
     const reset = async (): Promise<void> => {
@@ -177,14 +180,16 @@ async function benchSize(n: number, o: Options): Promise<SizeResult> {
         if (rep > runsOf(t)) continue;
         if (!(rep === 1 && t === 'smbdirect')) await reset();
         if (t === 'smbdirect') await fs.rm(kconfigDir(ctx), { recursive: true, force: true });
-        const run = t === 'smbdirect' ? () => runSmbdirect(ctx) : t === 'ansible' ? () => runAnsible(ctx, rep) : () => runFloor(ctx);
-        if (t === 'floor' && plans.length === 0) throw new Error('no managed set: smbdirect must run first');
+        const run = t === 'smbdirect' ? () => runSmbdirect(ctx) : t === 'ansible' ? () => runAnsible(ctx, rep)
+          : t === 'floor' ? () => runFloor(ctx) : () => runFloor(ctx, ctx.floorFactsDir, 'floor-facts');
+        if (t.startsWith('floor') && plans.length === 0) throw new Error('no managed set: smbdirect must run first');
         const first = await run();
         record(t, 'first', first);
         if (rep === 1 && t === 'smbdirect') {
           plans = await Promise.all(hosts.map((h) => planHost(h.name, h.upper, h.lower, before.get(h.name)!)));
           for (const p of plans) {
             await fs.writeFile(path.join(ctx.floorDir, `${p.name}.sh`), floorScript(lib, p));
+            await fs.writeFile(path.join(ctx.floorFactsDir, `${p.name}.sh`), floorFactsScript(lib, p, loadKconfigRead(p.name)));
             await fs.writeFile(path.join(resetDir, `${p.name}.sh`), resetScript(lib, p));
           }
           log(`N=${n}: managed paths per host: ${[...new Set(plans.map((p) => p.reference.size))].join(', ')}`);

@@ -11,6 +11,8 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { factsScript } from '../src/facts/index.js';
+import type { KconfigRead } from '../src/types.js';
 
 export interface Entry {
   type: 'f' | 'd' | 'l' | 'o';
@@ -126,6 +128,16 @@ export function floorScript(lib: string, plan: HostPlan): string {
   const entries = ordered(plan.reference);
   const body = [...stateLines(entries), ...entries.flatMap(([p, e]) => fileLines(p, e))];
   return `${lib}\n${body.join('\n')}\necho "changed=$changed"\n`;
+}
+
+/**
+ * The floor's script after the system facts script a no-change `run site` sends (the kernel config
+ * answered from the controller's cache, as smbdirect's is): the host work of site (its verify play
+ * reads nearly every section) over plain SSH, without smbdirect's engine. The facts' output travels
+ * back as smbdirect's does; the floor's "changed=N" stays the last line.
+ */
+export function floorFactsScript(lib: string, plan: HostPlan, kconfig?: KconfigRead): string {
+  return `(\n${factsScript({ reads: [], probes: {}, kconfig })})\n${floorScript(lib, plan)}`;
 }
 
 /** Puts back the state from before the first run: restores changed originals, removes new paths. */

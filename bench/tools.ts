@@ -1,6 +1,7 @@
-// The three contenders, each run once on the bench inventory and measured (bench/measure.ts):
-// smbdirect (`run site --json`), Ansible (bench/ansible/site.yml, tuned) and the floor
-// (bench/floor/parallel.sh: one plain `ssh HOST 'sh -s'` per host, all at once).
+// The contenders, each run once on the bench inventory and measured (bench/measure.ts):
+// smbdirect (`run site --json`), Ansible (bench/ansible/site.yml, tuned), the floor
+// (bench/floor/parallel.sh: one plain `ssh HOST 'sh -s'` per host, all at once) and the floor
+// with facts (the same, each script also gathering the system facts smbdirect's run gathers).
 
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +12,7 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BENCH_SRC = path.join(ROOT, 'bench');
 export const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
 
-export type Tool = 'smbdirect' | 'ansible' | 'floor';
+export type Tool = 'smbdirect' | 'ansible' | 'floor' | 'floor-facts';
 
 export interface Host { name: string; address: string; group: string }
 
@@ -27,6 +28,8 @@ export interface Context {
   playbook: string;
   /** directory of the floor's per-host scripts (NAME.sh) */
   floorDir: string;
+  /** the same scripts, each also gathering smbdirect's system facts (NAME.sh) */
+  floorFactsDir: string;
   timeoutMs: number;
 }
 
