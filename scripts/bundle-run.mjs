@@ -6,7 +6,7 @@
 // newer than every file listed in dist/bundle/run.json. How the bundle keeps behaving as the ES
 // modules do:
 // - npm packages stay outside; a package node can require is required (zx, node-ssh, ssh2: their
-//   CommonJS builds); one that is ES only and imported statically (p-limit, yargs-parser) is
+//   CommonJS builds; node-ssh and ssh2 as the one file bundle-ssh.mjs made, when it made one); one that is ES only and imported statically (p-limit, yargs-parser) is
 //   imported by load() before any of our code runs and handed over; an import() stays an import().
 // - every import() left goes through the importer cli.ts hands load(): V8 loses a cached script's
 //   own import() callback (node 20), so the bundle's own would fail from its second run on.
@@ -22,6 +22,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, wri
 import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sshBundle, sshBundled } from './bundle-ssh.mjs';
 
 const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -57,6 +58,7 @@ const plugin = {
   setup(build) {
     build.onResolve({ filter: /^[^./]/ }, (a) => {
       if (isBuiltin(a.path)) return { external: true };
+      if (a.path === 'node-ssh' && sshBundled) return { path: posix(relative(join(dist, 'bundle'), sshBundle)), external: true };
       if (a.kind === 'dynamic-import' || requirable(pkgName(a.path))) return { external: true };
       esmOnly.add(a.path);
       return { path: a.path, namespace: 'esm-only' };
@@ -151,7 +153,9 @@ ${tasks.files.map((f) => `  bundledTasks.set(${JSON.stringify(posix(relative('ta
     .map((f) => posix(relative(dist, join(root, f)))).filter((f) => f !== 'run-entry.js'); // the entry is stdin
   if (inputs.some((f) => f.startsWith('..'))) return noBundle(`it takes in ${inputs.find((f) => f.startsWith('..'))}, outside dist/`);
   // The folders of tasks too: a task added after the build is not in the bundle.
-  writeFileSync(manifest, `${JSON.stringify({ inputs: [...inputs, ...tasks.dirs].sort() }, null, 1)}\n`);
+  // The one-file node-ssh too: required, not taken in, so the bundle is stale without it.
+  const vendored = sshBundled ? [posix(relative(dist, sshBundle))] : [];
+  writeFileSync(manifest, `${JSON.stringify({ inputs: [...inputs, ...vendored, ...tasks.dirs].sort() }, null, 1)}\n`);
   writeFileSync(tmp, text);
   renameSync(tmp, dest); // last, so that the bundle is newer than its manifest and inputs
   console.log(`wrote ${relative(process.cwd(), dest)} (${inputs.length} modules, ${tasks.files.length} tasks, ${Math.round(statSync(dest).size / 1024)} KB; ES-only packages imported first: ${[...esmOnly].join(', ') || 'none'})`);
