@@ -13,7 +13,7 @@
 import { $ } from 'zx';
 import { createHash } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,7 @@ import { CACHE_ROOT, rebase } from '../paths.js';
 import { DEBIAN_RELEASE } from './remedy.js';
 import { aptInRoot, codenameOfKernel, ensureBuildRoot, inRoot, isCodename, versionInRoot, type Codename } from './build-root.js';
 import { killChildrenOnInterrupt } from '../interrupt.js';
+import { publishDir } from '../publish-dir.js';
 
 export type ModuleName = 'cifs' | 'ksmbd' | 'siw' | 'smbdirect';
 export interface BuiltModules { dir: string; modules: Partial<Record<ModuleName, string>>; patches: string[] }
@@ -82,8 +83,11 @@ export async function buildSmbDirectModules(opts: { release: string; codename?: 
     throw err;
   });
   await rm(join(root, work), { recursive: true, force: true });
-  await rm(dir, { recursive: true, force: true });
-  await rename(tmp, dir);
+  const patches = await patchSetOf(series);
+  if (!(await publishDir(tmp, dir, async (d) => (await readCached(d, patches)) !== undefined))) {
+    log(`modules ${release}: built by another process meanwhile, that build used (${dir})`);
+    return (await readCached(dir, patches))!;
+  }
   log(`modules ${release}: all built in ${since(t0)} (${codename} build root), cached at ${dir}`);
   return built;
 }

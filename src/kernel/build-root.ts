@@ -13,11 +13,12 @@
 import { $, type ProcessPromise } from 'zx';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { follow, noLog, since, step, type Log, type Note } from '../progress.js';
 import { CACHE_ROOT } from '../paths.js';
 import { ensurePrerequisites } from '../prereqs.js';
+import { publishDir } from '../publish-dir.js';
 
 export const MIRROR = 'http://deb.debian.org/debian';
 const SECURITY = 'http://deb.debian.org/debian-security';
@@ -77,9 +78,9 @@ export async function ensureBuildRoot(codename: Codename, opts: { cacheDir?: str
     await rm(tmp, { recursive: true, force: true });
     throw err;
   }
-  await rm(dir, { recursive: true, force: true });
-  await rename(tmp, dir); // complete build roots only ever appear under the final name
-  log(`build root ${codename}: ready in ${since(t0)} at ${dir}`);
+  // complete build roots only ever appear under the final name; one another build made meanwhile stays
+  const ours = await publishDir(tmp, dir, (d) => existsSync(join(d, '.complete')));
+  log(`build root ${codename}: ${ours ? 'ready' : 'built by another process meanwhile, that one used'} in ${since(t0)} at ${dir}`);
   return dir;
 }
 

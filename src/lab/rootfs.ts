@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { sh, timed, type Log } from './util.js';
 import { unmountUnder } from './mounts.js';
+import { publishDir } from '../publish-dir.js';
 
 export const SUITE = 'bookworm';
 export const MIRROR = 'http://deb.debian.org/debian';
@@ -74,8 +75,7 @@ export async function ensureBaseImage(cacheDir: string, log: Log): Promise<strin
   try {
     await buildInto(tmp, log);
     await fs.writeFile(path.join(tmp, '.smbdirect-lab-complete'), `${key}\n`);
-    await fs.rm(final, { recursive: true, force: true });
-    await fs.rename(tmp, final);
+    await publishDir(tmp, final, isComplete);
   } catch (err) {
     await unmountUnder(tmp);
     await fs.rm(tmp, { recursive: true, force: true });

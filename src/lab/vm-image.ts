@@ -19,11 +19,12 @@
 import { $ } from 'zx';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { follow, noLog, step, type Log } from '../progress.js';
 import { CACHE_ROOT, rebase } from '../paths.js';
 import { debianSources, debootstrap, ensureBuildRoot, inRoot, refreshLists, type Codename } from '../kernel/build-root.js';
+import { publishDir } from '../publish-dir.js';
 
 /** Bump when the recipe below changes, so a cached image built the old way is not reused. */
 const RECIPE = 1;
@@ -81,8 +82,11 @@ export async function buildVmImage(opts: { cacheDir?: string; log?: Log; release
     throw err;
   });
   await writeFile(join(tmp, 'manifest.json'), `${JSON.stringify(image, null, 2)}\n`);
-  await rm(dir, { recursive: true, force: true });
-  await rename(tmp, dir); // complete images only ever appear under the final name
+  // complete images only ever appear under the final name; one another build made meanwhile stays
+  if (!(await publishDir(tmp, dir, (d) => existsSync(join(d, 'manifest.json'))))) {
+    log(`vm image ${release}: built by another process meanwhile, that one used (${dir})`);
+    return buildVmImage(opts);
+  }
   log(`vm image ${release}: ready in ${((Date.now() - t0) / 1000).toFixed(0)}s at ${dir}`);
   return image;
 }
