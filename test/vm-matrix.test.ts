@@ -55,9 +55,21 @@ const rxe = ['-e', 'smbdirect_rdma_mode=rxe'];
  * A run that should succeed. On failure its failed tasks are in the assertion's name, since the
  * list of failing names is what a shortened CI log keeps (the run's own log lines may be cut).
  */
-const exitsZero = (t: Test, r: JsonRun, what: string): void => {
+const exitsZero = async (t: Test, r: JsonRun, what: string): Promise<void> => {
   const failed = r.results.filter((x) => x.status === 'failed' || x.status === 'unreachable').map((x) => `${x.host} ${x.task}: ${x.msg.replace(/\s+/g, ' ')}`);
   t.equal(r.code, 0, r.code === 0 ? what : `${what} (exit ${r.code}: ${(failed.join(' | ') || r.stderr.trim()).slice(0, 800)})`);
+  if (r.code !== 0) await kernelEvidence(t);
+};
+/**
+ * After a failed run: every VM's kernel lines about SMB and RDMA, in the test's output. The kernel
+ * flakes of docs/kernels.md (an SMBD negotiate never answered, ksmbd's stop path) show on the
+ * server's side, which the client's failed task cannot see; the VMs are gone once the run ends.
+ */
+const kernelEvidence = async (t: Test): Promise<void> => {
+  for (const h of HOSTS) {
+    const r = await ssh(h, "dmesg | grep -iE 'cifs|ksmbd|smbd|smbdirect|smb_direct|siw|rxe|rdma|BUG|Oops|hung' | tail -n 60", false, 1).catch((e: Error) => ({ stdout: `(unreachable: ${e.message})` }));
+    t.comment(`${h} (${kernels[h]}) dmesg, SMB and RDMA lines:\n${r.stdout.trim()}`);
+  }
 };
 /** The loaded NAME is the rebuilt one: its srcversion when the module has one (6.12's ksmbd has
  * none), else loaded while modinfo resolves NAME to updates/ (depmod prefers it; loaded after it). */
@@ -117,7 +129,7 @@ ksmbd_shares:
 
 await t.test('site (build-modules, siw): every kernel serves and mounts across versions', async (t) => {
   const r = await run('site');
-  exitsZero(t, r, 'site succeeds');
+  await exitsZero(t, r, 'site succeeds');
   for (const h of HOSTS) {
     const k = kernels[h]!;
     // The server play installs ksmbd (and siw, smbdirect.ko on 7.x), the client play cifs.
@@ -147,7 +159,7 @@ await t.test('site (build-modules, siw): every kernel serves and mounts across v
 
 await t.test('a second site run changes nothing', async (t) => {
   const r = await run('site');
-  exitsZero(t, r, 'the second site succeeds');
+  await exitsZero(t, r, 'the second site succeeds');
   t.same(changed(r), ALL_ZERO);
 });
 
@@ -164,7 +176,7 @@ await t.test('a mount the kernel refuses: exit 2, fstab restored byte for byte, 
   t.equal((await ssh('deb13', 'cat /etc/fstab')).stdout, fstab, 'fstab: the old file, byte for byte');
   t.equal(await cifsMounts(), before, 'the live rdma mount is untouched, nothing else is mounted');
   const again = await run('client', '--limit', 'deb13');
-  exitsZero(t, again, 'the inventory as it was: the client play succeeds');
+  await exitsZero(t, again, 'the inventory as it was: the client play succeeds');
   t.equal(again.recap.deb13?.changed, 0, 'the inventory as it was: zero changes');
 });
 
@@ -194,20 +206,20 @@ await t.test('all three reboot at once: every link and mount comes back by itsel
     t.equal((await ssh(h, `sha256sum /mnt/ring/siw-${h}.bin`)).stdout.split(' ')[0], (await ssh(SERVER[h], `sha256sum /srv/smb/ring/siw-${h}.bin`)).stdout.split(' ')[0], `${h}: the file survives`);
   }
   const v = await run('verify');
-  exitsZero(t, v, 'verify passes after the reboot');
+  await exitsZero(t, v, 'verify passes after the reboot');
   for (const h of HOSTS) t.equal(result(v, h, /verify/)?.status, 'ok', `${h}: verify ok`);
 });
 
 await t.test('teardown; then site with rxe: every pair over soft RoCE; a second run changes nothing', async (t) => {
   const down = await run('teardown');
-  exitsZero(t, down, 'teardown succeeds');
+  await exitsZero(t, down, 'teardown succeeds');
   for (const h of HOSTS) {
     t.equal(await mountLine(h), '', `${h}: unmounted`);
     t.notMatch((await ssh(h, 'cat /etc/fstab')).stdout, /\/mnt\/ring/, `${h}: its fstab line removed`);
     t.not((await ssh(h, 'rdma link show siw0/1', false)).code, 0, `${h}: siw0 deleted`);
   }
   const r = await run('site', ...rxe);
-  exitsZero(t, r, 'site with rxe succeeds');
+  await exitsZero(t, r, 'site with rxe succeeds');
   for (const h of HOSTS) {
     t.match((await ssh(h, 'rdma link show rxe0/1')).stdout, /state ACTIVE .*netdev eth1/, `${h}: rxe0 on the private link`);
     t.equal(result(r, h, /verify/)?.status, 'ok', `${h}: verify passes over rxe`);
@@ -223,7 +235,7 @@ await t.test('probe over rxe: each client measures RDMA against a temporary TCP 
   const before = Object.fromEntries(await Promise.all(HOSTS.map(async (h) => [h, await leftovers(h)])));
   const html = join(secrets, 'probe.html');
   const r = await run('probe', ...rxe, '-e', 'smbdirect_probe_size_mib=8', '--report', html);
-  exitsZero(t, r, 'probe succeeds');
+  await exitsZero(t, r, 'probe succeeds');
   t.same(changed(r), ALL_ZERO, 'probe changes nothing');
   for (const h of HOSTS) {
     const res = result(r, h, /throughput probe \(RDMA/) as (ReturnType<typeof result> & { probe?: ProbeMeasure[] }) | undefined;
@@ -281,13 +293,13 @@ await t.test('multichannel over rxe: a soft RDMA link on each of two NICs, max_c
   } finally {
     // Back to one link and one channel for the steps after: teardown (both links and units go), then site.
     const down = await run('teardown', ...rxe);
-    exitsZero(t, down, 'teardown succeeds');
+    await exitsZero(t, down, 'teardown succeeds');
     for (const h of HOSTS) {
       t.not((await ssh(h, 'rdma link show rxe1/1', false)).code, 0, `${h}: rxe1 deleted`);
       t.not((await ssh(h, 'test -e /etc/systemd/system/smbdirect-rdma-rxe1.service', false)).code, 0, `${h}: rxe1's boot unit removed`);
       writeHostVars(h, false);
     }
-    exitsZero(t, (await run('site', ...rxe)), 'one link per host again');
+    await exitsZero(t, (await run('site', ...rxe)), 'one link per host again');
   }
 });
 
@@ -308,7 +320,7 @@ await t.test('real ksmbd fails to restart after its config changed: exit 2, ksmb
   t.equal((await ssh('deb12', 'systemctl is-active ksmbd', false)).stdout.trim(), 'failed', 'ksmbd is down, as the host says');
   await ssh('deb12', 'rm -rf /run/systemd/system/ksmbd.service.d && systemctl daemon-reload');
   const healed = await run('server', ...global);
-  exitsZero(t, healed, 'healed: the next run succeeds');
+  await exitsZero(t, healed, 'healed: the next run succeeds');
   t.equal(result(healed, 'deb12', /ksmbd service/)?.status, 'changed', 'the service task starts ksmbd again (the handler is not needed)');
   t.equal((await ssh('deb12', 'systemctl is-active ksmbd')).stdout.trim(), 'active');
   const again = await run('server', ...global);
@@ -319,7 +331,7 @@ await t.test('a Debian 13 (trixie) controller remedies the Debian 12 host: its o
   // deb12 back to its stock modules (what a Debian 12 host that never met this tool has): its
   // client and server torn down by this machine's controller, the rebuilt modules removed, the
   // stock ones loaded. deb13 does not mount from deb12 since the step before.
-  exitsZero(t, (await run('teardown', '--limit', 'deb12', ...rxe)), 'deb12 torn down');
+  await exitsZero(t, (await run('teardown', '--limit', 'deb12', ...rxe)), 'deb12 torn down');
   const k = kernels.deb12!;
   await ssh('deb12', `set -e; for m in cifs ksmbd siw; do ! grep -q "^$m " /proc/modules || modprobe -r $m; done
     rm -f /lib/modules/${k}/updates/cifs.ko /lib/modules/${k}/updates/ksmbd.ko /lib/modules/${k}/updates/siw.ko; depmod -a; modprobe ksmbd; modprobe cifs`);
@@ -332,7 +344,7 @@ await t.test('a Debian 13 (trixie) controller remedies the Debian 12 host: its o
   const controller = await ensureTrixieController(lab.log);
   t.equal(codenameOf(controller), 'trixie', 'the controller runs trixie');
   const r = await lab.runVia(controller.via, dir, 'site', '--limit', 'deb12', ...rxe);
-  exitsZero(t, r, 'site from the trixie controller succeeds');
+  await exitsZero(t, r, 'site from the trixie controller succeeds');
   const modules = r.results.filter((x) => x.host === 'deb12' && /kernel modules/.test(x.task));
   t.same(modules.map((m) => m.status), ['changed', 'changed'], 'deb12: rebuilt modules installed by the server and the client play');
   t.match(modules[0]?.msg, /installed ksmbd\.ko .*replaced the loaded stock ksmbd/, 'deb12: the loaded stock ksmbd replaced (rxe: no siw)');
@@ -361,7 +373,7 @@ await t.test('a dead server under a live RDMA mount: verify, site and teardown o
   // The client is deb13 (6.12), its server deb12. deb13 mounts from deb12 again (the test before
   // unmounted it); bpo13 unmounts from deb13, so that deb13's own teardown below stops a ksmbd
   // nobody uses.
-  exitsZero(t, (await run('client', '--limit', 'deb13', ...rxe)), 'deb13 mounts again');
+  await exitsZero(t, (await run('client', '--limit', 'deb13', ...rxe)), 'deb13 mounts again');
   t.match(await mountLine('deb13'), /,rdma,/);
   await ssh('bpo13', '! mountpoint -q /mnt/ring || umount /mnt/ring');
   const timed = async (what: string, bound: number, ...args: Parameters<typeof run>) => {
@@ -387,7 +399,7 @@ await t.test('a dead server under a live RDMA mount: verify, site and teardown o
   await ssh('deb12', 'systemctl start ksmbd');
   await lab.waitFor('deb13 mount answers again', 300, async () => ((await ssh('deb13', 'timeout -s KILL 20 stat -f /mnt/ring', false)).code === 0 ? true : undefined))
     .catch(async (e: Error) => { throw new Error(`${e.message}\n${await why()}`); });
-  exitsZero(t, (await timed('verify, ksmbd back', 120, 'verify', ...onDeb13)), 'verify passes again');
+  await exitsZero(t, (await timed('verify, ksmbd back', 120, 'verify', ...onDeb13)), 'verify passes again');
 
   // 2. The server VM powered off (its qemu killed: no goodbye on the wire), under the live mount.
   const pid = await lab.qemuPid('deb12');
@@ -408,7 +420,7 @@ await t.test('a dead server under a live RDMA mount: verify, site and teardown o
   // `rdma link delete` would then block for good: the link is kept with a warning, its boot unit
   // removed (when the stuck statfs could be ended, the link is deleted as usual).
   const down = await timed('teardown, server off', 300, 'teardown', ...onDeb13);
-  exitsZero(t, down, 'teardown succeeds');
+  await exitsZero(t, down, 'teardown succeeds');
   t.match(down.results.find((x) => x.host === 'deb13' && /teardown client/.test(x.task))?.msg, /unmounted \/mnt\/ring/);
   t.notMatch((await ssh('deb13', 'cat /proc/mounts')).stdout, / cifs /, 'no cifs mount left');
   t.notMatch((await ssh('deb13', 'cat /etc/fstab')).stdout, /\/mnt\/ring/, 'its fstab line removed');
