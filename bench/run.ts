@@ -126,11 +126,24 @@ function figure(all: RunResult[]): Figure {
   };
 }
 
+/** The share of all CPUs' time (%) that was not idle or iowait over the next MS milliseconds (/proc/stat). */
+async function cpuBusy(ms: number): Promise<number> {
+  const sample = async (): Promise<number[]> => (await fs.readFile('/proc/stat', 'utf8')).split('\n')[0]!.split(/\s+/).slice(1).map(Number);
+  const a = await sample();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = await sample();
+  const d = b.map((v, i) => v - (a[i] ?? 0));
+  const total = d.reduce((x, y) => x + y, 0);
+  const idle = (d[3] ?? 0) + (d[4] ?? 0);
+  return total > 0 ? (100 * (total - idle)) / total : 0;
+}
+
 async function benchSize(n: number, o: Options): Promise<SizeResult> {
   const load = os.loadavg()[0];
+  const busyPct = await cpuBusy(2000);
   const servers = Math.max(1, Math.round(n * 0.2));
   const clients = n - servers;
-  log(`N=${n}: lab up (${servers} servers, ${clients} clients) in ${o.stateDir}`);
+  log(`N=${n}: CPU ${busyPct.toFixed(0)}% busy over the last 2 s, load ${load?.toFixed(1) ?? "?"}; lab up (${servers} servers, ${clients} clients) in ${o.stateDir}`);
   const labInv = await labUp({ servers, clients, stateDir: o.stateDir, log: () => undefined });
   const work = await fs.mkdtemp(path.join(os.tmpdir(), `smbdirect-bench-${n}-`));
   try {
@@ -211,6 +224,7 @@ async function benchSize(n: number, o: Options): Promise<SizeResult> {
       date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
       machine: machine(),
       load,
+      busyPct,
       cpuSource: results.smbdirect.first[0]?.cpuSource ?? 'cgroup',
       figures, endState,
       managedPaths: Math.max(0, ...plans.map((p) => p.reference.size)),
