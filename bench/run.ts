@@ -143,7 +143,7 @@ async function benchSize(n: number, o: Options): Promise<SizeResult> {
   const busyPct = await cpuBusy(2000);
   const servers = Math.max(1, Math.round(n * 0.2));
   const clients = n - servers;
-  log(`N=${n}: CPU ${busyPct.toFixed(0)}% busy over the last 2 s, load ${load?.toFixed(1) ?? "?"}; lab up (${servers} servers, ${clients} clients) in ${o.stateDir}`);
+  log(`N=${n}: CPU ${busyPct.toFixed(0)}% busy over the last 2 s, load ${load?.toFixed(1) ?? '?'}; lab up (${servers} servers, ${clients} clients) in ${o.stateDir}`);
   const labInv = await labUp({ servers, clients, stateDir: o.stateDir, log: () => undefined });
   const work = await fs.mkdtemp(path.join(os.tmpdir(), `smbdirect-bench-${n}-`));
   try {

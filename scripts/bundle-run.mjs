@@ -6,8 +6,9 @@
 // newer than every file listed in dist/bundle/run.json. How the bundle keeps behaving as the ES
 // modules do:
 // - npm packages stay outside; a package node can require is required (zx, node-ssh, ssh2: their
-//   CommonJS builds; node-ssh and ssh2 as the one file bundle-ssh.mjs made, when it made one); one that is ES only and imported statically (p-limit, yargs-parser) is
-//   imported by load() before any of our code runs and handed over; an import() stays an import().
+//   CommonJS builds; node-ssh and ssh2 as the one file bundle-ssh.mjs made, when it made one); one
+//   that is ES only and imported statically (p-limit, yargs-parser) is imported by load() before
+//   any of our code runs and handed over; an import() stays an import().
 // - every import() left goes through the importer cli.ts hands load(): V8 loses a cached script's
 //   own import() callback (node 20), so the bundle's own would fail from its second run on.
 // - each module's import.meta.url is the URL its file has under dist/, found from the bundle's own

@@ -61,7 +61,8 @@ export async function buildSmbDirectModules(opts: { release: string; codename?: 
   if (!DEBIAN_RELEASE.test(release)) throw new Error(`not a Debian kernel release: ${release}`);
   const dir = opts.cacheDir ?? join(CACHE_ROOT, 'modules', release);
   const series = /^(\d+\.\d+)/.exec(release)?.[1] ?? '';
-  const cached = await readCached(dir, await patchSetOf(series));
+  const patches = await patchSetOf(series);
+  const cached = await readCached(dir, patches);
   if (cached) return log(`modules ${release}: cached at ${dir}`), cached;
   const codename = isCodename(opts.codename) ? opts.codename : codenameOfKernel(release);
   if (!codename) throw new Error(`cannot tell which Debian release built kernel ${release}: its host's /etc/os-release names none of bookworm, trixie, forky`);
@@ -83,7 +84,6 @@ export async function buildSmbDirectModules(opts: { release: string; codename?: 
     throw err;
   });
   await rm(join(root, work), { recursive: true, force: true });
-  const patches = await patchSetOf(series);
   if (!(await publishDir(tmp, dir, async (d) => (await readCached(d, patches)) !== undefined))) {
     log(`modules ${release}: built by another process meanwhile, that build used (${dir})`);
     return (await readCached(dir, patches))!;

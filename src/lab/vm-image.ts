@@ -60,6 +60,12 @@ export interface VmImage {
 
 const sh = $({ quiet: true, verbose: false });
 
+/** The image whose manifest is in DIR, its paths as they are now (the cache dir may have moved). */
+async function cachedImage(dir: string, release: VmRelease): Promise<VmImage> {
+  const m = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as VmImage;
+  return { ...m, vmRelease: release, dir, rootfs: rebase(m.rootfs, m.dir, dir), kernel: rebase(m.kernel, m.dir, dir), initrd: rebase(m.initrd, m.dir, dir) };
+}
+
 /** Returns the cached image of RELEASE for the current recipe and Debian kernel, building it if absent. */
 export async function buildVmImage(opts: { cacheDir?: string; log?: Log; release?: VmRelease } = {}): Promise<VmImage> {
   const log = opts.log ?? noLog;
@@ -70,8 +76,7 @@ export async function buildVmImage(opts: { cacheDir?: string; log?: Log; release
   const dir = join(cache, 'images', `${release}-${await imageKey(buildRoot, release)}`);
   if (existsSync(join(dir, 'manifest.json'))) {
     log(`vm image ${release}: cached at ${dir}`);
-    const m = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as VmImage;
-    return { ...m, vmRelease: release, dir, rootfs: rebase(m.rootfs, m.dir, dir), kernel: rebase(m.kernel, m.dir, dir), initrd: rebase(m.initrd, m.dir, dir) };
+    return cachedImage(dir, release);
   }
   const tmp = `${dir}.tmp-${process.pid}`;
   await removeTree(tmp);
@@ -85,7 +90,7 @@ export async function buildVmImage(opts: { cacheDir?: string; log?: Log; release
   // complete images only ever appear under the final name; one another build made meanwhile stays
   if (!(await publishDir(tmp, dir, (d) => existsSync(join(d, 'manifest.json'))))) {
     log(`vm image ${release}: built by another process meanwhile, that one used (${dir})`);
-    return buildVmImage(opts);
+    return cachedImage(dir, release);
   }
   log(`vm image ${release}: ready in ${((Date.now() - t0) / 1000).toFixed(0)}s at ${dir}`);
   return image;
